@@ -1,0 +1,118 @@
+#include "core/deck.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "core/spaces.hpp"
+
+namespace klab {
+
+namespace {
+
+constexpr std::int64_t max_repetitions = 1000000;
+
+RepeatSettings read_repeat(ParamReader& reader, const RepeatSettings& fallback) {
+  RepeatSettings repeat;
+  repeat.warmups = static_cast<int>(reader.integer("warmups", fallback.warmups, {0, max_repetitions}));
+  repeat.repetitions = static_cast<int>(reader.integer("repetitions", fallback.repetitions, {1, max_repetitions}));
+  return repeat;
+}
+
+std::string joined(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
+  return out;
+}
+
+RunSettings read_run(ParamReader& reader) {
+  RunSettings run;
+  run.name = reader.text("name", std::nullopt);
+  const std::vector<std::string> compiled = compiled_space_names();
+  run.spaces = reader.choice_list("spaces", compiled, known_space_names());
+  for (std::size_t i = 0; i < run.spaces.size(); ++i) {
+    if (std::find(compiled.begin(), compiled.end(), run.spaces[i]) != compiled.end()) continue;
+    const YAML::Node spaces = reader.node()["spaces"];
+    const YAML::Node at = spaces.IsSequence() ? spaces[i] : spaces;
+    reader.fail(at, "spaces", "execution space '" + run.spaces[i] + "' is not compiled into this build (compiled: " +
+                                  joined(compiled) + ")");
+  }
+  run.baseline = reader.choice("baseline", run.spaces.front(), run.spaces);
+  run.repeat = read_repeat(reader, RepeatSettings{});
+  run.seed = static_cast<std::uint64_t>(reader.integer("seed", 20240901, {0, std::numeric_limits<std::int64_t>::max()}));
+  if (auto output = reader.child("output")) {
+    run.json_path = output->text("json", std::string());
+    run.csv_path = output->text("csv", std::string());
+    output->finish();
+  }
+  reader.finish();
+  return run;
+}
+
+std::vector<std::string> stage_names(const StageRegistry& registry) {
+  std::vector<std::string> names;
+  for (const auto& definition : registry) names.push_back(definition.name);
+  return names;
+}
+
+StageEntry read_stage(ParamReader& reader, const RunSettings& run, const StageRegistry& registry) {
+  StageEntry entry;
+  entry.where = location_of(reader.file(), reader.node());
+  entry.type = reader.choice("stage", std::nullopt, stage_names(registry));
+  entry.label = reader.text("name", entry.type);
+  entry.repeat = read_repeat(reader, run.repeat);
+  const auto definition = std::find_if(registry.begin(), registry.end(),
+                                       [&](const StageDefinition& d) { return d.name == entry.type; });
+  entry.stage = definition->parse(reader);
+  reader.finish();
+  return entry;
+}
+
+}  // namespace
+
+Deck parse_deck(const std::string& text, const std::string& path, const StageRegistry& registry) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw DeckError(path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1), "",
+                    "YAML syntax error: " + e.msg);
+  }
+  auto file = std::make_shared<const std::string>(path);
+  if (!root.IsMap()) throw DeckError(location_of(path, root), "", "a deck is a mapping with keys 'run' and 'stages'");
+  ParamReader top(root, "", file);
+
+  Deck deck;
+  deck.path = path;
+  deck.text = text;
+  auto run = top.child("run");
+  if (!run) top.missing("run", "a mapping with at least 'name'");
+  deck.run = read_run(*run);
+
+  const YAML::Node stages = top.sequence("stages");
+  top.finish();
+
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    ParamReader reader(stages[i], "stages[" + std::to_string(i) + "]", file);
+    StageEntry entry = read_stage(reader, deck.run, registry);
+    for (const auto& earlier : deck.stages)
+      if (earlier.label == entry.label)
+        throw DeckError(location_of(path, stages[i]), reader.path(),
+                        "stage name '" + entry.label + "' is already used at " + earlier.where +
+                            " (give each entry a distinct 'name')");
+    deck.stages.push_back(std::move(entry));
+  }
+  return deck;
+}
+
+Deck load_deck(const std::string& path, const StageRegistry& registry) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DeckError(path, "", "cannot open the deck file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw DeckError(path, "", "cannot read the deck file");
+  return parse_deck(text.str(), path, registry);
+}
+
+}  // namespace klab

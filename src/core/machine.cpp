@@ -1,0 +1,149 @@
+#include "core/machine.hpp"
+
+#include <unistd.h>
+
+#include <Kokkos_Core.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+#include "core/spaces.hpp"
+
+#ifdef KOKKOS_ENABLE_CUDA
+#include <cuda_runtime.h>
+#endif
+
+extern char** environ;
+
+namespace klab {
+
+namespace {
+
+// The value after "key:" on the first line of a /proc file that starts with `key`.
+std::string proc_field(const char* file, const std::string& key) {
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.compare(0, key.size(), key) != 0) continue;
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const auto start = line.find_first_not_of(" \t", colon + 1);
+    return start == std::string::npos ? "" : line.substr(start);
+  }
+  return "";
+}
+
+std::uint64_t meminfo_bytes(const std::string& key) {
+  const std::string value = proc_field("/proc/meminfo", key);  // "24546508 kB"
+  return value.empty() ? 0 : std::stoull(value) * 1024ULL;
+}
+
+std::string gib(std::uint64_t bytes) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(2) << static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0) << " GiB";
+  return out.str();
+}
+
+std::string kokkos_version() {
+  const int v = KOKKOS_VERSION;  // major*10000 + minor*100 + patch in Kokkos 3.x and 4.x
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%d.%d.%02d", v / 10000, (v / 100) % 100, v % 100);
+  return buf;
+}
+
+void collect_gpus([[maybe_unused]] MachineInfo& info) {
+#ifdef KOKKOS_ENABLE_CUDA
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) return;
+  GpuInfo gpu;
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, device) == cudaSuccess) gpu.name = prop.name;
+  // Attributes rather than cudaDeviceProp fields, several of which CUDA 13 removed.
+  cudaDeviceGetAttribute(&gpu.compute_capability_major, cudaDevAttrComputeCapabilityMajor, device);
+  cudaDeviceGetAttribute(&gpu.compute_capability_minor, cudaDevAttrComputeCapabilityMinor, device);
+  cudaDeviceGetAttribute(&gpu.multiprocessors, cudaDevAttrMultiProcessorCount, device);
+  std::size_t free_bytes = 0, total_bytes = 0;
+  if (cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) {
+    gpu.memory_free = free_bytes;
+    gpu.memory_total = total_bytes;
+  }
+  info.gpus.push_back(gpu);
+#endif
+}
+
+}  // namespace
+
+MachineInfo collect_machine_info() {
+  MachineInfo info;
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) == 0) info.hostname = host;
+  info.cpu_model = proc_field("/proc/cpuinfo", "model name");
+  info.logical_cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  info.ram_total = meminfo_bytes("MemTotal");
+  info.ram_available = meminfo_bytes("MemAvailable");
+  info.kokkos_version = kokkos_version();
+  std::ostringstream config;
+  Kokkos::print_configuration(config, false);
+  info.kokkos_configuration = config.str();
+  for_each_compiled_space([&](auto tag) {
+    info.spaces.push_back({decltype(tag)::name, static_cast<int>(typename decltype(tag)::type().concurrency())});
+  });
+  collect_gpus(info);
+  for (char** e = environ; e && *e; ++e) {
+    const std::string entry = *e;
+    if (entry.rfind("OMP_", 0) != 0 && entry.rfind("KOKKOS_", 0) != 0) continue;
+    const auto eq = entry.find('=');
+    info.environment.emplace_back(entry.substr(0, eq), eq == std::string::npos ? "" : entry.substr(eq + 1));
+  }
+  return info;
+}
+
+Json to_json(const MachineInfo& info) {
+  Json spaces = Json::array();
+  for (const auto& s : info.spaces) spaces.push(Json::object().set("name", s.name).set("concurrency", s.concurrency));
+  Json gpus = Json::array();
+  for (const auto& g : info.gpus)
+    gpus.push(Json::object()
+                  .set("name", g.name)
+                  .set("compute_capability", std::to_string(g.compute_capability_major) + "." +
+                                                 std::to_string(g.compute_capability_minor))
+                  .set("multiprocessors", g.multiprocessors)
+                  .set("memory_total_bytes", g.memory_total)
+                  .set("memory_free_bytes", g.memory_free));
+  Json environment = Json::object();
+  for (const auto& [key, value] : info.environment) environment.set(key, value);
+  return Json::object()
+      .set("hostname", info.hostname)
+      .set("cpu_model", info.cpu_model)
+      .set("logical_cores", info.logical_cores)
+      .set("ram_total_bytes", info.ram_total)
+      .set("ram_available_bytes", info.ram_available)
+      .set("kokkos_version", info.kokkos_version)
+      .set("kokkos_configuration", info.kokkos_configuration)
+      .set("execution_spaces", std::move(spaces))
+      .set("gpus", std::move(gpus))
+      .set("environment", std::move(environment));
+}
+
+void print_machine_info(std::ostream& out, const MachineInfo& info, bool with_configuration) {
+  out << "Host:              " << info.hostname << "\n"
+      << "CPU:               " << (info.cpu_model.empty() ? "unknown" : info.cpu_model) << "\n"
+      << "Logical cores:     " << info.logical_cores << "\n"
+      << "RAM:               " << gib(info.ram_total) << " total, " << gib(info.ram_available) << " available\n"
+      << "Kokkos:            " << info.kokkos_version << "\n"
+      << "Execution spaces:  ";
+  for (std::size_t i = 0; i < info.spaces.size(); ++i)
+    out << (i ? ", " : "") << info.spaces[i].name << " (concurrency " << info.spaces[i].concurrency << ")";
+  out << "\n";
+  if (info.gpus.empty()) out << "GPU:               none (no device space compiled in)\n";
+  for (const auto& g : info.gpus)
+    out << "GPU:               " << g.name << ", compute capability " << g.compute_capability_major << "."
+        << g.compute_capability_minor << ", " << g.multiprocessors << " SMs, memory " << gib(g.memory_total)
+        << " total, " << gib(g.memory_free) << " free\n";
+  for (const auto& [key, value] : info.environment) out << "Environment:       " << key << "=" << value << "\n";
+  if (with_configuration) out << "\nKokkos configuration:\n" << info.kokkos_configuration;
+}
+
+}  // namespace klab

@@ -1,0 +1,35 @@
+#pragma once
+// One measured result: a stage, a variant and a problem size on one execution space.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/timing.hpp"
+
+namespace klab {
+
+struct ResultRecord {
+  std::string stage;         // the deck's label for the stage (its type unless named)
+  std::string stage_type;    // the registered stage name
+  std::string variant;       // e.g. "kernel", "kernel+transfers"
+  std::string space;         // execution space name
+  std::string case_label;    // e.g. "N=1000"
+  double size = 0;           // the swept size, for crossover analysis
+  TimeStats time;
+  double bytes = 0;          // bytes moved per repetition (0: not counted)
+  double flops = 0;          // floating-point operations per repetition (0: not counted)
+  std::string check;         // what `error` measures, e.g. "max relative error vs host reference"
+  double error = 0;
+  double tolerance = 0;
+  bool passed = false;       // error is a number and within tolerance, and the run completed
+  std::string failure;       // why the record failed, empty when it passed
+  std::vector<std::pair<std::string, std::string>> notes;  // stage-specific facts, e.g. a BLAS path
+
+  double gigabytes_per_second() const;  // 0 when bytes or time are not known
+  double gigaflops_per_second() const;
+};
+
+// Passed when the error is finite and within tolerance; otherwise sets `failure`.
+void judge(ResultRecord& record);
+
+}  // namespace klab

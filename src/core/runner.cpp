@@ -1,0 +1,86 @@
+#include "core/runner.hpp"
+
+#include <exception>
+#include <filesystem>
+#include <ostream>
+
+#include "core/machine.hpp"
+#include "core/report.hpp"
+
+namespace klab {
+
+namespace {
+
+Json deck_json(const Deck& deck) {
+  Json spaces = Json::array();
+  for (const auto& s : deck.run.spaces) spaces.push(s);
+  return Json::object()
+      .set("path", deck.path)
+      .set("text", deck.text)
+      .set("run", Json::object()
+                      .set("name", deck.run.name)
+                      .set("spaces", std::move(spaces))
+                      .set("baseline", deck.run.baseline)
+                      .set("warmups", deck.run.repeat.warmups)
+                      .set("repetitions", deck.run.repeat.repetitions)
+                      .set("seed", static_cast<double>(deck.run.seed)));
+}
+
+// Fails before any stage runs if a results file could not be written later.
+void check_writable(const std::string& path) {
+  if (path.empty()) return;
+  if (std::filesystem::is_directory(path)) throw std::runtime_error("results path " + path + " is a folder");
+  write_file_atomically(path + ".probe", "");
+  std::filesystem::remove(path + ".probe");
+}
+
+}  // namespace
+
+int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std::ostream& log) {
+  const std::string json_path = options.json_path.empty() ? deck.run.json_path : options.json_path;
+  const std::string csv_path = options.csv_path.empty() ? deck.run.csv_path : options.csv_path;
+  check_writable(json_path);
+  check_writable(csv_path);
+
+  const MachineInfo machine = collect_machine_info();
+  std::vector<ResultRecord> records;
+  const std::size_t total = deck.stages.size();
+  for (std::size_t i = 0; i < total; ++i) {
+    const StageEntry& entry = deck.stages[i];
+    for (const std::string& space : deck.run.spaces) {
+      const std::string prefix = "[" + std::to_string(i + 1) + "/" + std::to_string(total) + "] " + entry.label +
+                                 " on " + space;
+      StageContext context(entry.label, entry.type, entry.repeat, deck.run.seed, options.verbose,
+                           [&](const std::string& what) { log << prefix << ": " << what << std::endl; }, records);
+      log << prefix << std::endl;
+      try {
+        entry.stage->run(space, context);
+      } catch (const std::exception& e) {
+        ResultRecord failed = context.record(space, "-", "-", 0);
+        failed.check = "stage completed";
+        failed.failure = std::string("stage aborted: ") + e.what();
+        records.push_back(std::move(failed));
+        log << prefix << ": FAILED: " << e.what() << std::endl;
+      }
+    }
+  }
+
+  out << "\n" << deck.run.name << " (" << deck.path << "); ratios are " << deck.run.baseline
+      << " time / space time\n\n";
+  print_table(out, records, deck.run.baseline);
+
+  const RunDescription description{deck.run.name, deck.run.baseline, to_json(machine), deck_json(deck)};
+  if (!json_path.empty()) {
+    write_file_atomically(json_path, results_json(description, records).dump());
+    log << "wrote " << json_path << std::endl;
+  }
+  if (!csv_path.empty()) {
+    write_file_atomically(csv_path, results_csv(records, deck.run.baseline));
+    log << "wrote " << csv_path << std::endl;
+  }
+  for (const auto& r : records)
+    if (!r.passed) return 1;
+  return 0;
+}
+
+}  // namespace klab

@@ -1,0 +1,19 @@
+#pragma once
+// Runs a validated deck: every stage on every space of its run section, then the reports.
+#include <iosfwd>
+#include <string>
+
+#include "core/deck.hpp"
+
+namespace klab {
+
+struct RunOptions {
+  std::string json_path;  // overrides the deck's run.output.json when not empty
+  std::string csv_path;
+  bool verbose = false;
+};
+
+// Exit status of a run: 0 when every record passed, 1 when any failed.
+int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std::ostream& log);
+
+}  // namespace klab

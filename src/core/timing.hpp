@@ -1,0 +1,40 @@
+#pragma once
+// Timing of a region on an execution space: warm-ups first (not counted), then repetitions,
+// each bracketed by fences so asynchronous device work is inside the measured interval.
+#include <chrono>
+#include <vector>
+
+namespace klab {
+
+struct RepeatSettings {
+  int warmups = 1;
+  int repetitions = 10;
+};
+
+struct TimeStats {
+  int count = 0;
+  double min = 0, median = 0, mean = 0, max = 0, stddev = 0;  // seconds; stddev is the sample one
+  std::vector<double> samples;
+};
+
+// Statistics of the samples (seconds); an empty list gives count = 0 and zeros.
+TimeStats summarize(std::vector<double> samples);
+
+template <class ExecSpace, class Body>
+TimeStats time_region(const ExecSpace& space, const RepeatSettings& repeat, Body&& body) {
+  using clock = std::chrono::steady_clock;
+  for (int w = 0; w < repeat.warmups; ++w) body();
+  space.fence();
+  std::vector<double> samples;
+  samples.reserve(static_cast<std::size_t>(repeat.repetitions));
+  for (int r = 0; r < repeat.repetitions; ++r) {
+    space.fence();
+    const auto start = clock::now();
+    body();
+    space.fence();
+    samples.push_back(std::chrono::duration<double>(clock::now() - start).count());
+  }
+  return summarize(std::move(samples));
+}
+
+}  // namespace klab

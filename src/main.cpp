@@ -1,0 +1,128 @@
+// klab: runs the stages of a YAML deck on every execution space compiled in, side by side.
+//
+// Exit status: 0 success; 1 a stage failed validation or a run error; 2 a deck or usage error
+// (nothing is run or written).
+#include <Kokkos_Core.hpp>
+
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "core/deck.hpp"
+#include "core/machine.hpp"
+#include "core/runner.hpp"
+#include "stages/registry.hpp"
+
+namespace {
+
+constexpr int exit_failure = 1;
+constexpr int exit_usage = 2;
+
+void print_usage(std::ostream& out) {
+  out << "usage: klab run DECK [--json PATH] [--csv PATH] [--verbose]\n"
+         "       klab validate DECK\n"
+         "       klab info [--verbose]\n"
+         "       klab --help\n"
+         "\n"
+         "Kokkos options (--kokkos-threads=N, --kokkos-device-id=N, ...) pass through to Kokkos.\n"
+         "Exit status: 0 ok, 1 a stage failed its check or could not run, 2 a deck or usage error.\n"
+         "\nstages:\n";
+  for (const auto& stage : klab::stage_registry()) out << "  " << stage.name << "  " << stage.summary << "\n";
+}
+
+struct Command {
+  std::string verb;
+  std::string deck;
+  klab::RunOptions options;
+};
+
+// Parses klab's own arguments; Kokkos's (--kokkos-*) are left for Kokkos. Throws on misuse.
+Command parse_command(int argc, char* argv[]) {
+  Command command;
+  std::vector<std::string> positional;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--kokkos-", 0) == 0) continue;
+    const auto value = [&](const char* name) {
+      if (i + 1 >= argc) throw std::invalid_argument(std::string(name) + " needs a path");
+      return std::string(argv[++i]);
+    };
+    if (arg == "--help" || arg == "-h") {
+      command.verb = "help";
+    } else if (arg == "--json") {
+      command.options.json_path = value("--json");
+    } else if (arg == "--csv") {
+      command.options.csv_path = value("--csv");
+    } else if (arg == "--verbose" || arg == "-v") {
+      command.options.verbose = true;
+    } else if (!arg.empty() && arg[0] == '-') {
+      throw std::invalid_argument("unknown option '" + arg + "'");
+    } else {
+      positional.push_back(arg);
+    }
+  }
+  if (command.verb == "help") return command;
+  if (positional.empty()) throw std::invalid_argument("missing command (run, validate or info)");
+  command.verb = positional[0];
+  if (command.verb == "run" || command.verb == "validate") {
+    if (positional.size() != 2) throw std::invalid_argument(command.verb + " takes exactly one DECK");
+    command.deck = positional[1];
+  } else if (command.verb == "info") {
+    if (positional.size() != 1) throw std::invalid_argument("info takes no arguments");
+  } else {
+    throw std::invalid_argument("unknown command '" + command.verb + "'");
+  }
+  if (command.verb != "run" && (!command.options.json_path.empty() || !command.options.csv_path.empty()))
+    throw std::invalid_argument("--json and --csv apply to run only");
+  return command;
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  Command command;
+  try {
+    command = parse_command(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "klab: error: " << e.what() << "\n";
+    print_usage(std::cerr);
+    return exit_usage;
+  }
+  if (command.verb == "help") {
+    print_usage(std::cout);
+    return 0;
+  }
+
+  // Decks are validated before Kokkos starts: a bad deck costs nothing and writes nothing.
+  klab::Deck deck;
+  if (!command.deck.empty()) {
+    try {
+      deck = klab::load_deck(command.deck, klab::stage_registry());
+    } catch (const klab::DeckError& e) {
+      std::cerr << "klab: deck error: " << e.what() << "\n";
+      return exit_usage;
+    }
+  }
+  if (command.verb == "validate") {
+    std::cout << command.deck << ": ok (" << deck.stages.size() << " stage" << (deck.stages.size() == 1 ? "" : "s")
+              << " on " << deck.run.spaces.size() << " space" << (deck.run.spaces.size() == 1 ? "" : "s") << ")\n";
+    return 0;
+  }
+
+  // Kokkos's recommended thread binding, unless the user chose one; results record OMP_* either way.
+  setenv("OMP_PROC_BIND", "spread", 0);
+  setenv("OMP_PLACES", "threads", 0);
+  Kokkos::ScopeGuard kokkos(argc, argv);
+  try {
+    if (command.verb == "info") {
+      klab::print_machine_info(std::cout, klab::collect_machine_info(), command.options.verbose);
+      return 0;
+    }
+    return klab::run_deck(deck, command.options, std::cout, std::cerr);
+  } catch (const std::exception& e) {
+    std::cerr << "klab: error: " << e.what() << "\n";
+    return exit_failure;
+  }
+}

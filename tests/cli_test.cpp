@@ -1,0 +1,134 @@
+// The klab executable end to end: run the quickstart deck, parse its JSON, check the records;
+// deck errors exit 2 with file:line:column and write nothing.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "core/spaces.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int status;
+  std::string output;  // stdout and stderr together
+};
+
+Outcome klab(const std::string& args) {
+  const fs::path log = fs::temp_directory_path() / ("klab_cli_" + std::to_string(::getpid()) + ".log");
+  const std::string command = std::string(KLAB_EXE) + " " + args + " > " + log.string() + " 2>&1";
+  const int raw = std::system(command.c_str());
+  std::ifstream in(log);
+  std::stringstream text;
+  text << in.rdbuf();
+  fs::remove(log);
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, text.str()};
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("klab_cli_test_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path(name)) << text;
+    return path(name);
+  }
+  fs::path dir_;
+};
+
+TEST_F(Cli, QuickstartRunsEveryStageOnEverySpaceAndWritesParsableResults) {
+  const std::string deck = std::string(KLAB_SOURCE_DIR) + "/inputs/quickstart.yaml";
+  const Outcome run = klab("run " + deck + " --json " + path("r.json") + " --csv " + path("r.csv"));
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("[1/1] elementwise on "), std::string::npos) << run.output;  // progress
+  EXPECT_NE(run.output.find("/space"), std::string::npos) << run.output;                 // the table
+
+  const YAML::Node doc = YAML::LoadFile(path("r.json"));
+  EXPECT_EQ(doc["schema"].as<std::string>(), "klab-results");
+  EXPECT_TRUE(doc["all_passed"].as<bool>());
+  EXPECT_FALSE(doc["machine"]["kokkos_version"].as<std::string>().empty());
+  const std::vector<std::string> spaces = klab::compiled_space_names();
+  std::set<std::string> seen_spaces;
+  const YAML::Node records = doc["records"];
+  // quickstart: 3 sizes x 2 variants per space.
+  ASSERT_EQ(records.size(), 6 * spaces.size());
+  for (const auto& r : records) {
+    seen_spaces.insert(r["space"].as<std::string>());
+    EXPECT_TRUE(r["passed"].as<bool>());
+    EXPECT_EQ(r["error"].as<double>(), 0.0);
+    EXPECT_EQ(r["time_s"]["count"].as<int>(), 10);
+    EXPECT_GT(r["time_s"]["median"].as<double>(), 0.0);
+    EXPECT_GT(r["gb_per_s"].as<double>(), 0.0);
+    EXPECT_DOUBLE_EQ(r["bytes"].as<double>(), 24 * r["size"].as<double>());
+  }
+  EXPECT_EQ(seen_spaces, std::set<std::string>(spaces.begin(), spaces.end()));
+  std::ifstream csv(path("r.csv"));
+  std::string line;
+  int lines = 0;
+  while (std::getline(csv, line)) ++lines;
+  EXPECT_EQ(lines, 1 + static_cast<int>(records.size()));
+}
+
+TEST_F(Cli, TypoInDeckExitsTwoWithLocationAndWritesNothing) {
+  const std::string deck =
+      write("typo.yaml", "run:\n  name: t\n  output:\n    json: " + path("r.json") +
+                             "\nstages:\n  - stage: elementwise\n    sizes: [10]\n    include_transfer: true\n");
+  for (const std::string verb : {"validate", "run"}) {
+    const Outcome out = klab(verb + " " + deck);
+    EXPECT_EQ(out.status, 2) << out.output;
+    EXPECT_NE(out.output.find(deck + ":8:5: stages[0].include_transfer: unknown key 'include_transfer' (did you mean "
+                                      "'include_transfers'?)"),
+              std::string::npos)
+        << out.output;
+    EXPECT_FALSE(fs::exists(path("r.json")));
+  }
+}
+
+TEST_F(Cli, ValidateAcceptsAGoodDeck) {
+  const Outcome out = klab("validate " + std::string(KLAB_SOURCE_DIR) + "/inputs/seed-notebook.yaml");
+  EXPECT_EQ(out.status, 0) << out.output;
+  EXPECT_NE(out.output.find(": ok ("), std::string::npos) << out.output;
+}
+
+TEST_F(Cli, InfoNamesKokkosSpacesAndMachine) {
+  const Outcome out = klab("info");
+  ASSERT_EQ(out.status, 0) << out.output;
+  for (const char* field : {"Kokkos:", "Execution spaces:", "CPU:", "Logical cores:", "RAM:", "GPU:"})
+    EXPECT_NE(out.output.find(field), std::string::npos) << field << "\n" << out.output;
+  for (const auto& space : klab::compiled_space_names())
+    EXPECT_NE(out.output.find(space + " (concurrency "), std::string::npos) << out.output;
+}
+
+TEST_F(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(klab("").status, 2);
+  EXPECT_EQ(klab("frobnicate").status, 2);
+  EXPECT_EQ(klab("run").status, 2);
+  EXPECT_EQ(klab("validate a.yaml --json x.json").status, 2);
+  EXPECT_EQ(klab("run " + path("missing.yaml")).status, 2);
+  const Outcome help = klab("--help");
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.output.find("elementwise"), std::string::npos);
+}
+
+TEST_F(Cli, KokkosArgumentsPassThrough) {
+  const std::string deck = write("small.yaml", "run:\n  name: t\n  repetitions: 2\nstages:\n  - stage: elementwise\n"
+                                               "    sizes: [100]\n");
+  const Outcome out = klab("run " + deck + " --kokkos-threads=1");
+  EXPECT_EQ(out.status, 0) << out.output;
+}
+
+}  // namespace

@@ -1,0 +1,170 @@
+// Deck parsing: valid decks, and malformed decks each checked for the exact file:line:column,
+// key path and message of its error.
+#include <gtest/gtest.h>
+
+#include <Kokkos_Core.hpp>
+#include <string>
+
+#include "core/deck.hpp"
+#include "stages/registry.hpp"
+
+namespace {
+
+klab::Deck parse(const std::string& text) { return klab::parse_deck(text, "deck.yaml", klab::stage_registry()); }
+
+struct DeckErrorCase {
+  const char* name;
+  const char* text;
+  const char* where;
+  const char* path;
+  const char* message;  // the exact detail, or its beginning when it ends in "..."
+};
+
+void PrintTo(const DeckErrorCase& c, std::ostream* out) { *out << c.name; }
+
+class MalformedDeck : public ::testing::TestWithParam<DeckErrorCase> {};
+
+TEST_P(MalformedDeck, NamesLocationPathAndExpectation) {
+  const DeckErrorCase& c = GetParam();
+  try {
+    parse(c.text);
+    FAIL() << "deck was accepted:\n" << c.text;
+  } catch (const klab::DeckError& e) {
+    EXPECT_EQ(e.where(), c.where) << e.what();
+    EXPECT_EQ(e.path(), c.path) << e.what();
+    const std::string expected = c.message;
+    if (expected.size() > 3 && expected.compare(expected.size() - 3, 3, "...") == 0)
+      EXPECT_EQ(e.detail().substr(0, expected.size() - 3), expected.substr(0, expected.size() - 3)) << e.what();
+    else
+      EXPECT_EQ(e.detail(), expected) << e.what();
+    // The one-line form the CLI prints.
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
+  }
+}
+
+const DeckErrorCase malformed_decks[] = {
+    {"typo_in_run_key", "run:\n  name: t\n  repetitons: 5\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
+     "deck.yaml:3:3", "run.repetitons", "unknown key 'repetitons' (did you mean 'repetitions'?)..."},
+    {"typo_in_stage_key", "run:\n  name: t\nstages:\n  - stage: elementwise\n    size: [10]\n", "deck.yaml:5:5",
+     "stages[0].size", "unknown key 'size' (did you mean 'sizes'?)..."},
+    {"wrong_type", "run:\n  name: t\n  repetitions: many\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
+     "deck.yaml:3:16", "run.repetitions", "expected an integer in [1, 1000000], got 'many'"},
+    {"out_of_range", "run:\n  name: t\n  repetitions: 0\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
+     "deck.yaml:3:16", "run.repetitions", "out of range: expected an integer in [1, 1000000], got 0"},
+    {"missing_stage_key", "run:\n  name: t\nstages:\n  - stage: elementwise\n    include_transfers: true\n",
+     "deck.yaml:4:5", "stages[0].sizes", "missing required key (expected an integer or a list of integers)"},
+    {"missing_run_name", "run:\n  seed: 3\nstages:\n  - stage: elementwise\n    sizes: [10]\n", "deck.yaml:2:3",
+     "run.name", "missing required key (expected a string)"},
+    {"unknown_stage", "run:\n  name: t\nstages:\n  - stage: elementwize\n    sizes: [10]\n", "deck.yaml:4:12",
+     "stages[0].stage", "expected one of 'elementwise', got 'elementwize' (did you mean 'elementwise'?)"},
+    {"unknown_space", "run:\n  name: t\n  spaces: [serial, openmpp]\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
+     "deck.yaml:3:20", "run.spaces[1]", "expected one of 'openmp', 'cuda', 'serial', got 'openmpp' (did you mean 'openmp'?)"},
+    {"bad_list_element", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [10, 1e3, abc]\n",
+     "deck.yaml:5:22", "stages[0].sizes[2]", "expected an integer in [1, 10000000000], got 'abc'"},
+    {"negative_size", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: -5\n", "deck.yaml:5:12",
+     "stages[0].sizes", "out of range: expected an integer in [1, 10000000000], got -5"},
+    {"fractional_size", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [2.5]\n", "deck.yaml:5:13",
+     "stages[0].sizes[0]", "expected an integer in [1, 10000000000], got '2.5'"},
+    {"not_a_boolean", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [10]\n    include_transfers: maybe\n",
+     "deck.yaml:6:24", "stages[0].include_transfers", "expected true or false, got 'maybe'"},
+    {"duplicate_key", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [10]\n    sizes: [20]\n",
+     "deck.yaml:6:5", "stages[0].sizes", "duplicate key"},
+    {"yaml_syntax", "run:\n  name: [t\nstages: []\n", "deck.yaml:3:7", "", "YAML syntax error: ..."},
+    {"empty_stage_list", "run:\n  name: t\nstages: []\n", "deck.yaml:3:9", "stages",
+     "expected a non-empty list, got an empty list"},
+    {"missing_stages", "run:\n  name: t\n", "deck.yaml:1:1", "stages", "missing required key (expected a list)"},
+    {"missing_run", "stages:\n  - stage: elementwise\n    sizes: [10]\n", "deck.yaml:1:1", "run",
+     "missing required key (expected a mapping with at least 'name')"},
+    {"top_level_list", "- run\n- stages\n", "deck.yaml:1:1", "", "a deck is a mapping with keys 'run' and 'stages'"},
+    {"stage_not_a_mapping", "run:\n  name: t\nstages:\n  - elementwise\n", "deck.yaml:4:5", "stages[0]",
+     "expected a mapping, got 'elementwise'"},
+    {"typo_top_level", "run:\n  name: t\nstage:\n  - stage: elementwise\n", "deck.yaml:3:1", "stage",
+     "unknown key 'stage' (did you mean 'stages'?)"},
+    {"typo_in_required_stage_key", "run:\n  name: t\nstages:\n  - stage: elementwise\n    size: [10]\n    sizes: 1\n",
+     "deck.yaml:5:5", "stages[0].size", "unknown key 'size' (did you mean 'sizes'?)..."},
+    {"unknown_top_level", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [10]\nstagez: 1\n",
+     "deck.yaml:6:1", "stagez", "unknown key 'stagez' (did you mean 'stages'?)..."},
+    {"baseline_not_selected", "run:\n  name: t\n  spaces: [serial]\n  baseline: openmp\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
+     "deck.yaml:4:13", "run.baseline", "expected one of 'serial', got 'openmp'"},
+    {"repeated_space", "run:\n  name: t\n  spaces: [serial, serial]\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
+     "deck.yaml:3:20", "run.spaces[1]", "'serial' is listed twice"},
+    {"duplicate_stage_name",
+     "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [10]\n  - stage: elementwise\n    sizes: [20]\n",
+     "deck.yaml:6:5", "stages[1]", "stage name 'elementwise' is already used at deck.yaml:4:5 (give each entry a distinct 'name')"},
+    {"seed_not_integer", "run:\n  name: t\n  seed: 1.5\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
+     "deck.yaml:3:9", "run.seed", "expected an integer in [0, 9223372036854775807], got '1.5'"},
+    {"output_not_mapping", "run:\n  name: t\n  output: results.json\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
+     "deck.yaml:3:11", "run.output", "expected a mapping, got 'results.json'"},
+    {"stage_override_out_of_range", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [10]\n    warmups: -1\n",
+     "deck.yaml:6:14", "stages[0].warmups", "out of range: expected an integer in [0, 1000000], got -1"},
+    {"size_too_large", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [1e11]\n", "deck.yaml:5:13",
+     "stages[0].sizes[0]", "out of range: expected an integer in [1, 10000000000], got 1e11"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Deck, MalformedDeck, ::testing::ValuesIn(malformed_decks),
+                         [](const ::testing::TestParamInfo<DeckErrorCase>& info) { return std::string(info.param.name); });
+
+TEST(Deck, MinimalDeckTakesDefaults) {
+  const klab::Deck deck = parse("run:\n  name: minimal\nstages:\n  - stage: elementwise\n    sizes: 1000\n");
+  EXPECT_EQ(deck.run.name, "minimal");
+  ASSERT_FALSE(deck.run.spaces.empty());
+  EXPECT_EQ(deck.run.baseline, deck.run.spaces.front());
+  EXPECT_EQ(deck.run.repeat.warmups, 1);
+  EXPECT_EQ(deck.run.repeat.repetitions, 10);
+  ASSERT_EQ(deck.stages.size(), 1u);
+  EXPECT_EQ(deck.stages[0].label, "elementwise");
+  EXPECT_EQ(deck.stages[0].type, "elementwise");
+  EXPECT_EQ(deck.stages[0].where, "deck.yaml:4:5");
+  EXPECT_TRUE(deck.run.json_path.empty());
+}
+
+TEST(Deck, FullDeckReadsEveryKey) {
+  const klab::Deck deck = parse(
+      "run:\n  name: full\n  spaces: [serial]\n  baseline: serial\n  warmups: 0\n  repetitions: 3\n  seed: 99\n"
+      "  output:\n    json: out/r.json\n    csv: out/r.csv\n"
+      "stages:\n  - stage: elementwise\n    name: small\n    sizes: [1_000, 1e6]\n    repetitions: 7\n"
+      "  - stage: elementwise\n    name: large\n    sizes: [100]\n    include_transfers: true\n");
+  EXPECT_EQ(deck.run.spaces, std::vector<std::string>{"serial"});
+  EXPECT_EQ(deck.run.repeat.warmups, 0);
+  EXPECT_EQ(deck.run.repeat.repetitions, 3);
+  EXPECT_EQ(deck.run.seed, 99u);
+  EXPECT_EQ(deck.run.json_path, "out/r.json");
+  EXPECT_EQ(deck.run.csv_path, "out/r.csv");
+  ASSERT_EQ(deck.stages.size(), 2u);
+  EXPECT_EQ(deck.stages[0].label, "small");
+  EXPECT_EQ(deck.stages[0].repeat.repetitions, 7);  // the stage overrides
+  EXPECT_EQ(deck.stages[0].repeat.warmups, 0);      // the run's default
+  EXPECT_EQ(deck.stages[1].repeat.repetitions, 3);
+}
+
+TEST(Deck, EveryShippedDeckValidates) {
+  for (const char* name : {"quickstart.yaml", "seed-notebook.yaml", "elementwise-sweep.yaml"}) {
+    SCOPED_TRACE(name);
+    EXPECT_NO_THROW(klab::load_deck(std::string(KLAB_SOURCE_DIR) + "/inputs/" + name, klab::stage_registry()));
+  }
+}
+
+TEST(Deck, UnreadableFileIsADeckError) {
+  try {
+    klab::load_deck("/nonexistent/deck.yaml", klab::stage_registry());
+    FAIL() << "no error";
+  } catch (const klab::DeckError& e) {
+    EXPECT_EQ(e.where(), "/nonexistent/deck.yaml");
+    EXPECT_EQ(e.detail(), "cannot open the deck file");
+  }
+}
+
+#ifndef KOKKOS_ENABLE_CUDA
+TEST(Deck, SpaceNotCompiledInIsNamed) {
+  try {
+    parse("run:\n  name: t\n  spaces: [cuda]\nstages:\n  - stage: elementwise\n    sizes: [10]\n");
+    FAIL() << "no error";
+  } catch (const klab::DeckError& e) {
+    EXPECT_EQ(e.where(), "deck.yaml:3:12");
+    EXPECT_EQ(e.path(), "run.spaces");
+    EXPECT_EQ(e.detail().rfind("execution space 'cuda' is not compiled into this build (compiled: ", 0), 0u) << e.what();
+  }
+}
+#endif
+
+}  // namespace
