@@ -102,7 +102,7 @@ EOF
   say "downloading Debian source package trilinos ($TRILINOS_VERSION, ~166 MB)"
   tmpdl=$(mktemp -d "$SRC_CACHE/.download.XXXXXX")
   trap 'rm -rf "$tmpdl"' EXIT
-  (cd "$tmpdl" && apt-get source --download-only "trilinos=$TRILINOS_VERSION*" >&2) \
+  (cd "$tmpdl" && apt-get source --download-only trilinos >&2) \
     || die "apt-get source trilinos failed (no network, or no deb-src entry for bookworm?)"
   mv "$tmpdl"/trilinos_"$TRILINOS_VERSION".orig.tar.gz "$ORIG" || die "download incomplete: no orig tarball"
   rm -rf "$tmpdl"; trap - EXIT
