@@ -2,30 +2,36 @@
 # Installs what klab needs on Debian 12 and builds Kokkos + Kokkos Kernels 3.4.01 from Debian's
 # `trilinos` source package into a cached prefix outside the clone.
 #
-#   bash cmake/bootstrap.sh [--backend openmp] [--no-apt] [--print-prefix]
+#   bash cmake/bootstrap.sh [--backend openmp|cuda] [--no-apt] [--print-prefix]
 #
-# The prefix is $KLAB_CACHE/kokkos-3.4.01-<backend>-<compiler> and a link
-# $KLAB_CACHE/<backend> points at it; CMake finds it there (cmake/KlabDependencies.cmake).
-# A second run finds the completed prefix and returns in seconds. A build goes into a
-# `.partial` folder that is renamed only once it is complete, so no half-installed prefix
-# is ever taken for a finished one.
+# The prefix is $KLAB_CACHE/kokkos-3.4.01-<backend>-<compiler>[-cuda<version>] (KLAB_CACHE
+# defaults to ~/.cache/klab) and a link $KLAB_CACHE/<backend> points at it; CMake finds it
+# there (cmake/KlabDependencies.cmake). A second run finds the completed prefix and returns in
+# seconds. A build goes into a `.partial` folder renamed only once complete, so no
+# half-installed prefix is ever taken for a finished one.
+# The cuda backend (CUDA + OpenMP + Serial, cuBLAS, Kokkos_ARCH_$KLAB_CUDA_ARCH, default
+# AMPERE80: sm_80 code plus PTX that Hopper JITs) needs nvcc on PATH; with CUDA >= 12 it applies
+# cmake/patches/kokkos-3.4.01-cuda13.patch to Kokkos. KLAB_BLAS names the host BLAS/LAPACK
+# library for Kokkos Kernels' TPLs (default openblas), KLAB_BLAS_DIR its folder if not a system one.
 set -euo pipefail
 
 KOKKOS_VERSION=3.4.01
 TRILINOS_VERSION=13.2.0
 KLAB_CACHE=${KLAB_CACHE:-$HOME/.cache/klab}
+HOST_BLAS=${KLAB_BLAS:-openblas}
 BACKEND=openmp
 USE_APT=1
 PRINT_PREFIX=0
 JOBS=${KLAB_JOBS:-$(nproc)}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 die() { echo "bootstrap: error: $*" >&2; exit 1; }
 say() { echo "bootstrap: $*" >&2; }
-usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --backend) [ $# -ge 2 ] || die "--backend needs a value (openmp)"; BACKEND=$2; shift 2 ;;
+    --backend) [ $# -ge 2 ] || die "--backend needs a value (openmp or cuda)"; BACKEND=$2; shift 2 ;;
     --backend=*) BACKEND=${1#*=}; shift ;;
     --no-apt) USE_APT=0; shift ;;
     --print-prefix) PRINT_PREFIX=1; shift ;;
@@ -33,13 +39,13 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
-case "$BACKEND" in openmp) ;; *) die "--backend must be openmp, got '$BACKEND'" ;; esac
+case "$BACKEND" in openmp|cuda) ;; *) die "--backend must be openmp or cuda, got '$BACKEND'" ;; esac
 
 START=$(date +%s)
 elapsed() { echo "$(( $(date +%s) - START )) s"; }
 
 # --- Debian packages ---------------------------------------------------------------------
-PACKAGES=(g++ cmake ninja-build git ca-certificates python3 libyaml-cpp-dev libgtest-dev libgmock-dev
+PACKAGES=(g++ cmake ninja-build git ca-certificates patch python3 libyaml-cpp-dev libgtest-dev libgmock-dev
           libbenchmark-dev libbenchmark-tools libopenblas-dev liblapacke-dev)
 missing_packages() {
   local p
@@ -49,7 +55,7 @@ missing_packages() {
 }
 
 if [ "$USE_APT" = 1 ]; then
-  command -v dpkg-query >/dev/null || die "dpkg-query not found: this script supports Debian 12 only"
+  command -v dpkg-query >/dev/null || die "dpkg-query not found: this script supports Debian 12 only (or pass --no-apt)"
   mapfile -t MISSING < <(missing_packages)
   if [ ${#MISSING[@]} -gt 0 ]; then
     command -v apt-get >/dev/null || die "apt-get not found: this script supports Debian 12 only"
@@ -70,6 +76,12 @@ CXX_BIN=${CXX:-g++}
 command -v "$CXX_BIN" >/dev/null || die "C++ compiler '$CXX_BIN' not found"
 CXX_KEY=$(basename "$CXX_BIN")-$("$CXX_BIN" -dumpfullversion -dumpversion 2>/dev/null | head -1)
 KEY=kokkos-$KOKKOS_VERSION-$BACKEND-$CXX_KEY
+if [ "$BACKEND" = cuda ]; then
+  command -v nvcc >/dev/null || die "--backend cuda needs nvcc on PATH (the CUDA toolkit)"
+  CUDA_VERSION=$(nvcc --version | sed -n 's/.*release \([0-9][0-9.]*\),.*/\1/p')
+  [ -n "$CUDA_VERSION" ] || die "cannot read the CUDA version from nvcc --version"
+  KEY=$KEY-cuda$CUDA_VERSION
+fi
 PREFIX=$KLAB_CACHE/$KEY
 STAMP=$PREFIX/.klab-complete
 
@@ -81,22 +93,20 @@ if [ -f "$STAMP" ]; then
 fi
 
 # --- Sources: Debian's trilinos source package, kokkos + kokkos-kernels only -------------
+# The two packages are kept as a small tarball beside the 166 MB original, so a machine
+# without network (the GPU machine) can be handed just that file in $KLAB_CACHE/src.
 SRC_CACHE=$KLAB_CACHE/src
 ORIG=$SRC_CACHE/trilinos_$TRILINOS_VERSION.orig.tar.gz
+SUBSET=$SRC_CACHE/kokkos-$KOKKOS_VERSION-from-trilinos_$TRILINOS_VERSION.tar.gz
 TOP=Trilinos-trilinos-release-${TRILINOS_VERSION//./-}
 mkdir -p "$SRC_CACHE"
-if [ ! -f "$ORIG" ]; then
-  command -v apt-get >/dev/null || die "apt-get not found and $ORIG absent: cannot obtain the trilinos source"
+if [ ! -f "$SUBSET" ] && [ ! -f "$ORIG" ]; then
+  command -v apt-get >/dev/null || die "apt-get not found and $SUBSET absent: cannot obtain the trilinos source"
   if ! apt-cache showsrc trilinos 2>/dev/null | grep -q "^Version: $TRILINOS_VERSION"; then
     [ "$(id -u)" = 0 ] || die "no deb-src entry for bookworm and not root: add one, or rerun as root"
     say "adding a bookworm deb-src entry (/etc/apt/sources.list.d/klab-deb-src.sources)"
-    cat > /etc/apt/sources.list.d/klab-deb-src.sources <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
+    printf '%s\n' "Types: deb-src" "URIs: http://deb.debian.org/debian" "Suites: bookworm" "Components: main" \
+      "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" >/etc/apt/sources.list.d/klab-deb-src.sources
     apt-get update -q >&2 || die "apt-get update failed after adding deb-src (no network?)"
   fi
   say "downloading Debian source package trilinos ($TRILINOS_VERSION, ~166 MB)"
@@ -105,7 +115,19 @@ EOF
   (cd "$tmpdl" && apt-get source --download-only trilinos >&2) \
     || die "apt-get source trilinos failed (no network, or no deb-src entry for bookworm?)"
   mv "$tmpdl"/trilinos_"$TRILINOS_VERSION".orig.tar.gz "$ORIG" || die "download incomplete: no orig tarball"
-  rm -rf "$tmpdl"; trap - EXIT
+  rm -rf "$tmpdl"
+  trap - EXIT
+fi
+if [ ! -f "$SUBSET" ]; then
+  say "extracting packages/kokkos and packages/kokkos-kernels from $(basename "$ORIG")"
+  tmpx=$(mktemp -d "${TMPDIR:-/tmp}/klab-extract.XXXXXX")
+  trap 'rm -rf "$tmpx" "$SUBSET.partial"' EXIT
+  tar -xzf "$ORIG" -C "$tmpx" --wildcards "$TOP/packages/kokkos/*" "$TOP/packages/kokkos-kernels/*" \
+    || die "extraction failed: $ORIG is damaged (delete it and rerun)"
+  tar -czf "$SUBSET.partial" -C "$tmpx" "$TOP" || die "cannot write $SUBSET"
+  mv "$SUBSET.partial" "$SUBSET"
+  rm -rf "$tmpx"
+  trap - EXIT
 fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/klab-bootstrap.XXXXXX")
@@ -114,9 +136,7 @@ cleanup() { rm -rf "$WORK" "$PARTIAL"; }
 trap cleanup EXIT
 rm -rf "$PARTIAL"
 
-say "extracting packages/kokkos and packages/kokkos-kernels from $(basename "$ORIG")"
-tar -xzf "$ORIG" -C "$WORK" --wildcards "$TOP/packages/kokkos/*" "$TOP/packages/kokkos-kernels/*" \
-  || die "extraction failed: $ORIG is damaged (delete it and rerun)"
+tar -xzf "$SUBSET" -C "$WORK" || die "cannot unpack $SUBSET (delete it and rerun)"
 KOKKOS_SRC=$WORK/$TOP/packages/kokkos
 KK_SRC=$WORK/$TOP/packages/kokkos-kernels
 grep -q "tag:  $KOKKOS_VERSION" "$KOKKOS_SRC/master_history.txt" || die "the trilinos source does not carry Kokkos $KOKKOS_VERSION"
@@ -129,27 +149,47 @@ KK_OPTS=(-DKokkosKernels_INST_DOUBLE=ON -DKokkosKernels_INST_FLOAT=OFF
          -DKokkosKernels_INST_LAYOUTLEFT=ON -DKokkosKernels_INST_LAYOUTRIGHT=OFF
          -DKokkosKernels_INST_ORDINAL_INT=ON -DKokkosKernels_INST_ORDINAL_INT64_T=OFF
          -DKokkosKernels_INST_OFFSET_INT=ON -DKokkosKernels_INST_OFFSET_SIZE_T=OFF
-         -DKokkosKernels_INST_EXECSPACE_SERIAL=ON -DKokkosKernels_INST_EXECSPACE_OPENMP=ON
-         -DKokkosKernels_ENABLE_TPL_BLAS=ON -DBLAS_LIBRARIES=openblas
-         -DKokkosKernels_ENABLE_TPL_LAPACK=ON -DLAPACK_LIBRARIES=openblas
+         -DKokkosKernels_ENABLE_TPL_BLAS=ON -DBLAS_LIBRARIES="$HOST_BLAS"
+         -DKokkosKernels_ENABLE_TPL_LAPACK=ON -DLAPACK_LIBRARIES="$HOST_BLAS"
          -DKokkosKernels_ENABLE_TESTS=OFF -DKokkosKernels_ENABLE_EXAMPLES=OFF)
+[ -n "${KLAB_BLAS_DIR:-}" ] && KK_OPTS+=(-DBLAS_LIBRARY_DIRS="$KLAB_BLAS_DIR" -DLAPACK_LIBRARY_DIRS="$KLAB_BLAS_DIR")
+if [ "$BACKEND" = cuda ]; then
+  if [ "${CUDA_VERSION%%.*}" -ge 12 ]; then
+    say "applying cmake/patches/kokkos-$KOKKOS_VERSION-cuda13.patch (CUDA $CUDA_VERSION)"
+    patch -p1 -s -d "$KOKKOS_SRC" <"$HERE/patches/kokkos-$KOKKOS_VERSION-cuda13.patch" || die "the CUDA patch did not apply"
+  fi
+  export NVCC_WRAPPER_DEFAULT_COMPILER=$CXX_BIN NVCC_WRAPPER_DEFAULT_ARCH=sm_80
+  KOKKOS_OPTS+=(-DCMAKE_CXX_COMPILER="$KOKKOS_SRC/bin/nvcc_wrapper" -DKokkos_ENABLE_CUDA=ON
+                -DKokkos_ENABLE_CUDA_LAMBDA=ON "-DKokkos_ARCH_${KLAB_CUDA_ARCH:-AMPERE80}=ON")
+  # cuBLAS on; cuSPARSE off (3.4 uses the legacy API that CUDA 12 removed). Kernels are
+  # pre-instantiated for Cuda only: the host spaces instantiate what klab uses from headers.
+  KK_OPTS+=(-DCMAKE_CXX_COMPILER="$PARTIAL/bin/nvcc_wrapper" -DKokkosKernels_ENABLE_TPL_CUBLAS=ON
+            -DKokkosKernels_ENABLE_TPL_CUSPARSE=OFF -DKokkosKernels_INST_EXECSPACE_CUDA=ON
+            -DKokkosKernels_INST_MEMSPACE_CUDASPACE=ON -DKokkosKernels_INST_MEMSPACE_CUDAUVMSPACE=OFF
+            -DKokkosKernels_INST_EXECSPACE_OPENMP=OFF -DKokkosKernels_INST_EXECSPACE_SERIAL=OFF)
+else
+  KK_OPTS+=(-DKokkosKernels_INST_EXECSPACE_SERIAL=ON -DKokkosKernels_INST_EXECSPACE_OPENMP=ON)
+fi
+
+# Configures and builds one package, showing every 25th of Ninja's [n/N] lines as progress.
+build_package() {
+  local name=$1 src=$2
+  shift 2
+  cmake -S "$src" -B "$WORK/build-$name" "${COMMON[@]}" "$@" >"$WORK/$name-configure.log" 2>&1 \
+    || { tail -30 "$WORK/$name-configure.log" >&2; die "configuring $name failed"; }
+  cmake --build "$WORK/build-$name" -j "$JOBS" 2>&1 | tee "$WORK/$name-build.log" | awk -v name="$name" '
+    /^\[[0-9]+\/[0-9]+\]/ { split(substr($1, 2), a, "/"); if (a[1] % 25 == 0 || a[1] == a[2]) print "bootstrap: " name " " $1 > "/dev/stderr" }'
+  [ "${PIPESTATUS[0]}" = 0 ] || { grep -B2 -A10 'error' "$WORK/$name-build.log" | head -40 >&2; die "building $name failed"; }
+  cmake --install "$WORK/build-$name" >/dev/null || die "installing $name failed"
+}
 
 say "building Kokkos $KOKKOS_VERSION ($BACKEND, $CXX_KEY, $JOBS jobs)"
-cmake -S "$KOKKOS_SRC" -B "$WORK/build-kokkos" "${COMMON[@]}" "${KOKKOS_OPTS[@]}" >"$WORK/kokkos-configure.log" 2>&1 \
-  || { tail -30 "$WORK/kokkos-configure.log" >&2; die "configuring Kokkos failed"; }
-cmake --build "$WORK/build-kokkos" -j "$JOBS" >"$WORK/kokkos-build.log" 2>&1 \
-  || { tail -30 "$WORK/kokkos-build.log" >&2; die "building Kokkos failed"; }
-cmake --install "$WORK/build-kokkos" >/dev/null || die "installing Kokkos failed"
-say "Kokkos installed ($(elapsed)); building Kokkos Kernels $KOKKOS_VERSION (a few minutes on 2 cores)"
+build_package kokkos "$KOKKOS_SRC" "${KOKKOS_OPTS[@]}"
+say "Kokkos installed ($(elapsed)); building Kokkos Kernels $KOKKOS_VERSION (minutes on 2 cores)"
+build_package kokkos-kernels "$KK_SRC" -DKokkos_ROOT="$PARTIAL" "${KK_OPTS[@]}"
 
-cmake -S "$KK_SRC" -B "$WORK/build-kk" "${COMMON[@]}" -DKokkos_ROOT="$PARTIAL" "${KK_OPTS[@]}" \
-  >"$WORK/kk-configure.log" 2>&1 || { tail -30 "$WORK/kk-configure.log" >&2; die "configuring Kokkos Kernels failed"; }
-# Ninja's own progress lines ([n/N]) go to the terminal, thinned so CI logs stay short.
-cmake --build "$WORK/build-kk" -j "$JOBS" 2>&1 | tee "$WORK/kk-build.log" | awk '/^\[[0-9]+\/[0-9]+\]/ { split(substr($1,2),a,"/"); if (a[1] % 25 == 0 || a[1] == a[2]) { print "bootstrap: kokkos-kernels " $1 > "/dev/stderr" } }'
-[ "${PIPESTATUS[0]}" = 0 ] || { grep -B2 -A10 'error' "$WORK/kk-build.log" | head -40 >&2; die "building Kokkos Kernels failed"; }
-cmake --install "$WORK/build-kk" >/dev/null || die "installing Kokkos Kernels failed"
-
-echo "kokkos=$KOKKOS_VERSION backend=$BACKEND compiler=$CXX_KEY source=debian:trilinos_$TRILINOS_VERSION" >"$PARTIAL/.klab-complete"
+echo "kokkos=$KOKKOS_VERSION backend=$BACKEND compiler=$CXX_KEY cuda=${CUDA_VERSION:-none} blas=$HOST_BLAS source=debian:trilinos_$TRILINOS_VERSION" \
+  >"$PARTIAL/.klab-complete"
 rm -rf "$PREFIX"
 mv "$PARTIAL" "$PREFIX"
 ln -sfn "$KEY" "$KLAB_CACHE/$BACKEND"
