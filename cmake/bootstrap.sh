@@ -151,7 +151,9 @@ KK_OPTS=(-DKokkosKernels_INST_DOUBLE=ON -DKokkosKernels_INST_FLOAT=OFF
          -DKokkosKernels_INST_OFFSET_INT=ON -DKokkosKernels_INST_OFFSET_SIZE_T=OFF
          -DKokkosKernels_ENABLE_TPL_BLAS=ON -DBLAS_LIBRARIES="$HOST_BLAS"
          -DKokkosKernels_ENABLE_TPL_LAPACK=ON -DLAPACK_LIBRARIES="$HOST_BLAS"
-         -DKokkosKernels_ENABLE_TESTS=OFF -DKokkosKernels_ENABLE_EXAMPLES=OFF)
+         -DKokkosKernels_ENABLE_TESTS=OFF -DKokkosKernels_ENABLE_EXAMPLES=OFF
+         # OpenBLAS's Fortran symbols (dgemm_): given, so no Fortran compiler is needed to probe.
+         "-DF77_BLAS_MANGLE=(name,NAME) name ## _")
 [ -n "${KLAB_BLAS_DIR:-}" ] && KK_OPTS+=(-DBLAS_LIBRARY_DIRS="$KLAB_BLAS_DIR" -DLAPACK_LIBRARY_DIRS="$KLAB_BLAS_DIR")
 if [ "$BACKEND" = cuda ]; then
   if [ "${CUDA_VERSION%%.*}" -ge 12 ]; then
