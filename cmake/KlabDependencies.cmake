@@ -18,6 +18,9 @@ if(NOT KokkosKernels_ROOT AND NOT DEFINED ENV{KokkosKernels_ROOT})
   list(APPEND CMAKE_PREFIX_PATH "${KLAB_BOOTSTRAP_PREFIX}")
 endif()
 
+if(KLAB_BACKEND STREQUAL "cuda")
+  include(cuda-toolkit-first)
+endif()
 find_package(Kokkos QUIET)
 if(NOT Kokkos_FOUND)
   message(FATAL_ERROR "Kokkos not found. Run `bash cmake/bootstrap.sh` (builds it into ${KLAB_BOOTSTRAP_PREFIX}) "

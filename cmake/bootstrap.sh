@@ -166,6 +166,7 @@ if [ "$BACKEND" = cuda ]; then
   # cuBLAS on; cuSPARSE off (3.4 uses the legacy API that CUDA 12 removed). Kernels are
   # pre-instantiated for Cuda only: the host spaces instantiate what klab uses from headers.
   KK_OPTS+=(-DCMAKE_CXX_COMPILER="$PARTIAL/bin/nvcc_wrapper" -DKokkosKernels_ENABLE_TPL_CUBLAS=ON
+            -DCMAKE_PROJECT_KokkosKernels_INCLUDE="$HERE/cuda-toolkit-first.cmake"
             -DKokkosKernels_ENABLE_TPL_CUSPARSE=OFF -DKokkosKernels_INST_EXECSPACE_CUDA=ON
             -DKokkosKernels_INST_MEMSPACE_CUDASPACE=ON -DKokkosKernels_INST_MEMSPACE_CUDAUVMSPACE=OFF
             -DKokkosKernels_INST_EXECSPACE_OPENMP=OFF -DKokkosKernels_INST_EXECSPACE_SERIAL=OFF)
