@@ -84,8 +84,14 @@ if [ "$BACKEND" = cuda ]; then
 fi
 PREFIX=$KLAB_CACHE/$KEY
 STAMP=$PREFIX/.klab-complete
+# What the prefix was built from; a prefix whose stamp differs (another patch, BLAS or
+# architecture) is rebuilt.
+PATCH=$HERE/patches/kokkos-$KOKKOS_VERSION-cuda13.patch
+BUILD_ID="kokkos=$KOKKOS_VERSION backend=$BACKEND compiler=$CXX_KEY cuda=${CUDA_VERSION:-none} blas=$HOST_BLAS"
+BUILD_ID+=" source=debian:trilinos_$TRILINOS_VERSION"
+[ "$BACKEND" = cuda ] && BUILD_ID+=" arch=${KLAB_CUDA_ARCH:-AMPERE80} patch=$(sha256sum "$PATCH" | cut -c1-16)"
 
-if [ -f "$STAMP" ]; then
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$BUILD_ID" ]; then
   ln -sfn "$KEY" "$KLAB_CACHE/$BACKEND"
   say "Kokkos $KOKKOS_VERSION ($BACKEND) already installed at $PREFIX ($(elapsed))"
   [ "$PRINT_PREFIX" = 1 ] && echo "$PREFIX"
@@ -158,7 +164,7 @@ KK_OPTS=(-DKokkosKernels_INST_DOUBLE=ON -DKokkosKernels_INST_FLOAT=OFF
 if [ "$BACKEND" = cuda ]; then
   if [ "${CUDA_VERSION%%.*}" -ge 12 ]; then
     say "applying cmake/patches/kokkos-$KOKKOS_VERSION-cuda13.patch (CUDA $CUDA_VERSION)"
-    patch -p1 -s -d "$KOKKOS_SRC" <"$HERE/patches/kokkos-$KOKKOS_VERSION-cuda13.patch" || die "the CUDA patch did not apply"
+    patch -p1 -s -d "$KOKKOS_SRC" <"$PATCH" || die "the CUDA patch did not apply"
   fi
   export NVCC_WRAPPER_DEFAULT_COMPILER=$CXX_BIN NVCC_WRAPPER_DEFAULT_ARCH=sm_80
   KOKKOS_OPTS+=(-DCMAKE_CXX_COMPILER="$KOKKOS_SRC/bin/nvcc_wrapper" -DKokkos_ENABLE_CUDA=ON
@@ -191,8 +197,7 @@ build_package kokkos "$KOKKOS_SRC" "${KOKKOS_OPTS[@]}"
 say "Kokkos installed ($(elapsed)); building Kokkos Kernels $KOKKOS_VERSION (minutes on 2 cores)"
 build_package kokkos-kernels "$KK_SRC" -DKokkos_ROOT="$PARTIAL" "${KK_OPTS[@]}"
 
-echo "kokkos=$KOKKOS_VERSION backend=$BACKEND compiler=$CXX_KEY cuda=${CUDA_VERSION:-none} blas=$HOST_BLAS source=debian:trilinos_$TRILINOS_VERSION" \
-  >"$PARTIAL/.klab-complete"
+echo "$BUILD_ID" >"$PARTIAL/.klab-complete"
 rm -rf "$PREFIX"
 mv "$PARTIAL" "$PREFIX"
 ln -sfn "$KEY" "$KLAB_CACHE/$BACKEND"
