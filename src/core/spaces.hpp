@@ -10,6 +10,8 @@
 
 namespace klab {
 
+// name: the deck's name; is_device: memory not reachable from the host; host_staging_space:
+// where host copies of a space's data live for transfers.
 template <class ExecSpace>
 struct SpaceTraits;
 
@@ -18,6 +20,7 @@ template <>
 struct SpaceTraits<Kokkos::OpenMP> {
   static constexpr const char* name = "openmp";
   static constexpr bool is_device = false;
+  using host_staging_space = Kokkos::HostSpace;
 };
 #endif
 #ifdef KOKKOS_ENABLE_CUDA
@@ -25,6 +28,9 @@ template <>
 struct SpaceTraits<Kokkos::Cuda> {
   static constexpr const char* name = "cuda";
   static constexpr bool is_device = true;
+  // Page-locked host memory: copies to and from the device run at PCIe/NVLink speed, where
+  // pageable memory is staged through a driver buffer first.
+  using host_staging_space = Kokkos::CudaHostPinnedSpace;
 };
 #endif
 #ifdef KOKKOS_ENABLE_SERIAL
@@ -32,6 +38,7 @@ template <>
 struct SpaceTraits<Kokkos::Serial> {
   static constexpr const char* name = "serial";
   static constexpr bool is_device = false;
+  using host_staging_space = Kokkos::HostSpace;
 };
 #endif
 

@@ -7,8 +7,8 @@
 // Inputs are uniform in [0, 1) like NumPy's random.rand, generated on the space itself from a
 // counter-based generator; C starts as NaN so an element the kernel misses fails validation.
 // With `include_transfers: true` a second variant also times copying A and B to the space and C
-// back (the seed's point about transfers at small N); on host spaces those copies are no-ops,
-// since a host mirror of host memory is the View itself.
+// back (the seed's point about transfers at small N), from page-locked host memory on a device;
+// on host spaces those copies are no-ops, since a host mirror of host memory is the View itself.
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
@@ -68,9 +68,10 @@ void run_elementwise(const ExecSpace& space, const ElementwiseParams& params, St
     Vector<ExecSpace> a("elementwise::a", n), b("elementwise::b", n), c("elementwise::c", n);
     fill_uniform(space, a, context.seed(), elementwise_stream_a, 0.0, 1.0);
     fill_uniform(space, b, context.seed(), elementwise_stream_b, 0.0, 1.0);
-    auto host_a = Kokkos::create_mirror_view(a);
-    auto host_b = Kokkos::create_mirror_view(b);
-    auto host_c = Kokkos::create_mirror_view(c);
+    using HostStaging = typename SpaceTraits<ExecSpace>::host_staging_space;
+    auto host_a = Kokkos::create_mirror_view(HostStaging(), a);
+    auto host_b = Kokkos::create_mirror_view(HostStaging(), b);
+    auto host_c = Kokkos::create_mirror_view(HostStaging(), c);
     Kokkos::deep_copy(host_a, a);
     Kokkos::deep_copy(host_b, b);
 
@@ -92,7 +93,7 @@ void run_elementwise(const ExecSpace& space, const ElementwiseParams& params, St
       record.tolerance = tolerance;
       if (with_transfers)
         record.notes.emplace_back("transfers", SpaceTraits<ExecSpace>::is_device
-                                                   ? "A, B host to device and C device to host, inside the timing"
+                                                   ? "A, B host to device and C device to host (pinned host memory), inside the timing"
                                                    : "none: host memory is used in place");
       context.add(std::move(record));
     };
