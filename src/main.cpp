@@ -4,6 +4,7 @@
 // (nothing is run or written).
 #include <Kokkos_Core.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include "core/deck.hpp"
 #include "core/machine.hpp"
 #include "core/runner.hpp"
+#include "core/spaces.hpp"
 #include "stages/registry.hpp"
 
 namespace {
@@ -21,11 +23,12 @@ constexpr int exit_failure = 1;
 constexpr int exit_usage = 2;
 
 void print_usage(std::ostream& out) {
-  out << "usage: klab run DECK [--json PATH] [--csv PATH] [--verbose]\n"
+  out << "usage: klab run DECK [--json PATH] [--csv PATH] [--spaces LIST] [--verbose]\n"
          "       klab validate DECK\n"
          "       klab info [--verbose]\n"
          "       klab --help\n"
          "\n"
+         "--spaces openmp,cuda runs only those spaces (compiled in) instead of the deck's.\n"
          "Kokkos options (--kokkos-threads=N, --kokkos-device-id=N, ...) pass through to Kokkos.\n"
          "Exit status: 0 ok, 1 a stage failed its check or could not run, 2 a deck or usage error.\n"
          "\nstages:\n";
@@ -35,8 +38,28 @@ void print_usage(std::ostream& out) {
 struct Command {
   std::string verb;
   std::string deck;
+  std::string spaces;  // comma-separated override of the deck's run.spaces
   klab::RunOptions options;
 };
+
+// Replaces the deck's spaces with a comma-separated list; the baseline stays if still listed.
+void override_spaces(klab::Deck& deck, const std::string& list) {
+  const std::vector<std::string> compiled = klab::compiled_space_names();
+  std::vector<std::string> spaces;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const std::size_t comma = std::min(list.find(',', start), list.size());
+    const std::string name = list.substr(start, comma - start);
+    if (std::find(compiled.begin(), compiled.end(), name) == compiled.end())
+      throw std::invalid_argument("--spaces: '" + name + "' is not a space compiled into this build");
+    if (std::find(spaces.begin(), spaces.end(), name) != spaces.end())
+      throw std::invalid_argument("--spaces: '" + name + "' is listed twice");
+    spaces.push_back(name);
+    start = comma + 1;
+  }
+  if (std::find(spaces.begin(), spaces.end(), deck.run.baseline) == spaces.end()) deck.run.baseline = spaces.front();
+  deck.run.spaces = spaces;
+}
 
 // Parses klab's own arguments; Kokkos's (--kokkos-*) are left for Kokkos. Throws on misuse.
 Command parse_command(int argc, char* argv[]) {
@@ -46,7 +69,7 @@ Command parse_command(int argc, char* argv[]) {
     const std::string arg = argv[i];
     if (arg.rfind("--kokkos-", 0) == 0) continue;
     const auto value = [&](const char* name) {
-      if (i + 1 >= argc) throw std::invalid_argument(std::string(name) + " needs a path");
+      if (i + 1 >= argc) throw std::invalid_argument(std::string(name) + " needs a value");
       return std::string(argv[++i]);
     };
     if (arg == "--help" || arg == "-h") {
@@ -55,6 +78,8 @@ Command parse_command(int argc, char* argv[]) {
       command.options.json_path = value("--json");
     } else if (arg == "--csv") {
       command.options.csv_path = value("--csv");
+    } else if (arg == "--spaces") {
+      command.spaces = value("--spaces");
     } else if (arg == "--verbose" || arg == "-v") {
       command.options.verbose = true;
     } else if (!arg.empty() && arg[0] == '-') {
@@ -74,8 +99,9 @@ Command parse_command(int argc, char* argv[]) {
   } else {
     throw std::invalid_argument("unknown command '" + command.verb + "'");
   }
-  if (command.verb != "run" && (!command.options.json_path.empty() || !command.options.csv_path.empty()))
-    throw std::invalid_argument("--json and --csv apply to run only");
+  if (command.verb != "run" &&
+      (!command.options.json_path.empty() || !command.options.csv_path.empty() || !command.spaces.empty()))
+    throw std::invalid_argument("--json, --csv and --spaces apply to run only");
   return command;
 }
 
@@ -100,8 +126,12 @@ int main(int argc, char* argv[]) {
   if (!command.deck.empty()) {
     try {
       deck = klab::load_deck(command.deck, klab::stage_registry());
+      if (!command.spaces.empty()) override_spaces(deck, command.spaces);
     } catch (const klab::DeckError& e) {
       std::cerr << "klab: deck error: " << e.what() << "\n";
+      return exit_usage;
+    } catch (const std::invalid_argument& e) {
+      std::cerr << "klab: error: " << e.what() << "\n";
       return exit_usage;
     }
   }

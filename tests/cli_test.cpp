@@ -54,7 +54,7 @@ TEST_F(Cli, QuickstartRunsEveryStageOnEverySpaceAndWritesParsableResults) {
   const std::string deck = std::string(KLAB_SOURCE_DIR) + "/inputs/quickstart.yaml";
   const Outcome run = klab("run " + deck + " --json " + path("r.json") + " --csv " + path("r.csv"));
   ASSERT_EQ(run.status, 0) << run.output;
-  EXPECT_NE(run.output.find("[1/1] elementwise on "), std::string::npos) << run.output;  // progress
+  EXPECT_NE(run.output.find("[1/4] elementwise on "), std::string::npos) << run.output;  // progress
   EXPECT_NE(run.output.find("/space"), std::string::npos) << run.output;                 // the table
 
   const YAML::Node doc = YAML::LoadFile(path("r.json"));
@@ -64,16 +64,28 @@ TEST_F(Cli, QuickstartRunsEveryStageOnEverySpaceAndWritesParsableResults) {
   const std::vector<std::string> spaces = klab::compiled_space_names();
   std::set<std::string> seen_spaces;
   const YAML::Node records = doc["records"];
-  // quickstart: 3 sizes x 2 variants per space.
-  ASSERT_EQ(records.size(), 6 * spaces.size());
+  // quickstart, per space: elementwise 3 sizes x 2 variants, matmul 2 sizes x 3 variants and
+  // 1 size x 4 variants, solvebak 3 forms.
+  ASSERT_EQ(records.size(), 19 * spaces.size());
   for (const auto& r : records) {
     seen_spaces.insert(r["space"].as<std::string>());
     EXPECT_TRUE(r["passed"].as<bool>());
-    EXPECT_EQ(r["error"].as<double>(), 0.0);
     EXPECT_EQ(r["time_s"]["count"].as<int>(), 10);
     EXPECT_GT(r["time_s"]["median"].as<double>(), 0.0);
-    EXPECT_GT(r["gb_per_s"].as<double>(), 0.0);
-    EXPECT_DOUBLE_EQ(r["bytes"].as<double>(), 24 * r["size"].as<double>());
+    const double size = r["size"].as<double>();
+    if (r["stage_type"].as<std::string>() == "elementwise") {
+      EXPECT_EQ(r["error"].as<double>(), 0.0);
+      EXPECT_GT(r["gb_per_s"].as<double>(), 0.0);
+      EXPECT_DOUBLE_EQ(r["bytes"].as<double>(), 24 * size);
+    } else if (r["stage_type"].as<std::string>() == "solvebak") {
+      EXPECT_LT(r["error"].as<double>(), 1e-6);
+      EXPECT_EQ(r["series"]["error_after_sweep"].size(), 10u);
+      EXPECT_LT(r["metrics"]["relative_residual"].as<double>(), 1e-6);
+    } else {
+      EXPECT_EQ(r["stage_type"].as<std::string>(), "matmul");
+      EXPECT_GT(r["gflop_per_s"].as<double>(), 0.0);
+      EXPECT_NEAR(r["flops"].as<double>(), 2 * size * size * size, 1e-9 * size * size * size);
+    }
   }
   EXPECT_EQ(seen_spaces, std::set<std::string>(spaces.begin(), spaces.end()));
   std::ifstream csv(path("r.csv"));
@@ -122,6 +134,21 @@ TEST_F(Cli, UsageErrorsExitTwo) {
   const Outcome help = klab("--help");
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.output.find("elementwise"), std::string::npos);
+}
+
+TEST_F(Cli, SpacesOptionNarrowsTheRun) {
+  const std::string deck = write("small.yaml", "run:\n  name: t\n  repetitions: 2\nstages:\n  - stage: elementwise\n"
+                                               "    sizes: [100]\n");
+  const Outcome out = klab("run " + deck + " --spaces serial --json " + path("r.json"));
+  ASSERT_EQ(out.status, 0) << out.output;
+  const YAML::Node records = YAML::LoadFile(path("r.json"))["records"];
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0]["space"].as<std::string>(), "serial");
+  EXPECT_EQ(klab("run " + deck + " --spaces serial,serial").status, 2);
+  const Outcome unknown = klab("run " + deck + " --spaces serial,hip");
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_NE(unknown.output.find("--spaces: 'hip' is not a space compiled into this build"), std::string::npos)
+      << unknown.output;
 }
 
 TEST_F(Cli, KokkosArgumentsPassThrough) {

@@ -56,7 +56,7 @@ const DeckErrorCase malformed_decks[] = {
     {"missing_run_name", "run:\n  seed: 3\nstages:\n  - stage: elementwise\n    sizes: [10]\n", "deck.yaml:2:3",
      "run.name", "missing required key (expected a string)"},
     {"unknown_stage", "run:\n  name: t\nstages:\n  - stage: elementwize\n    sizes: [10]\n", "deck.yaml:4:12",
-     "stages[0].stage", "expected one of 'elementwise', got 'elementwize' (did you mean 'elementwise'?)"},
+     "stages[0].stage", "expected one of 'elementwise', 'matmul', 'solvebak', got 'elementwize' (did you mean 'elementwise'?)"},
     {"unknown_space", "run:\n  name: t\n  spaces: [serial, openmpp]\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
      "deck.yaml:3:20", "run.spaces[1]", "expected one of 'openmp', 'cuda', 'serial', got 'openmpp' (did you mean 'openmp'?)"},
     {"bad_list_element", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [10, 1e3, abc]\n",
@@ -99,6 +99,32 @@ const DeckErrorCase malformed_decks[] = {
      "deck.yaml:6:14", "stages[0].warmups", "out of range: expected an integer in [0, 1000000], got -1"},
     {"size_too_large", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [1e11]\n", "deck.yaml:5:13",
      "stages[0].sizes[0]", "out of range: expected an integer in [1, 10000000000], got 1e11"},
+    {"matmul_zip_reduce_at_large_size",
+     "run:\n  name: t\nstages:\n  - stage: matmul\n    sizes: [100, 2000]\n    variants: [naive, zip-reduce]\n",
+     "deck.yaml:5:18", "stages[0].sizes[1]",
+     "zip-reduce materialises M*K*N = 8000000000 products, more than its limit of 67108864 (2^26, 512 MiB): use a "
+     "smaller size or leave zip-reduce out of 'variants'"},
+    {"matmul_zip_reduce_at_large_shape",
+     "run:\n  name: t\nstages:\n  - stage: matmul\n    variants: zip-reduce\n    shapes:\n"
+     "      - {m: 10, k: 10, n: 10}\n      - {m: 1000, k: 1000, n: 100}\n",
+     "deck.yaml:8:9", "stages[0].shapes[1]",
+     "zip-reduce materialises M*K*N = 100000000 products, more than its limit of 67108864 (2^26, 512 MiB): use a "
+     "smaller size or leave zip-reduce out of 'variants'"},
+    {"matmul_zero_size", "run:\n  name: t\nstages:\n  - stage: matmul\n    sizes: [16, 0]\n", "deck.yaml:5:17",
+     "stages[0].sizes[1]", "out of range: expected an integer in [1, 1000000], got 0"},
+    {"matmul_negative_size", "run:\n  name: t\nstages:\n  - stage: matmul\n    sizes: -3\n", "deck.yaml:5:12",
+     "stages[0].sizes", "out of range: expected an integer in [1, 1000000], got -3"},
+    {"matmul_zero_in_shape", "run:\n  name: t\nstages:\n  - stage: matmul\n    shapes: [{m: 4, k: 0, n: 4}]\n",
+     "deck.yaml:5:24", "stages[0].shapes[0].k", "out of range: expected an integer in [1, 1000000], got 0"},
+    {"matmul_typo_in_shape", "run:\n  name: t\nstages:\n  - stage: matmul\n    shapes: [{m: 4, k: 2, nn: 4}]\n",
+     "deck.yaml:5:27", "stages[0].shapes[0].nn", "unknown key 'nn' (did you mean 'n'?)"},
+    {"matmul_typo_shapes", "run:\n  name: t\nstages:\n  - stage: matmul\n    sizes: 10\n    shape: [{m: 1, k: 1, n: 1}]\n",
+     "deck.yaml:6:5", "stages[0].shape", "unknown key 'shape' (did you mean 'shapes'?)..."},
+    {"matmul_no_sizes", "run:\n  name: t\nstages:\n  - stage: matmul\n    variants: [naive]\n", "deck.yaml:4:5",
+     "stages[0].sizes", "missing required key (expected an integer or a list of integers, or 'shapes')"},
+    {"matmul_tile_not_a_multiple_of_the_register_block",
+     "run:\n  name: t\nstages:\n  - stage: matmul\n    sizes: 10\n    tile: {m: 30}\n", "deck.yaml:6:15",
+     "stages[0].tile.m", "expected a multiple of 4 (the register block), got 30"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Deck, MalformedDeck, ::testing::ValuesIn(malformed_decks),
@@ -138,10 +164,17 @@ TEST(Deck, FullDeckReadsEveryKey) {
 }
 
 TEST(Deck, EveryShippedDeckValidates) {
-  for (const char* name : {"quickstart.yaml", "seed-notebook.yaml", "elementwise-sweep.yaml"}) {
+  for (const char* name : {"quickstart.yaml", "seed-notebook.yaml", "elementwise-sweep.yaml", "matmul-sweep.yaml"}) {
     SCOPED_TRACE(name);
     EXPECT_NO_THROW(klab::load_deck(std::string(KLAB_SOURCE_DIR) + "/inputs/" + name, klab::stage_registry()));
   }
+}
+
+TEST(Deck, MatmulDefaultsRunZipReduceOnlyWhereItFits) {
+  // zip-reduce is in the default variants, so N = 2000 is no error: the stage leaves it out there.
+  const klab::Deck deck = parse("run:\n  name: t\nstages:\n  - stage: matmul\n    sizes: [8, 2000]\n");
+  ASSERT_EQ(deck.stages.size(), 1u);
+  EXPECT_EQ(deck.stages[0].type, "matmul");
 }
 
 TEST(Deck, UnreadableFileIsADeckError) {

@@ -28,6 +28,7 @@ class Json {
 
   static Json object() { return Json(Object{}); }
   static Json array() { return Json(Array{}); }
+  static Json array(const std::vector<double>& numbers) { return Json(Array(numbers.begin(), numbers.end())); }
 
   // Appends a member (objects) or an element (arrays).
   Json& set(std::string key, Json value);

@@ -32,4 +32,17 @@ void fill_uniform(const ExecSpace& space, const View& v, std::uint64_t seed, std
       KOKKOS_LAMBDA(std::int64_t i) { v(i) = lo + (hi - lo) * uniform01(seed, stream, static_cast<std::uint64_t>(i)); });
 }
 
+// Fills m(i, j) with value i + j * rows of the stream: the column-major order of the numbers, so a
+// LayoutLeft matrix holds the same values as a rank-1 View of rows * cols filled above.
+template <class ExecSpace, class... Properties>
+void fill_uniform(const ExecSpace& space, const Kokkos::View<double**, Properties...>& m, std::uint64_t seed,
+                  std::uint64_t stream, double lo, double hi) {
+  const std::int64_t rows = m.extent(0);
+  Kokkos::parallel_for(
+      "klab::fill_uniform", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, m.size()),
+      KOKKOS_LAMBDA(std::int64_t index) {
+        m(index % rows, index / rows) = lo + (hi - lo) * uniform01(seed, stream, static_cast<std::uint64_t>(index));
+      });
+}
+
 }  // namespace klab

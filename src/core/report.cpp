@@ -157,10 +157,12 @@ Json results_json(const RunDescription& run, const std::vector<ResultRecord>& re
   for (std::size_t i = 0; i < records.size(); ++i) {
     const ResultRecord& r = records[i];
     all_passed = all_passed && r.passed;
-    Json samples = Json::array();
-    for (double s : r.time.samples) samples.push(s);
     Json notes = Json::object();
     for (const auto& [key, value] : r.notes) notes.set(key, value);
+    Json metrics = Json::object();
+    for (const auto& [key, value] : r.metrics) metrics.set(key, value);
+    Json series = Json::object();
+    for (const auto& [key, values] : r.series) series.set(key, Json::array(values));
     list.push(Json::object()
                   .set("stage", r.stage)
                   .set("stage_type", r.stage_type)
@@ -175,7 +177,7 @@ Json results_json(const RunDescription& run, const std::vector<ResultRecord>& re
                                      .set("mean", r.time.mean)
                                      .set("max", r.time.max)
                                      .set("stddev", r.time.stddev)
-                                     .set("samples", std::move(samples)))
+                                     .set("samples", Json::array(r.time.samples)))
                   .set("bytes", r.bytes)
                   .set("flops", r.flops)
                   .set("gb_per_s", r.gigabytes_per_second())
@@ -186,7 +188,9 @@ Json results_json(const RunDescription& run, const std::vector<ResultRecord>& re
                   .set("tolerance", r.tolerance)
                   .set("passed", r.passed)
                   .set("failure", r.failure)
-                  .set("notes", std::move(notes)));
+                  .set("notes", std::move(notes))
+                  .set("metrics", std::move(metrics))
+                  .set("series", std::move(series)));
   }
   Json crossovers = Json::array();
   for (const auto& c : find_crossovers(records, run.baseline))

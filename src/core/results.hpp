@@ -24,6 +24,8 @@ struct ResultRecord {
   bool passed = false;       // error is a number and within tolerance, and the run completed
   std::string failure;       // why the record failed, empty when it passed
   std::vector<std::pair<std::string, std::string>> notes;  // stage-specific facts, e.g. a BLAS path
+  std::vector<std::pair<std::string, double>> metrics;     // stage-specific numbers, e.g. a residual
+  std::vector<std::pair<std::string, std::vector<double>>> series;  // e.g. the error after each sweep
 
   double gigabytes_per_second() const;  // 0 when bytes or time are not known
   double gigaflops_per_second() const;

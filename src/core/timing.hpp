@@ -20,20 +20,24 @@ struct TimeStats {
 // Statistics of the samples (seconds); an empty list gives count = 0 and zeros.
 TimeStats summarize(std::vector<double> samples);
 
+// Seconds of one call of body(), fenced before and after so all its work on `space` counts.
+template <class ExecSpace, class Body>
+double time_once(const ExecSpace& space, Body&& body) {
+  using clock = std::chrono::steady_clock;
+  space.fence();
+  const auto start = clock::now();
+  body();
+  space.fence();
+  return std::chrono::duration<double>(clock::now() - start).count();
+}
+
 template <class ExecSpace, class Body>
 TimeStats time_region(const ExecSpace& space, const RepeatSettings& repeat, Body&& body) {
-  using clock = std::chrono::steady_clock;
   for (int w = 0; w < repeat.warmups; ++w) body();
   space.fence();
   std::vector<double> samples;
   samples.reserve(static_cast<std::size_t>(repeat.repetitions));
-  for (int r = 0; r < repeat.repetitions; ++r) {
-    space.fence();
-    const auto start = clock::now();
-    body();
-    space.fence();
-    samples.push_back(std::chrono::duration<double>(clock::now() - start).count());
-  }
+  for (int r = 0; r < repeat.repetitions; ++r) samples.push_back(time_once(space, body));
   return summarize(std::move(samples));
 }
 

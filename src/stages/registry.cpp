@@ -1,12 +1,16 @@
 #include "stages/registry.hpp"
 
 #include "stages/elementwise.hpp"
+#include "stages/matmul.hpp"
+#include "stages/solvebak.hpp"
 
 namespace klab {
 
 const StageRegistry& stage_registry() {
   static const StageRegistry registry = {
       stages::elementwise_stage(),
+      stages::matmul_stage(),
+      stages::solvebak_stage(),
   };
   return registry;
 }

@@ -1,0 +1,35 @@
+#pragma once
+// The one place where klab's code differs between Kokkos / Kokkos Kernels 3.4 (Debian's) and 4.x.
+#include <KokkosKernels_config.h>
+
+#include <KokkosBlas2_gemv.hpp>
+#include <KokkosBlas3_gemm.hpp>
+
+namespace klab::compat {
+
+// C = alpha op(A) op(B) + beta C, with op "N" (as is) or "T" (transposed), on `space`.
+// Kokkos Kernels 4.1 takes the execution space as an argument; 3.4 runs on the execution space of
+// the Views' device type, so callers give their Views Kokkos::Device<ExecSpace, memory space>.
+// Neither fences: the caller does.
+template <class ExecSpace, class AView, class BView, class CView>
+void gemm([[maybe_unused]] const ExecSpace& space, const char* trans_a, const char* trans_b, double alpha,
+          const AView& a, const BView& b, double beta, const CView& c) {
+#if defined(KOKKOSKERNELS_VERSION) && KOKKOSKERNELS_VERSION >= 40100
+  KokkosBlas::gemm(space, trans_a, trans_b, alpha, a, b, beta, c);
+#else
+  KokkosBlas::gemm(trans_a, trans_b, alpha, a, b, beta, c);
+#endif
+}
+
+// y = alpha op(A) x + beta y on `space`, as gemm above.
+template <class ExecSpace, class AView, class XView, class YView>
+void gemv([[maybe_unused]] const ExecSpace& space, const char* trans, double alpha, const AView& a, const XView& x,
+          double beta, const YView& y) {
+#if defined(KOKKOSKERNELS_VERSION) && KOKKOSKERNELS_VERSION >= 40100
+  KokkosBlas::gemv(space, trans, alpha, a, x, beta, y);
+#else
+  KokkosBlas::gemv(trans, alpha, a, x, beta, y);
+#endif
+}
+
+}  // namespace klab::compat

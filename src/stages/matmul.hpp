@@ -1,0 +1,670 @@
+#pragma once
+// Stage `matmul`: C = A·B with A M×K and B K×N doubles, the seed notebook's matrix product.
+//
+//   for (j = 0; j < n; ++j)
+//     for (i = 0; i < m; ++i) {
+//       c[i][j] = 0;
+//       for (p = 0; p < k; ++p) c[i][j] += a[i][p] * b[p][j];
+//     }
+//
+// FLOPs per run: 2 M N K. Variants:
+//   kokkos-kernels  KokkosBlas::gemm, which reaches the host BLAS or cuBLAS through Kokkos Kernels'
+//                   TPLs when they are enabled (the record's notes say which path ran);
+//   naive           one work item per element of C, the inner product over K (seed 002's loop);
+//   tiled           a team per C tile; A and B tiles staged in team scratch memory, K tile by K tile
+//                   (seed 000's block split & join); each thread holds a 4×4 register block of C;
+//   zip-reduce      the lecture's unfused form: a zip kernel writes all M·K·N products to memory,
+//                   a reduce kernel sums them over K. It shows in numbers why fusion matters, and
+//                   needs 8 M·K·N bytes, so it is limited to M·K·N <= 2^26 (512 MiB).
+// `variants` defaults to all four, zip-reduce only for the cases within its limit; listing it
+// explicitly with a larger case is a deck error.
+//
+// Deck keys: `sizes` (square N) and/or `shapes` (a list of {m, k, n}), `variants`, and
+// `tile: {m, n, k}` for the tiled variant (m and n multiples of 4; each key defaults per space).
+//
+// Inputs are uniform in [0, 1) like NumPy's random.rand, generated on the space from the deck's
+// seed. Every variant writes into C poisoned with NaN and is compared with the KokkosBlas::gemm
+// result (relative Frobenius error), which is itself checked once per case on the host: against
+// a triple loop up to M·N·K = 2^27, and above by Freivalds' projection C·x = A·(B·x).
+// Tolerance: every summation order of a K-term inner product is within K·eps·(|A||B|)_ij of the
+// exact value, and with inputs in [0, 1) |A||B| = A·B, so two correct products differ by at most
+// 2·K·eps in relative Frobenius norm.
+//
+// matmul_backward() is the matching backward pass (seed 002): for f(M, N) = M·N,
+// grad_M = grad_out·Nᵀ and grad_N = Mᵀ·grad_out, two gemm calls with transposes.
+#include <Kokkos_Core.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/kokkos_compat.hpp"
+#include "core/random.hpp"
+#include "core/stage.hpp"
+#include "core/timing.hpp"
+#include "core/views.hpp"
+
+namespace klab::stages {
+
+// zip-reduce's M×K×N products.
+template <class ExecSpace>
+using Products = Kokkos::View<double***, Kokkos::LayoutLeft, SpaceDevice<ExecSpace>>;
+using HostMatrix = Kokkos::View<double**, Kokkos::LayoutLeft, Kokkos::HostSpace>;
+
+struct MatmulShape {
+  std::int64_t m = 0, k = 0, n = 0;  // A is m×k, B is k×n, C is m×n
+  double flops() const { return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k); }
+  std::int64_t products() const { return m * k * n; }
+  // The size a crossover analysis sorts by: N, or for a rectangular shape the N of the square
+  // product with as many multiply-adds.
+  double size() const { return m == k && k == n ? static_cast<double>(n) : std::cbrt(static_cast<double>(products())); }
+};
+
+// The C tile (m×n) and K tile (k) of the tiled variant; 0 means the space's default.
+struct TileShape {
+  int m = 0, n = 0, k = 0;
+};
+
+enum class MatmulVariant { kokkos_kernels, naive, tiled, zip_reduce };
+
+// The deck's names of the variants, in the order of MatmulVariant.
+inline const std::vector<std::string>& matmul_variant_names() {
+  static const std::vector<std::string> names = {"kokkos-kernels", "naive", "tiled", "zip-reduce"};
+  return names;
+}
+inline const std::string& name_of(MatmulVariant variant) {
+  return matmul_variant_names()[static_cast<std::size_t>(variant)];
+}
+// The variant of a name from matmul_variant_names().
+inline MatmulVariant variant_named(const std::string& name) {
+  const auto& names = matmul_variant_names();
+  return static_cast<MatmulVariant>(std::find(names.begin(), names.end(), name) - names.begin());
+}
+
+struct MatmulParams {
+  std::vector<MatmulShape> shapes;
+  std::vector<MatmulVariant> variants;
+  TileShape tile;
+};
+
+constexpr std::int64_t zip_reduce_max_products = std::int64_t(1) << 26;
+// Up to this M·N·K the gemm reference is checked against a host triple loop (under a second).
+constexpr std::int64_t host_loop_max_products = std::int64_t(1) << 27;
+// Each thread of the tiled variant computes a register block of C of this shape.
+constexpr int register_rows = 4, register_cols = 4;
+
+// Streams of the counter-based generator for A, B and Freivalds' vector x.
+constexpr std::uint64_t matmul_stream_a = 11, matmul_stream_b = 12, matmul_stream_x = 13;
+
+// Index arithmetic in 64 bits: M·N, and zip-reduce's M·K·N, can pass 2^31.
+template <class ExecSpace>
+using Range64 = Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>;
+
+template <class ExecSpace>
+void multiply_naive(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a, const SpaceMatrix<ExecSpace>& b,
+                    const SpaceMatrix<ExecSpace>& c) {
+  const std::int64_t rows = c.extent(0), depth = a.extent(1);
+  // Consecutive work items take consecutive rows of one column of C: adjacent in memory
+  // (LayoutLeft), so a GPU warp's loads of A coalesce and all of it reads one element of B.
+  Kokkos::parallel_for(
+      "matmul::naive", Range64<ExecSpace>(space, 0, c.size()), KOKKOS_LAMBDA(std::int64_t index) {
+        const std::int64_t i = index % rows, j = index / rows;
+        double sum = 0;
+        for (std::int64_t p = 0; p < depth; ++p) sum += a(i, p) * b(p, j);
+        c(i, j) = sum;
+      });
+}
+
+// Zip: products(i, p, j) = a(i, p) * b(p, j) for all i, p, j; reduce: c(i, j) = sum over p.
+template <class ExecSpace>
+void multiply_zip_reduce(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a, const SpaceMatrix<ExecSpace>& b,
+                         const Products<ExecSpace>& products, const SpaceMatrix<ExecSpace>& c) {
+  const std::int64_t rows = c.extent(0), depth = a.extent(1);
+  Kokkos::parallel_for(
+      "matmul::zip", Range64<ExecSpace>(space, 0, products.size()), KOKKOS_LAMBDA(std::int64_t index) {
+        const std::int64_t i = index % rows, p = index / rows % depth, j = index / rows / depth;
+        products(i, p, j) = a(i, p) * b(p, j);
+      });
+  Kokkos::parallel_for(
+      "matmul::reduce", Range64<ExecSpace>(space, 0, c.size()), KOKKOS_LAMBDA(std::int64_t index) {
+        const std::int64_t i = index % rows, j = index / rows;
+        double sum = 0;
+        for (std::int64_t p = 0; p < depth; ++p) sum += products(i, p, j);
+        c(i, j) = sum;
+      });
+}
+
+// The tiled kernel: team t computes the C tile (tile.m × tile.n) at league rank t. For each K
+// tile the team copies the A tile (tile.m × tile.k) and the B tile (tile.k × tile.n, rearranged:
+// see b_index) into scratch, zero-padded past the matrices' edges, and each thread multiplies
+// them into its register blocks.
+// On a GPU a team has one thread per register block, whose accumulators stay in registers over
+// the whole K loop. A CPU team is one thread owning every block of the tile; it keeps the partial
+// sums in C itself between K tiles (the C tile is in its cache), and the tiles act as the packed,
+// cache-sized panels of a CPU gemm. `GpuLayout` arranges blocks and scratch for a GPU (below); it
+// defaults to whether the space is one, and tests run the GPU arrangement on the host too.
+template <class ExecSpace, bool GpuLayout = SpaceTraits<ExecSpace>::is_device>
+struct TiledMultiply {
+  using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+  using Scratch =
+      Kokkos::View<double**, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space, Kokkos::MemoryUnmanaged>;
+  using FlatScratch = Kokkos::View<double*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryUnmanaged>;
+  struct Accumulator {
+    double value[register_cols][register_rows];
+  };
+
+  SpaceMatrix<ExecSpace> a, b, c;
+  TileShape tile;
+  int scratch_level;
+  std::int64_t tiles_down;  // C tiles per column of tiles
+  int blocks_down, blocks_across;
+
+  TiledMultiply(const SpaceMatrix<ExecSpace>& a_, const SpaceMatrix<ExecSpace>& b_, const SpaceMatrix<ExecSpace>& c_,
+                const TileShape& tile_, int scratch_level_)
+      : a(a_),
+        b(b_),
+        c(c_),
+        tile(tile_),
+        scratch_level(scratch_level_),
+        tiles_down((static_cast<std::int64_t>(c_.extent(0)) + tile_.m - 1) / tile_.m),
+        blocks_down(tile_.m / register_rows),
+        blocks_across(tile_.n / register_cols) {}
+
+  std::int64_t league_size() const {
+    return tiles_down * ((static_cast<std::int64_t>(c.extent(1)) + tile.n - 1) / tile.n);
+  }
+  KOKKOS_INLINE_FUNCTION int register_blocks() const { return blocks_down * blocks_across; }
+  static std::size_t scratch_bytes(const TileShape& t) {
+    return Scratch::shmem_size(t.m, t.k) + FlatScratch::shmem_size(b_tile_size(t));
+  }
+
+  // The B tile is stored so that one step p of the inner product finds a thread's four B values in
+  // one place, as it finds its four A values in a column of the A tile; the compiler of a CPU then
+  // vectorises across the register block rather than across p. On a CPU: panels of four columns,
+  // each p-major (col % 4 + 4 p + 4 k (col / 4)), which the staging copy writes almost in order.
+  // On a GPU: transposed, with one spare row, so that the threads staging a column of B, which
+  // write a row of the tile, hit distinct shared-memory banks.
+  KOKKOS_INLINE_FUNCTION static std::size_t b_tile_size(const TileShape& t) {
+    return static_cast<std::size_t>(GpuLayout ? t.n + 1 : t.n) * static_cast<std::size_t>(t.k);
+  }
+  KOKKOS_INLINE_FUNCTION int b_index(int p, int col) const {
+    return GpuLayout ? col + p * (tile.n + 1)
+                     : col % register_cols + register_cols * (p + tile.k * (col / register_cols));
+  }
+
+  // The rows of a register block: adjacent on a CPU, where one thread's four values are one SIMD
+  // load; on a GPU strided by the number of blocks down the tile, so that the threads of a warp
+  // read consecutive scratch words (no bank conflicts). The same for columns.
+  KOKKOS_INLINE_FUNCTION int row_in_tile(int block, int r) const {
+    const int block_row = block % blocks_down;
+    return GpuLayout ? block_row + r * blocks_down : block_row * register_rows + r;
+  }
+  KOKKOS_INLINE_FUNCTION int col_in_tile(int block, int s) const {
+    const int block_col = block / blocks_down;
+    return GpuLayout ? block_col + s * blocks_across : block_col * register_cols + s;
+  }
+
+  // Calls put(r, s, source(row0 + r, col0 + s)) over a rows×cols block, with zeros past the
+  // source's edges. The team's threads split the rows first: consecutive threads read consecutive
+  // elements of a column, adjacent in memory (LayoutLeft), so a GPU's loads coalesce; a one-thread
+  // CPU team sweeps each column in order. No division per element: it would cost more than the
+  // copy on a CPU.
+  template <class Put>
+  KOKKOS_INLINE_FUNCTION static void copy_block(const Member& team, int rows, int cols,
+                                                const SpaceMatrix<ExecSpace>& source, std::int64_t row0,
+                                                std::int64_t col0, const Put& put) {
+    const int threads_down = team.team_size() < rows ? team.team_size() : rows;
+    const int threads_across = team.team_size() / threads_down;
+    const int lane_down = team.team_rank() % threads_down, lane_across = team.team_rank() / threads_down;
+    if (lane_across >= threads_across) return;  // left over when team size % threads_down != 0
+    const std::int64_t rows_left = static_cast<std::int64_t>(source.extent(0)) - row0;
+    const std::int64_t cols_left = static_cast<std::int64_t>(source.extent(1)) - col0;
+    const int valid_rows = rows_left < rows ? static_cast<int>(rows_left) : rows;
+    for (int s = lane_across; s < cols; s += threads_across) {
+      const int valid = s < cols_left ? valid_rows : 0;
+      int r = lane_down;
+      for (; r < valid; r += threads_down) put(r, s, source(row0 + r, col0 + s));
+      for (; r < rows; r += threads_down) put(r, s, 0.0);
+    }
+  }
+
+  // Stages the A and B tiles at K offset k0; the barrier makes them visible to the whole team.
+  KOKKOS_INLINE_FUNCTION void stage_tiles(const Member& team, const Scratch& a_tile, const FlatScratch& b_tile,
+                                          std::int64_t row0, std::int64_t col0, std::int64_t k0) const {
+    copy_block(team, tile.m, tile.k, a, row0, k0, [&](int r, int p, double value) { a_tile(r, p) = value; });
+    copy_block(team, tile.k, tile.n, b, k0, col0, [&](int p, int s, double value) { b_tile(b_index(p, s)) = value; });
+    team.team_barrier();
+  }
+
+  KOKKOS_INLINE_FUNCTION void accumulate(Accumulator& acc, const Scratch& a_tile, const FlatScratch& b_tile, int block,
+                                         int depth) const {
+    // The block's B values at one step: adjacent on a CPU (one panel), blocks_across apart on a GPU.
+    const int b_step = GpuLayout ? blocks_across : 1;
+    for (int p = 0; p < depth; ++p) {
+      double a_reg[register_rows], b_reg[register_cols];
+      for (int r = 0; r < register_rows; ++r) a_reg[r] = a_tile(row_in_tile(block, r), p);
+      const int b_first = b_index(p, col_in_tile(block, 0));
+      for (int s = 0; s < register_cols; ++s) b_reg[s] = b_tile(b_first + s * b_step);
+      for (int s = 0; s < register_cols; ++s)
+        for (int r = 0; r < register_rows; ++r) acc.value[s][r] += a_reg[r] * b_reg[s];
+    }
+  }
+
+  // The K extent of the tile at k0: tile.k but at the end of K.
+  KOKKOS_INLINE_FUNCTION int tile_depth(std::int64_t k0) const {
+    const std::int64_t left = static_cast<std::int64_t>(a.extent(1)) - k0;
+    return left < tile.k ? static_cast<int>(left) : tile.k;
+  }
+
+  // Calls f(s, r, i, j) for each element (r, s) of the register block that lies in C, at (i, j).
+  template <class F>
+  KOKKOS_INLINE_FUNCTION void for_each_in_c(int block, std::int64_t row0, std::int64_t col0, const F& f) const {
+    for (int s = 0; s < register_cols; ++s)
+      for (int r = 0; r < register_rows; ++r) {
+        const std::int64_t i = row0 + row_in_tile(block, r), j = col0 + col_in_tile(block, s);
+        if (i < static_cast<std::int64_t>(c.extent(0)) && j < static_cast<std::int64_t>(c.extent(1))) f(s, r, i, j);
+      }
+  }
+
+  KOKKOS_INLINE_FUNCTION void store(const Accumulator& acc, std::int64_t row0, std::int64_t col0, int block) const {
+    for_each_in_c(block, row0, col0, [&](int s, int r, std::int64_t i, std::int64_t j) { c(i, j) = acc.value[s][r]; });
+  }
+
+  KOKKOS_INLINE_FUNCTION Accumulator load(std::int64_t row0, std::int64_t col0, int block) const {
+    Accumulator acc{};
+    for_each_in_c(block, row0, col0, [&](int s, int r, std::int64_t i, std::int64_t j) { acc.value[s][r] = c(i, j); });
+    return acc;
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const Member& team) const {
+    const std::int64_t tile_index = team.league_rank();
+    const std::int64_t row0 = tile_index % tiles_down * tile.m, col0 = tile_index / tiles_down * tile.n;
+    const std::int64_t depth = a.extent(1);
+    const Scratch a_tile(team.team_scratch(scratch_level), tile.m, tile.k);
+    const FlatScratch b_tile(team.team_scratch(scratch_level), b_tile_size(tile));
+    const int passes = register_blocks() / team.team_size();
+    if (passes == 1) {
+      const int block = team.team_rank();
+      Accumulator acc{};
+      for (std::int64_t k0 = 0; k0 < depth; k0 += tile.k) {
+        stage_tiles(team, a_tile, b_tile, row0, col0, k0);
+        accumulate(acc, a_tile, b_tile, block, tile_depth(k0));
+        team.team_barrier();  // every thread is done with the tiles before they are overwritten
+      }
+      store(acc, row0, col0, block);
+    } else {
+      for (std::int64_t k0 = 0; k0 < depth; k0 += tile.k) {
+        stage_tiles(team, a_tile, b_tile, row0, col0, k0);
+        for (int pass = 0; pass < passes; ++pass) {
+          const int block = team.team_rank() + pass * team.team_size();
+          Accumulator acc = k0 == 0 ? Accumulator{} : load(row0, col0, block);
+          accumulate(acc, a_tile, b_tile, block, tile_depth(k0));
+          store(acc, row0, col0, block);
+        }
+        team.team_barrier();
+      }
+    }
+  }
+};
+
+// The tile for one product: the deck's, with the space's defaults where it gave none, and no
+// larger than the matrices (rounded up to the register block), so that a small product does not
+// pay for a large tile's padding. Defaults: on a GPU a 64×64 C tile, K tile 16 and 256 threads
+// (16 KiB of shared memory); on a CPU a 128×128 C tile and K tile 128, so that the A and B tiles
+// (128 KiB each) stay in a core's L2 cache and each element of A and B is copied N/128 times.
+template <class ExecSpace>
+TileShape resolve_tile(const TileShape& requested, const MatmulShape& shape) {
+  const TileShape fallback = SpaceTraits<ExecSpace>::is_device ? TileShape{64, 64, 16} : TileShape{128, 128, 128};
+  const auto fit = [](int wanted, std::int64_t extent, int block) {
+    const std::int64_t needed = (extent + block - 1) / block * block;
+    return needed < wanted ? static_cast<int>(needed) : wanted;
+  };
+  return {fit(requested.m ? requested.m : fallback.m, shape.m, register_rows),
+          fit(requested.n ? requested.n : fallback.n, shape.n, register_cols),
+          fit(requested.k ? requested.k : fallback.k, shape.k, 1)};
+}
+
+// How the tiled kernel is launched on a space: team size and scratch level, checked against the
+// space's limits before anything runs.
+struct TiledLaunch {
+  TileShape tile;
+  int team_size = 1;
+  int scratch_level = 0;
+  std::size_t scratch_bytes = 0;
+
+  std::string describe() const {
+    std::ostringstream out;
+    out << "C tile " << tile.m << "x" << tile.n << ", K tile " << tile.k << ", " << register_rows << "x"
+        << register_cols << " register block per thread, team of " << team_size << ", " << scratch_bytes / 1024.0
+        << " KiB scratch at level " << scratch_level;
+    return out.str();
+  }
+};
+
+template <class ExecSpace, bool GpuLayout = SpaceTraits<ExecSpace>::is_device>
+TiledLaunch plan_tiled(const TileShape& requested, const MatmulShape& shape) {
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
+  TiledLaunch launch;
+  launch.tile = resolve_tile<ExecSpace>(requested, shape);
+  const int blocks = (launch.tile.m / register_rows) * (launch.tile.n / register_cols);
+  launch.team_size = SpaceTraits<ExecSpace>::is_device ? blocks : 1;
+  launch.scratch_bytes = TiledMultiply<ExecSpace, GpuLayout>::scratch_bytes(launch.tile);
+  // Level 0 is a GPU's shared memory; level 1 (global memory there) takes what does not fit.
+  launch.scratch_level = launch.scratch_bytes <= static_cast<std::size_t>(Policy::scratch_size_max(0)) ? 0 : 1;
+  if (launch.scratch_bytes > static_cast<std::size_t>(Policy::scratch_size_max(launch.scratch_level)))
+    throw std::runtime_error("matmul tiled: the A and B tiles need " + std::to_string(launch.scratch_bytes) +
+                             " bytes of team scratch, more than " + SpaceTraits<ExecSpace>::name +
+                             " offers; use a smaller tile");
+  return launch;
+}
+
+// Runs the kernel as planned by plan_tiled<ExecSpace, GpuLayout>.
+template <class ExecSpace, bool GpuLayout = SpaceTraits<ExecSpace>::is_device>
+void multiply_tiled(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a, const SpaceMatrix<ExecSpace>& b,
+                    const SpaceMatrix<ExecSpace>& c, const TiledLaunch& launch) {
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
+  const TiledMultiply<ExecSpace, GpuLayout> kernel(a, b, c, launch.tile, launch.scratch_level);
+  if (kernel.league_size() > std::numeric_limits<int>::max())
+    throw std::runtime_error("matmul tiled: too many C tiles for one launch; use a larger tile");
+  const Policy policy = Policy(space, static_cast<int>(kernel.league_size()), launch.team_size)
+                            .set_scratch_size(launch.scratch_level, Kokkos::PerTeam(launch.scratch_bytes));
+  const int team_max = policy.team_size_max(kernel, Kokkos::ParallelForTag());
+  if (launch.team_size > team_max)
+    throw std::runtime_error("matmul tiled: the tile needs teams of " + std::to_string(launch.team_size) +
+                             " threads, " + SpaceTraits<ExecSpace>::name + " allows " + std::to_string(team_max) +
+                             "; use a smaller tile");
+  Kokkos::parallel_for("matmul::tiled", policy, kernel);
+}
+
+// C = A·B by one variant; `products` is zip-reduce's M×K×N buffer (empty for the others). Not fenced.
+template <class ExecSpace>
+void multiply(const ExecSpace& space, MatmulVariant variant, const SpaceMatrix<ExecSpace>& a,
+              const SpaceMatrix<ExecSpace>& b, const SpaceMatrix<ExecSpace>& c, const TiledLaunch& tiled,
+              const Products<ExecSpace>& products) {
+  switch (variant) {
+    case MatmulVariant::kokkos_kernels:
+      compat::gemm(space, "N", "N", 1.0, a, b, 0.0, c);
+      break;
+    case MatmulVariant::naive:
+      multiply_naive(space, a, b, c);
+      break;
+    case MatmulVariant::tiled:
+      multiply_tiled(space, a, b, c, tiled);
+      break;
+    case MatmulVariant::zip_reduce:
+      multiply_zip_reduce(space, a, b, products, c);
+      break;
+  }
+}
+
+// For f(M, N) = M·N with upstream gradient grad_out = dL/df: grad_M = grad_out·Nᵀ and
+// grad_N = Mᵀ·grad_out. Not fenced.
+template <class ExecSpace>
+void matmul_backward(const ExecSpace& space, const SpaceMatrix<ExecSpace>& left, const SpaceMatrix<ExecSpace>& right,
+                     const SpaceMatrix<ExecSpace>& grad_out, const SpaceMatrix<ExecSpace>& grad_left,
+                     const SpaceMatrix<ExecSpace>& grad_right) {
+  compat::gemm(space, "N", "T", 1.0, grad_out, right, 0.0, grad_left);
+  compat::gemm(space, "T", "N", 1.0, left, grad_out, 0.0, grad_right);
+}
+
+// sqrt(sum_squared_difference / sum_squared_reference), or the absolute norm for a zero reference.
+inline double norm_ratio(double sum_squared_difference, double sum_squared_reference) {
+  return std::sqrt(sum_squared_reference > 0 ? sum_squared_difference / sum_squared_reference : sum_squared_difference);
+}
+
+// ||c - reference||_F / ||reference||_F on the space; NaN if c holds a NaN.
+template <class ExecSpace>
+double relative_frobenius_error(const ExecSpace& space, const SpaceMatrix<ExecSpace>& c,
+                                const SpaceMatrix<ExecSpace>& reference) {
+  const std::int64_t rows = c.extent(0);
+  double diff_squared = 0, reference_squared = 0;
+  Kokkos::parallel_reduce(
+      "matmul::error", Range64<ExecSpace>(space, 0, c.size()),
+      KOKKOS_LAMBDA(std::int64_t index, double& diff, double& ref) {
+        const std::int64_t i = index % rows, j = index / rows;
+        const double d = c(i, j) - reference(i, j);
+        diff += d * d;
+        ref += reference(i, j) * reference(i, j);
+      },
+      diff_squared, reference_squared);
+  return norm_ratio(diff_squared, reference_squared);
+}
+
+// The product on the host, by the plain loop (j, p, i order: unit stride down the columns).
+inline HostMatrix host_product(const HostMatrix& a, const HostMatrix& b) {
+  HostMatrix c("matmul::host_c", a.extent(0), b.extent(1));
+  for (std::size_t j = 0; j < b.extent(1); ++j)
+    for (std::size_t p = 0; p < a.extent(1); ++p)
+      for (std::size_t i = 0; i < a.extent(0); ++i) c(i, j) += a(i, p) * b(p, j);
+  return c;
+}
+
+// y = m·x on the host.
+inline std::vector<double> host_matvec(const HostMatrix& m, const std::vector<double>& x) {
+  std::vector<double> y(m.extent(0), 0.0);
+  for (std::size_t j = 0; j < m.extent(1); ++j)
+    for (std::size_t i = 0; i < m.extent(0); ++i) y[i] += m(i, j) * x[j];
+  return y;
+}
+
+struct ProductCheck {
+  std::string method;
+  double error = 0;
+  double tolerance = 0;
+};
+
+// ||c - reference||_F / ||reference||_F of host matrices; NaN if c holds a NaN.
+inline double host_relative_frobenius_error(const HostMatrix& c, const HostMatrix& reference) {
+  double difference = 0, norm = 0;
+  for (std::size_t j = 0; j < c.extent(1); ++j)
+    for (std::size_t i = 0; i < c.extent(0); ++i) {
+      difference += (c(i, j) - reference(i, j)) * (c(i, j) - reference(i, j));
+      norm += reference(i, j) * reference(i, j);
+    }
+  return norm_ratio(difference, norm);
+}
+
+// c = a·b checked against the host triple loop.
+inline ProductCheck check_by_host_loop(const HostMatrix& a, const HostMatrix& b, const HostMatrix& c) {
+  return {"host triple loop", host_relative_frobenius_error(c, host_product(a, b)),
+          2.0 * static_cast<double>(a.extent(1)) * std::numeric_limits<double>::epsilon()};
+}
+
+// c = a·b checked by Freivalds' projection: |c·x - a·(b·x)| / |a·(b·x)| with x uniform in [0, 1).
+// It costs O(MK + KN + MN) and a wrong element shows with high probability. With non-negative
+// inputs each matvec adds at most its depth·eps to the bound.
+inline ProductCheck check_by_projection(const HostMatrix& a, const HostMatrix& b, const HostMatrix& c,
+                                        std::uint64_t seed) {
+  std::vector<double> x(b.extent(1));
+  for (std::size_t j = 0; j < x.size(); ++j) x[j] = uniform01(seed, matmul_stream_x, j);
+  const std::vector<double> projected = host_matvec(c, x), expected = host_matvec(a, host_matvec(b, x));
+  double difference = 0, reference = 0;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    difference += (projected[i] - expected[i]) * (projected[i] - expected[i]);
+    reference += expected[i] * expected[i];
+  }
+  return {"Freivalds projection on the host", norm_ratio(difference, reference),
+          2.0 * static_cast<double>(a.extent(1) + b.extent(1)) * std::numeric_limits<double>::epsilon()};
+}
+
+inline ProductCheck check_product(const HostMatrix& a, const HostMatrix& b, const HostMatrix& c, std::uint64_t seed) {
+  const std::int64_t products = static_cast<std::int64_t>(a.extent(0) * a.extent(1) * b.extent(1));
+  return products <= host_loop_max_products ? check_by_host_loop(a, b, c) : check_by_projection(a, b, c, seed);
+}
+
+// Which gemm KokkosBlas::gemm reaches on this space, from Kokkos Kernels' configuration.
+template <class ExecSpace>
+std::string gemm_path() {
+  if constexpr (SpaceTraits<ExecSpace>::is_device) {
+#ifdef KOKKOSKERNELS_ENABLE_TPL_CUBLAS
+    return "cuBLAS (Kokkos Kernels' cuBLAS TPL)";
+#else
+    return "Kokkos Kernels' own gemm kernel (no cuBLAS TPL)";
+#endif
+  } else {
+#if defined(KOKKOSKERNELS_ENABLE_TPL_MKL)
+    return "MKL (Kokkos Kernels' MKL TPL), on MKL's own threads";
+#elif defined(KOKKOSKERNELS_ENABLE_TPL_BLAS)
+    return "host BLAS (Kokkos Kernels' BLAS TPL), on the BLAS library's own threads whatever the space";
+#else
+    return "Kokkos Kernels' own gemm kernel (no BLAS TPL)";
+#endif
+  }
+}
+
+inline std::string case_label(const MatmulShape& shape) {
+  if (shape.m == shape.k && shape.k == shape.n) return "N=" + std::to_string(shape.n);
+  return "M=" + std::to_string(shape.m) + " K=" + std::to_string(shape.k) + " N=" + std::to_string(shape.n);
+}
+
+// Adds to each record of one case and space its speed as a share of the fastest variant's.
+inline void note_share_of_best(std::vector<ResultRecord>& records) {
+  if (records.empty()) return;
+  const auto best = std::min_element(records.begin(), records.end(), [](const ResultRecord& x, const ResultRecord& y) {
+    return x.time.median < y.time.median;
+  });
+  for (auto& r : records) {
+    std::ostringstream share;
+    share.precision(3);
+    share << 100.0 * best->time.median / r.time.median << "% (fastest: " << best->variant << ")";
+    r.notes.emplace_back("share_of_fastest_variant", share.str());
+  }
+}
+
+template <class ExecSpace>
+void run_matmul(const ExecSpace& space, const MatmulParams& params, StageContext& context) {
+  const std::string space_name = SpaceTraits<ExecSpace>::name;
+  const double eps = std::numeric_limits<double>::epsilon();
+  for (const MatmulShape& shape : params.shapes) {
+    const std::string label = case_label(shape);
+    context.announce(label);
+    const TiledLaunch tiled = plan_tiled<ExecSpace>(params.tile, shape);
+    SpaceMatrix<ExecSpace> a("matmul::a", shape.m, shape.k), b("matmul::b", shape.k, shape.n);
+    SpaceMatrix<ExecSpace> c("matmul::c", shape.m, shape.n), reference("matmul::reference", shape.m, shape.n);
+    fill_uniform(space, a, context.seed(), matmul_stream_a, 0.0, 1.0);
+    fill_uniform(space, b, context.seed(), matmul_stream_b, 0.0, 1.0);
+    compat::gemm(space, "N", "N", 1.0, a, b, 0.0, reference);
+    space.fence();
+    const ProductCheck reference_check =
+        check_product(Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a),
+                      Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), b),
+                      Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), reference), context.seed());
+    std::ostringstream reference_note;
+    reference_note << "KokkosBlas::gemm; " << reference_check.method << ": " << reference_check.error << " (tolerance "
+                   << reference_check.tolerance << ")";
+    if (!(reference_check.error <= reference_check.tolerance))
+      throw std::runtime_error("matmul " + label + ": the reference " + reference_note.str());
+
+    std::vector<ResultRecord> case_records;
+    for (const MatmulVariant variant : params.variants) {
+      const bool zip_reduce = variant == MatmulVariant::zip_reduce;
+      if (zip_reduce && shape.products() > zip_reduce_max_products) continue;
+      // Allocated before the timing: the zip-reduce cost shown is the memory traffic, not malloc.
+      const Products<ExecSpace> products =
+          zip_reduce ? Products<ExecSpace>("matmul::products", shape.m, shape.k, shape.n) : Products<ExecSpace>();
+      Kokkos::deep_copy(c, std::numeric_limits<double>::quiet_NaN());
+      ResultRecord record = context.record(space_name, name_of(variant), label, shape.size());
+      record.time = time_region(space, context.repeat(), [&] { multiply(space, variant, a, b, c, tiled, products); });
+      record.flops = shape.flops();
+      record.check = "relative Frobenius error vs KokkosBlas::gemm";
+      record.error = relative_frobenius_error(space, c, reference);
+      record.tolerance = 2.0 * static_cast<double>(shape.k) * eps;
+      record.notes.emplace_back("reference", reference_note.str());
+      if (variant == MatmulVariant::kokkos_kernels) record.notes.emplace_back("gemm_path", gemm_path<ExecSpace>());
+      if (variant == MatmulVariant::tiled) record.notes.emplace_back("tiling", tiled.describe());
+      if (zip_reduce)
+        record.notes.emplace_back("products", std::to_string(shape.products()) + " doubles (" +
+                                                  std::to_string(shape.products() * 8 / (1 << 20)) +
+                                                  " MiB) written by the zip kernel, read by the reduce kernel");
+      case_records.push_back(std::move(record));
+    }
+    note_share_of_best(case_records);
+    for (auto& record : case_records) context.add(std::move(record));
+  }
+}
+
+// Reads the shapes: `sizes` (square N) and `shapes` (a list of {m, k, n}), at least one of them.
+// Refuses zip-reduce, when listed, for a case beyond its memory limit, at that case's line.
+inline std::vector<MatmulShape> read_shapes(ParamReader& reader, bool zip_reduce_listed) {
+  const Range<std::int64_t> extent{1, 1'000'000};
+  const bool has_shapes = reader.has("shapes");
+  if (!has_shapes && !reader.has("sizes")) reader.missing("sizes", "an integer or a list of integers, or 'shapes'");
+  std::vector<MatmulShape> shapes;
+  const auto add = [&](const MatmulShape& shape, const YAML::Node& node, const std::string& path) {
+    if (zip_reduce_listed && shape.products() > zip_reduce_max_products)
+      throw DeckError(location_of(reader.file(), node), path,
+                      "zip-reduce materialises M*K*N = " + std::to_string(shape.products()) +
+                          " products, more than its limit of " + std::to_string(zip_reduce_max_products) +
+                          " (2^26, 512 MiB): use a smaller size or leave zip-reduce out of 'variants'");
+    shapes.push_back(shape);
+  };
+  const std::vector<std::int64_t> sizes = reader.integer_list("sizes", std::vector<std::int64_t>{}, extent);
+  const YAML::Node sizes_node = reader.node()["sizes"];
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    const MatmulShape square{sizes[i], sizes[i], sizes[i]};
+    if (sizes_node.IsSequence())
+      add(square, sizes_node[i], reader.path() + ".sizes[" + std::to_string(i) + "]");
+    else
+      add(square, sizes_node, reader.path() + ".sizes");
+  }
+  if (!has_shapes) {
+    reader.child("shapes");  // absent: asking for it keeps 'shapes' among the keys finish() suggests
+    return shapes;
+  }
+  const YAML::Node list = reader.sequence("shapes");
+  const auto file = std::make_shared<const std::string>(reader.file());
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    ParamReader entry(list[i], reader.path() + ".shapes[" + std::to_string(i) + "]", file);
+    MatmulShape shape;
+    shape.m = entry.integer("m", std::nullopt, extent);
+    shape.k = entry.integer("k", std::nullopt, extent);
+    shape.n = entry.integer("n", std::nullopt, extent);
+    entry.finish();
+    add(shape, list[i], entry.path());
+  }
+  return shapes;
+}
+
+// Reads `tile: {m, n, k}`: m and n multiples of the register block, each key optional.
+inline TileShape read_tile(ParamReader& reader) {
+  TileShape tile;
+  auto section = reader.child("tile");
+  if (!section) return tile;
+  const auto multiple_of = [&](const char* key, int block) {
+    const int value = static_cast<int>(section->integer(key, 0, {block, 128}));
+    if (value % block != 0)
+      section->fail(
+          section->node()[key], key,
+          "expected a multiple of " + std::to_string(block) + " (the register block), got " + std::to_string(value));
+    return value;
+  };
+  tile.m = multiple_of("m", register_rows);
+  tile.n = multiple_of("n", register_cols);
+  tile.k = static_cast<int>(section->integer("k", 0, {1, 1024}));
+  section->finish();
+  return tile;
+}
+
+inline StageDefinition matmul_stage() {
+  return {
+      "matmul", "C = A·B, M×K times K×N doubles (compute-bound)", [](ParamReader& reader) {
+        MatmulParams params;
+        const bool variants_listed = reader.has("variants");
+        for (const std::string& name : reader.choice_list("variants", matmul_variant_names(), matmul_variant_names()))
+          params.variants.push_back(variant_named(name));
+        const bool zip_reduce_listed = variants_listed && std::find(params.variants.begin(), params.variants.end(),
+                                                                    MatmulVariant::zip_reduce) != params.variants.end();
+        params.shapes = read_shapes(reader, zip_reduce_listed);
+        params.tile = read_tile(reader);
+        return make_stage(std::move(params),
+                          [](const auto& space, const MatmulParams& p, StageContext& c) { run_matmul(space, p, c); });
+      }};
+}
+
+}  // namespace klab::stages

@@ -1,0 +1,329 @@
+#pragma once
+// Stage `solvebak`: X·a = y by SolveBak coordinate descent (arXiv 2104.12570), the seed
+// notebook's solver, X obs×vars. Forms:
+//
+//   residual (seed-exact)             a = 0, e = y; per sweep, for j = 0 .. vars-1:
+//                                       da = <X_j, e> / <X_j, X_j>;  e -= da X_j;  a_j += da
+//   gram                              G = XᵀX, r = Xᵀy once (Kokkos Kernels gemm / gemv); per
+//                                     sweep, for j: da = r_j / G_jj;  r -= da G_j;  a_j += da
+//                                     (r = Xᵀe: the same iterates in exact arithmetic)
+//   batched ("parallel HPSCDP")       per block B of `batch` columns: da_B = X_Bᵀe / diag;
+//                                     e -= X_B da_B;  a_B += da_B  (gemv; B = 1 is `residual`)
+//
+// Data as in the seed: X and a_true uniform in [-0.5, 0.5), y = X a_true; X is LayoutLeft so a
+// column is contiguous. The check is the seed's error, mean |a_true - a|, after the last sweep,
+// against the deck's `tolerance`; the residual ||y - X a|| / ||y|| is reported beside it.
+// Each record's samples are the sweeps, each timed alone; the gram setup is timed apart.
+#include <Kokkos_Core.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/kokkos_compat.hpp"
+#include "core/random.hpp"
+#include "core/stage.hpp"
+#include "core/timing.hpp"
+#include "core/views.hpp"
+
+namespace klab::stages {
+
+struct SolveBakParams {
+  std::int64_t obs = 0, vars = 0;
+  int sweeps = 10;
+  std::vector<std::string> forms;
+  std::int64_t batch = 100;  // columns per block of the batched form
+  double tolerance = 1e-6;   // on mean |a_true - a| after the last sweep
+  bool history = false;      // the error after every sweep, in the results file
+};
+
+constexpr std::uint64_t solvebak_stream_x = 11, solvebak_stream_a = 12;
+
+template <class ExecSpace>
+struct SolveBakProblem {
+  SpaceMatrix<ExecSpace> x;
+  SpaceVector<ExecSpace> a_true, y;
+  SpaceVector<ExecSpace> column_norms;  // <X_j, X_j>
+};
+
+// <X_j, X_j> for every column j: a team per column, so a column's reads coalesce.
+template <class ExecSpace>
+void compute_column_norms(const ExecSpace& space, const SpaceMatrix<ExecSpace>& x,
+                          const SpaceVector<ExecSpace>& norms) {
+  using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+  const std::int64_t obs = x.extent(0);
+  Kokkos::parallel_for(
+      "solvebak::column_norms", Kokkos::TeamPolicy<ExecSpace>(space, static_cast<int>(x.extent(1)), Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Member& member) {
+        const int j = member.league_rank();
+        double sum = 0;
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(member, obs), [&](std::int64_t i, double& partial) { partial += x(i, j) * x(i, j); },
+            sum);
+        Kokkos::single(Kokkos::PerTeam(member), [&] { norms(j) = sum; });
+      });
+}
+
+// Throws when a column of X is zero: every form divides by its norm.
+template <class NormsView>
+void require_nonzero_columns(const NormsView& norms) {
+  const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), norms);
+  for (std::size_t j = 0; j < host.extent(0); ++j)
+    if (!(host(j) > 0))
+      throw std::runtime_error("column " + std::to_string(j) +
+                               " of X is zero: coordinate descent divides by <X_j, X_j> = 0");
+}
+
+template <class ExecSpace>
+SolveBakProblem<ExecSpace> make_solvebak_problem(const ExecSpace& space, std::int64_t obs, std::int64_t vars,
+                                                 std::uint64_t seed) {
+  SolveBakProblem<ExecSpace> p{SpaceMatrix<ExecSpace>("solvebak::x", obs, vars),
+                               SpaceVector<ExecSpace>("solvebak::a_true", vars),
+                               SpaceVector<ExecSpace>("solvebak::y", obs),
+                               SpaceVector<ExecSpace>("solvebak::column_norms", vars)};
+  fill_uniform(space, p.x, seed, solvebak_stream_x, -0.5, 0.5);
+  fill_uniform(space, p.a_true, seed, solvebak_stream_a, -0.5, 0.5);
+  compat::gemv(space, "N", 1.0, p.x, p.a_true, 0.0, p.y);
+  compute_column_norms(space, p.x, p.column_norms);
+  space.fence();
+  return p;
+}
+
+// The state the sweeps update: the coefficients a, and the residual e = y - X a (residual and
+// batched forms) or r = Xᵀe (gram form).
+template <class ExecSpace>
+struct SolveBakState {
+  SpaceVector<ExecSpace> a, residual;
+};
+
+// One coordinate step of the residual form fused with the next step's dot product, so a step
+// costs one launch and one pass over the residual instead of the seed's three kernels:
+//   da = dot_in / <X_j, X_j>;  e -= da X_j;  a_j += da;  dot_out = <X_next, e>.
+// da is read on the device from the previous step's reduction, so the host only enqueues.
+// Two scalars alternate as dot_in and dot_out: no kernel reads what it writes.
+template <class ExecSpace>
+void residual_step(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s,
+                   std::int64_t j, std::int64_t next, const SpaceScalar<ExecSpace>& dot_in,
+                   const SpaceScalar<ExecSpace>& dot_out) {
+  const auto x = p.x;
+  const auto norms = p.column_norms;
+  const auto e = s.residual;
+  const auto a = s.a;
+  Kokkos::parallel_reduce(
+      "solvebak::residual_step", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, x.extent(0)),
+      KOKKOS_LAMBDA(std::int64_t i, double& dot) {
+        const double da = dot_in() / norms(j);
+        const double ei = e(i) - da * x(i, j);
+        e(i) = ei;
+        dot += x(i, next) * ei;
+        if (i == 0) a(j) += da;
+      },
+      Kokkos::Sum<double, typename ExecSpace::memory_space>(dot_out));
+}
+
+template <class ExecSpace>
+void dot_column(const ExecSpace& space, const SpaceMatrix<ExecSpace>& x, std::int64_t j,
+                const SpaceVector<ExecSpace>& e, const SpaceScalar<ExecSpace>& dot) {
+  Kokkos::parallel_reduce(
+      "solvebak::dot", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, x.extent(0)),
+      KOKKOS_LAMBDA(std::int64_t i, double& sum) { sum += x(i, j) * e(i); },
+      Kokkos::Sum<double, typename ExecSpace::memory_space>(dot));
+}
+
+// The residual form: a sweep is `vars` fused steps; `dot` carries <X_j, e> between them.
+template <class ExecSpace>
+class ResidualSweeps {
+ public:
+  ResidualSweeps(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s)
+      : space_(space), p_(p), s_(s), dot_a_("solvebak::dot_a"), dot_b_("solvebak::dot_b") {
+    dot_column(space_, p_.x, 0, s_.residual, dot_a_);
+  }
+  void sweep() {
+    const std::int64_t vars = p_.x.extent(1);
+    for (std::int64_t j = 0; j < vars; ++j) {
+      residual_step(space_, p_, s_, j, (j + 1) % vars, dot_a_, dot_b_);
+      std::swap(dot_a_, dot_b_);
+    }
+  }
+
+ private:
+  ExecSpace space_;
+  SolveBakProblem<ExecSpace> p_;
+  SolveBakState<ExecSpace> s_;
+  SpaceScalar<ExecSpace> dot_a_, dot_b_;
+};
+
+// The gram form's sweep on the vars-vector r = Xᵀe: one team walks the columns in order, the
+// team's threads sharing each update of r. A single launch per sweep: the steps are a chain,
+// and G (vars² doubles) is small enough to stay in cache.
+template <class ExecSpace>
+void gram_sweep(const ExecSpace& space, const SpaceMatrix<ExecSpace>& g, const SolveBakState<ExecSpace>& s) {
+  using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+  const auto r = s.residual;
+  const auto a = s.a;
+  const std::int64_t vars = g.extent(0);
+  Kokkos::parallel_for(
+      "solvebak::gram_sweep", Kokkos::TeamPolicy<ExecSpace>(space, 1, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Member& member) {
+        for (std::int64_t j = 0; j < vars; ++j) {
+          const double da = r(j) / g(j, j);
+          member.team_barrier();  // all have read r(j) before its owner updates it
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, vars), [&](std::int64_t i) { r(i) -= da * g(i, j); });
+          Kokkos::single(Kokkos::PerTeam(member), [&] { a(j) += da; });
+          member.team_barrier();
+        }
+      });
+}
+
+// The batched form's sweep: per block of columns, two gemv calls and a scaling kernel.
+template <class ExecSpace>
+void batched_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s,
+                   std::int64_t batch, const SpaceVector<ExecSpace>& da) {
+  const std::int64_t vars = p.x.extent(1);
+  const auto norms = p.column_norms;
+  const auto a = s.a;
+  for (std::int64_t first = 0; first < vars; first += batch) {
+    const std::int64_t width = std::min(batch, vars - first);
+    const auto columns = std::make_pair(first, first + width);
+    const auto x_block = Kokkos::subview(p.x, Kokkos::ALL, columns);
+    const auto da_block = Kokkos::subview(da, std::make_pair(std::int64_t(0), width));
+    compat::gemv(space, "T", 1.0, x_block, s.residual, 0.0, da_block);
+    Kokkos::parallel_for(
+        "solvebak::batched_scale", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, width),
+        KOKKOS_LAMBDA(std::int64_t k) {
+          da_block(k) /= norms(first + k);
+          a(first + k) += da_block(k);
+        });
+    compat::gemv(space, "N", -1.0, x_block, da_block, 1.0, s.residual);
+  }
+}
+
+// mean |a_true - a|, the seed's error.
+template <class ExecSpace>
+double mean_abs_error(const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s) {
+  const auto a = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), s.a);
+  const auto a_true = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), p.a_true);
+  double sum = 0;
+  for (std::size_t j = 0; j < a.extent(0); ++j) sum += std::fabs(a_true(j) - a(j));
+  return sum / static_cast<double>(a.extent(0));
+}
+
+// ||y - X a|| / ||y||, computed afresh (not from the state the sweeps carried).
+template <class ExecSpace>
+double relative_residual(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p,
+                         const SolveBakState<ExecSpace>& s) {
+  SpaceVector<ExecSpace> e("solvebak::check_residual", p.y.extent(0));
+  Kokkos::deep_copy(e, p.y);
+  compat::gemv(space, "N", -1.0, p.x, s.a, 1.0, e);
+  double e2 = 0, y2 = 0;
+  const auto y = p.y;
+  Kokkos::parallel_reduce(
+      "solvebak::residual_norm", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, e.extent(0)),
+      KOKKOS_LAMBDA(std::int64_t i, double& sum) { sum += e(i) * e(i); }, e2);
+  Kokkos::parallel_reduce(
+      "solvebak::y_norm", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, y.extent(0)),
+      KOKKOS_LAMBDA(std::int64_t i, double& sum) { sum += y(i) * y(i); }, y2);
+  return y2 > 0 ? std::sqrt(e2 / y2) : std::sqrt(e2);
+}
+
+// Runs `form` for the given sweeps from a = 0 and returns the final state; after each (timed)
+// sweep, outside its timing, after_sweep(seconds, state) is called. The gram setup time goes to
+// setup_s.
+template <class ExecSpace, class AfterSweep>
+SolveBakState<ExecSpace> solve_bak(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p,
+                                   const std::string& form, int sweeps, std::int64_t batch, double& setup_s,
+                                   AfterSweep&& after_sweep) {
+  const std::int64_t vars = p.x.extent(1);
+  require_nonzero_columns(p.column_norms);
+  SolveBakState<ExecSpace> s{SpaceVector<ExecSpace>("solvebak::a", vars), SpaceVector<ExecSpace>()};
+  setup_s = 0;
+  if (form == "gram") {
+    SpaceMatrix<ExecSpace> g("solvebak::gram", vars, vars);
+    s.residual = SpaceVector<ExecSpace>("solvebak::r", vars);
+    setup_s = time_once(space, [&] {
+      compat::gemm(space, "T", "N", 1.0, p.x, p.x, 0.0, g);
+      compat::gemv(space, "T", 1.0, p.x, p.y, 0.0, s.residual);
+    });
+    for (int sweep = 0; sweep < sweeps; ++sweep) after_sweep(time_once(space, [&] { gram_sweep(space, g, s); }), s);
+  } else if (form == "batched") {
+    s.residual = SpaceVector<ExecSpace>("solvebak::e", p.y.extent(0));
+    Kokkos::deep_copy(s.residual, p.y);
+    SpaceVector<ExecSpace> da("solvebak::da", std::min(batch, vars));
+    for (int sweep = 0; sweep < sweeps; ++sweep)
+      after_sweep(time_once(space, [&] { batched_sweep(space, p, s, batch, da); }), s);
+  } else {
+    s.residual = SpaceVector<ExecSpace>("solvebak::e", p.y.extent(0));
+    Kokkos::deep_copy(s.residual, p.y);
+    ResidualSweeps<ExecSpace> residual(space, p, s);
+    for (int sweep = 0; sweep < sweeps; ++sweep) after_sweep(time_once(space, [&] { residual.sweep(); }), s);
+  }
+  return s;
+}
+
+template <class ExecSpace>
+void run_solvebak(const ExecSpace& space, const SolveBakParams& params, StageContext& context) {
+  const std::string space_name = SpaceTraits<ExecSpace>::name;
+  const std::string case_label = std::to_string(params.obs) + "x" + std::to_string(params.vars);
+  context.announce(case_label + ": generating X and y");
+  if (params.vars > params.obs)
+    context.announce("warning: vars > obs, so X·a = y has many solutions and a need not approach a_true");
+  const SolveBakProblem<ExecSpace> problem = make_solvebak_problem(space, params.obs, params.vars, context.seed());
+  for (const std::string& form : params.forms) {
+    context.announce(case_label + " " + form);
+    ResultRecord record = context.record(space_name, form, case_label, static_cast<double>(params.obs));
+    // Warm-ups are whole solves, discarded, so first-launch costs stay out of the timed sweeps.
+    double setup_s = 0;
+    for (int w = 0; w < context.repeat().warmups; ++w)
+      solve_bak(space, problem, form, 1, params.batch, setup_s, [](double, const SolveBakState<ExecSpace>&) {});
+    std::vector<double> sweep_seconds, errors;
+    const SolveBakState<ExecSpace> state = solve_bak(
+        space, problem, form, params.sweeps, params.batch, setup_s,
+        [&](double seconds, const SolveBakState<ExecSpace>& current) {
+          sweep_seconds.push_back(seconds);
+          if (params.history) errors.push_back(mean_abs_error(problem, current));
+        });
+    record.time = summarize(sweep_seconds);
+    // Per sweep: the residual and batched forms read X twice and do 4 flops per element;
+    // the gram form reads G once and does 2 flops per element.
+    const double elements = form == "gram" ? static_cast<double>(params.vars) * static_cast<double>(params.vars)
+                                           : static_cast<double>(params.obs) * static_cast<double>(params.vars);
+    record.bytes = (form == "gram" ? 8.0 : 16.0) * elements;
+    record.flops = (form == "gram" ? 2.0 : 4.0) * elements;
+    record.check = "mean |a_true - a| after " + std::to_string(params.sweeps) + " sweeps";
+    record.error = mean_abs_error(problem, state);
+    record.tolerance = params.tolerance;
+    record.metrics = {{"total_s", std::accumulate(sweep_seconds.begin(), sweep_seconds.end(), 0.0)},
+                      {"setup_s", setup_s},
+                      {"relative_residual", relative_residual(space, problem, state)}};
+    if (form == "batched") record.notes.emplace_back("batch", std::to_string(params.batch));
+    if (params.history) record.series.emplace_back("error_after_sweep", errors);
+    context.add(std::move(record));
+  }
+}
+
+inline StageDefinition solvebak_stage() {
+  return {"solvebak", "SolveBak coordinate descent for X·a = y: residual, gram and batched forms",
+          [](ParamReader& reader) {
+            SolveBakParams params;
+            params.obs = reader.integer("obs", std::nullopt, {1, 1'000'000'000});
+            params.vars = reader.integer("vars", std::nullopt, {1, 1'000'000});
+            params.sweeps = static_cast<int>(reader.integer("sweeps", 10, {1, 100000}));
+            params.forms = reader.choice_list("forms", std::vector<std::string>{"residual", "gram", "batched"},
+                                              {"residual", "gram", "batched"});
+            params.batch = reader.integer("batch", std::min<std::int64_t>(100, params.vars), {1, params.vars});
+            params.tolerance = reader.real("tolerance", 1e-6, {0.0, 1e300});
+            params.history = reader.boolean("history", false);
+            if (params.vars > 46'000 && std::count(params.forms.begin(), params.forms.end(), "gram"))
+              reader.fail(reader.node()["vars"], "vars",
+                          "the gram form stores vars x vars doubles: at most 46000 vars (drop 'gram' from forms)");
+            return make_stage(std::move(params), [](const auto& space, const SolveBakParams& p, StageContext& c) {
+              run_solvebak(space, p, c);
+            });
+          }};
+}
+
+}  // namespace klab::stages

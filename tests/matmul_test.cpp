@@ -1,0 +1,245 @@
+// The matmul stage on every compiled space: each variant against the host triple loop on square,
+// rectangular and odd shapes; the stage's records; the backward pass against central differences;
+// the host checks themselves.
+#include <gtest/gtest.h>
+
+#include <Kokkos_Core.hpp>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "stages/matmul.hpp"
+#include "test_spaces.hpp"
+
+namespace {
+
+namespace stages = klab::stages;
+using stages::HostMatrix;
+using stages::MatmulShape;
+using stages::MatmulVariant;
+
+const double eps = std::numeric_limits<double>::epsilon();
+
+HostMatrix random_matrix(std::int64_t rows, std::int64_t cols, std::mt19937_64& engine) {
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  HostMatrix m("m", rows, cols);
+  for (std::int64_t j = 0; j < cols; ++j)
+    for (std::int64_t i = 0; i < rows; ++i) m(i, j) = uniform(engine);
+  return m;
+}
+
+template <class ExecSpace>
+klab::SpaceMatrix<ExecSpace> on_space(const HostMatrix& host) {
+  klab::SpaceMatrix<ExecSpace> m("m", host.extent(0), host.extent(1));
+  Kokkos::deep_copy(m, host);
+  return m;
+}
+
+template <class ExecSpace>
+class MatmulOnSpace : public ::testing::Test {};
+TYPED_TEST_SUITE(MatmulOnSpace, klab::testing::CompiledSpaces);
+
+TYPED_TEST(MatmulOnSpace, EveryVariantMatchesHostProductOnFreshRandomInputs) {
+  using ExecSpace = TypeParam;
+  const ExecSpace space;
+  const std::uint64_t seed = std::random_device{}();
+  std::mt19937_64 engine(seed);
+  // Square, rectangular, not multiples of any tile, a single element, and vectors.
+  const std::vector<MatmulShape> shapes = {{1, 1, 1},  {13, 15, 17}, {67, 33, 129}, {64, 64, 64},
+                                           {1, 50, 1}, {50, 1, 50},  {130, 300, 70}};
+  // The space's default tile (several K tiles at K = 300), a register-block
+  // sized tile (one block per team: the accumulators stay in registers on every space) and an odd
+  // one (several K tiles everywhere, partial tiles at every edge).
+  const std::vector<stages::TileShape> tiles = {{}, {4, 4, 3}, {8, 12, 5}};
+  for (const MatmulShape& shape : shapes) {
+    const HostMatrix host_a = random_matrix(shape.m, shape.k, engine), host_b = random_matrix(shape.k, shape.n, engine);
+    const HostMatrix expected = stages::host_product(host_a, host_b);
+    const auto a = on_space<ExecSpace>(host_a), b = on_space<ExecSpace>(host_b);
+    klab::SpaceMatrix<ExecSpace> c("c", shape.m, shape.n);
+    const stages::Products<ExecSpace> products("products", shape.m, shape.k, shape.n);
+    const auto check = [&](MatmulVariant variant, const stages::TileShape& tile) {
+      Kokkos::deep_copy(c, std::numeric_limits<double>::quiet_NaN());
+      stages::multiply(space, variant, a, b, c, stages::plan_tiled<ExecSpace>(tile, shape), products);
+      space.fence();
+      const HostMatrix result = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), c);
+      EXPECT_LE(stages::host_relative_frobenius_error(result, expected), 2.0 * static_cast<double>(shape.k) * eps)
+          << stages::name_of(variant) << " " << stages::case_label(shape) << ", tile " << tile.m << "x" << tile.n << "x"
+          << tile.k << ", seed " << seed;
+    };
+    for (const MatmulVariant variant : {MatmulVariant::kokkos_kernels, MatmulVariant::naive, MatmulVariant::zip_reduce})
+      check(variant, {});
+    for (const stages::TileShape& tile : tiles) check(MatmulVariant::tiled, tile);
+  }
+}
+
+// relative Frobenius error of the tiled kernel with the given arrangement and team size.
+template <bool GpuLayout, class ExecSpace>
+double tiled_error(const ExecSpace& space, const HostMatrix& host_a, const HostMatrix& host_b,
+                   const HostMatrix& expected, const stages::TileShape& tile, int team_size) {
+  const MatmulShape shape{static_cast<std::int64_t>(host_a.extent(0)), static_cast<std::int64_t>(host_a.extent(1)),
+                          static_cast<std::int64_t>(host_b.extent(1))};
+  stages::TiledLaunch launch = stages::plan_tiled<ExecSpace, GpuLayout>(tile, shape);
+  launch.team_size = team_size;
+  klab::SpaceMatrix<ExecSpace> c("c", expected.extent(0), expected.extent(1));
+  Kokkos::deep_copy(c, std::numeric_limits<double>::quiet_NaN());
+  stages::multiply_tiled<ExecSpace, GpuLayout>(space, on_space<ExecSpace>(host_a), on_space<ExecSpace>(host_b), c,
+                                               launch);
+  space.fence();
+  return stages::host_relative_frobenius_error(Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), c), expected);
+}
+
+// The tiled kernel as a GPU runs it (interleaved register blocks, padded B tile) and as a CPU
+// does, each with teams of one thread and of several: cooperative staging, one register block
+// per thread and several.
+TYPED_TEST(MatmulOnSpace, TiledKernelInBothLayoutsWithOneOrSeveralThreadsPerTeam) {
+  using ExecSpace = TypeParam;
+  const ExecSpace space;
+  const std::uint64_t seed = std::random_device{}();
+  std::mt19937_64 engine(seed);
+  const std::vector<stages::TileShape> tiles = {{4, 4, 3}, {8, 4, 5}, {8, 8, 5}, {12, 8, 7}};  // 1, 2, 4, 6 blocks
+  for (const MatmulShape& shape : std::vector<MatmulShape>{{13, 15, 17}, {67, 33, 129}}) {
+    const HostMatrix host_a = random_matrix(shape.m, shape.k, engine), host_b = random_matrix(shape.k, shape.n, engine);
+    const HostMatrix expected = stages::host_product(host_a, host_b);
+    const double tolerance = 2.0 * static_cast<double>(shape.k) * eps;
+    for (const stages::TileShape& tile : tiles)
+      for (int team_size = 1; team_size <= 3; ++team_size) {
+        const int blocks = (tile.m / stages::register_rows) * (tile.n / stages::register_cols);
+        if (blocks % team_size != 0 || team_size > space.concurrency()) continue;
+        SCOPED_TRACE(stages::case_label(shape) + ", tile " + std::to_string(tile.m) + "x" + std::to_string(tile.n) +
+                     "x" + std::to_string(tile.k) + ", team " + std::to_string(team_size) + ", seed " +
+                     std::to_string(seed));
+        EXPECT_LE(tiled_error<true>(space, host_a, host_b, expected, tile, team_size), tolerance) << "GPU layout";
+        EXPECT_LE(tiled_error<false>(space, host_a, host_b, expected, tile, team_size), tolerance) << "CPU layout";
+      }
+  }
+}
+
+TYPED_TEST(MatmulOnSpace, StageRecordsEveryCaseAndVariantAndPasses) {
+  using ExecSpace = TypeParam;
+  std::vector<klab::ResultRecord> records;
+  std::vector<std::string> announced;
+  klab::StageContext context(
+      "mm", "matmul", klab::RepeatSettings{1, 2}, 2024, false,
+      [&](const std::string& what) { announced.push_back(what); }, records);
+  stages::MatmulParams params;
+  params.shapes = {{1, 1, 1}, {40, 40, 40}, {13, 15, 17}};
+  params.variants = {MatmulVariant::kokkos_kernels, MatmulVariant::naive, MatmulVariant::tiled,
+                     MatmulVariant::zip_reduce};
+  stages::run_matmul(ExecSpace(), params, context);
+
+  EXPECT_EQ(announced, (std::vector<std::string>{"N=1", "N=40", "M=13 K=15 N=17"}));
+  ASSERT_EQ(records.size(), 12u);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const klab::ResultRecord& r = records[i];
+    const MatmulShape& shape = params.shapes[i / 4];
+    SCOPED_TRACE(r.case_label + " " + r.variant);
+    EXPECT_EQ(r.variant, stages::matmul_variant_names()[i % 4]);
+    EXPECT_TRUE(r.passed) << r.failure;
+    EXPECT_EQ(r.space, klab::SpaceTraits<ExecSpace>::name);
+    EXPECT_EQ(r.time.count, 2);
+    EXPECT_DOUBLE_EQ(r.flops, 2.0 * shape.m * shape.n * shape.k);
+    EXPECT_DOUBLE_EQ(r.tolerance, 2.0 * shape.k * eps);
+    std::vector<std::string> keys;
+    for (const auto& note : r.notes) keys.push_back(note.first);
+    const char* variant_note[] = {"gemm_path", nullptr, "tiling", "products"};
+    for (const char* key : {"reference", "share_of_fastest_variant", variant_note[i % 4]})
+      if (key) EXPECT_NE(std::find(keys.begin(), keys.end(), key), keys.end()) << key;
+  }
+}
+
+TYPED_TEST(MatmulOnSpace, ZipReduceIsLeftOutBeyondItsLimit) {
+  using ExecSpace = TypeParam;
+  std::vector<klab::ResultRecord> records;
+  klab::StageContext context(
+      "mm", "matmul", klab::RepeatSettings{0, 1}, 7, false, [](const std::string&) {}, records);
+  stages::MatmulParams params;
+  params.shapes = {{407, 407, 407}, {8, 8, 8}};  // 407^3 just passes 2^26
+  params.variants = {MatmulVariant::kokkos_kernels, MatmulVariant::zip_reduce};
+  stages::run_matmul(ExecSpace(), params, context);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].case_label + " " + records[0].variant, "N=407 kokkos-kernels");
+  EXPECT_EQ(records[1].case_label + " " + records[1].variant, "N=8 kokkos-kernels");
+  EXPECT_EQ(records[2].case_label + " " + records[2].variant, "N=8 zip-reduce");
+  for (const auto& r : records) EXPECT_TRUE(r.passed) << r.failure;
+}
+
+// L(M, N) = sum(G ∘ (M·N)) has dL/dM = G·Nᵀ and dL/dN = Mᵀ·G. L is linear in each entry, so
+// central differences are exact up to rounding.
+TYPED_TEST(MatmulOnSpace, BackwardPassMatchesCentralDifferences) {
+  using ExecSpace = TypeParam;
+  const std::uint64_t seed = std::random_device{}();
+  std::mt19937_64 engine(seed);
+  const std::int64_t rows = 5, inner = 4, cols = 3;
+  HostMatrix left = random_matrix(rows, inner, engine), right = random_matrix(inner, cols, engine);
+  const HostMatrix grad_out = random_matrix(rows, cols, engine);
+  const auto loss = [&] {
+    const HostMatrix product = stages::host_product(left, right);
+    double sum = 0;
+    for (std::int64_t j = 0; j < cols; ++j)
+      for (std::int64_t i = 0; i < rows; ++i) sum += grad_out(i, j) * product(i, j);
+    return sum;
+  };
+
+  klab::SpaceMatrix<ExecSpace> grad_left("grad_left", rows, inner), grad_right("grad_right", inner, cols);
+  stages::matmul_backward(ExecSpace(), on_space<ExecSpace>(left), on_space<ExecSpace>(right),
+                          on_space<ExecSpace>(grad_out), grad_left, grad_right);
+  const HostMatrix host_grad_left = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), grad_left);
+  const HostMatrix host_grad_right = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), grad_right);
+
+  const double h = 1e-3;
+  const auto central_difference = [&](double& entry) {
+    const double saved = entry;
+    entry = saved + h;
+    const double up = loss();
+    entry = saved - h;
+    const double down = loss();
+    entry = saved;
+    return (up - down) / (2 * h);
+  };
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (std::int64_t p = 0; p < inner; ++p)
+      EXPECT_NEAR(host_grad_left(i, p), central_difference(left(i, p)), 1e-10)
+          << "dL/dM(" << i << ", " << p << "), seed " << seed;
+  for (std::int64_t p = 0; p < inner; ++p)
+    for (std::int64_t j = 0; j < cols; ++j)
+      EXPECT_NEAR(host_grad_right(p, j), central_difference(right(p, j)), 1e-10)
+          << "dL/dN(" << p << ", " << j << "), seed " << seed;
+}
+
+TEST(Matmul, HostProductOfKnownMatrices) {
+  HostMatrix a("a", 2, 3), b("b", 3, 2);
+  const double a_values[2][3] = {{1, 2, 3}, {4, 5, 6}}, b_values[3][2] = {{7, 8}, {9, 10}, {11, 12}};
+  for (int i = 0; i < 2; ++i)
+    for (int p = 0; p < 3; ++p) a(i, p) = a_values[i][p], b(p, i) = b_values[p][i];
+  const HostMatrix c = stages::host_product(a, b);
+  EXPECT_EQ(c(0, 0), 58);
+  EXPECT_EQ(c(0, 1), 64);
+  EXPECT_EQ(c(1, 0), 139);
+  EXPECT_EQ(c(1, 1), 154);
+}
+
+TEST(Matmul, HostChecksCatchAWrongOrMissingElement) {
+  std::mt19937_64 engine(3);
+  const HostMatrix a = random_matrix(30, 20, engine), b = random_matrix(20, 25, engine);
+  const HostMatrix c = stages::host_product(a, b);
+  for (const auto& ok : {stages::check_by_host_loop(a, b, c), stages::check_by_projection(a, b, c, 3)})
+    EXPECT_LE(ok.error, ok.tolerance) << ok.method;
+
+  c(17, 4) *= 1 + 1e-9;
+  for (const auto& wrong : {stages::check_by_host_loop(a, b, c), stages::check_by_projection(a, b, c, 3)})
+    EXPECT_GT(wrong.error, wrong.tolerance) << wrong.method;
+
+  c(3, 24) = std::numeric_limits<double>::quiet_NaN();  // an element never written
+  for (const auto& unwritten : {stages::check_by_host_loop(a, b, c), stages::check_by_projection(a, b, c, 3)}) {
+    klab::ResultRecord record;
+    record.error = unwritten.error;
+    record.tolerance = unwritten.tolerance;
+    klab::judge(record);
+    EXPECT_FALSE(record.passed) << unwritten.method;
+  }
+}
+
+}  // namespace
