@@ -4,6 +4,7 @@
 # space and writes perf/results/<gpu>-<deck>.json and .csv.
 #
 #   bash perf/run-gpu.sh [DECK...]            default: inputs/seed-notebook.yaml
+#   KLAB_RUN_ARGS="--spaces openmp,cuda"      extra options for each `klab run`
 #
 # Without network (as on a lent GPU machine), hand over what apt would install:
 #   KLAB_DEBS=folder of Debian 12 .deb files (yaml-cpp, googletest, benchmark, openblas, ...):
@@ -44,6 +45,8 @@ status=0
 for deck in "$@"; do
   name=$(basename "$deck" .yaml)
   say "running $deck"
-  build/cuda/src/klab run "$deck" --json "perf/results/$GPU-$name.json" --csv "perf/results/$GPU-$name.csv" || status=$?
+  # shellcheck disable=SC2086 # KLAB_RUN_ARGS is a list of options
+  build/cuda/src/klab run "$deck" --json "perf/results/$GPU-$name.json" --csv "perf/results/$GPU-$name.csv" \
+    ${KLAB_RUN_ARGS:-} || status=$?
 done
 exit "$status"
