@@ -159,24 +159,32 @@ class ResidualSweeps {
 
 // The gram form's sweep on the vars-vector r = Xᵀe: one team walks the columns in order, the
 // team's threads sharing each update of r. A single launch per sweep: the steps are a chain,
-// and G (vars² doubles) is small enough to stay in cache.
+// and G (vars² doubles) is small enough to stay in cache. Every element of r changes at every
+// step, so the step writes a second copy of r instead of updating in place: nobody overwrites
+// r(j) while others read it, and one barrier per step suffices. `work` holds that copy.
 template <class ExecSpace>
-void gram_sweep(const ExecSpace& space, const SpaceMatrix<ExecSpace>& g, const SolveBakState<ExecSpace>& s) {
-  using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
-  const auto r = s.residual;
+void gram_sweep(const ExecSpace& space, const SpaceMatrix<ExecSpace>& g, const SolveBakState<ExecSpace>& s,
+                const SpaceVector<ExecSpace>& work) {
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
   const auto a = s.a;
   const std::int64_t vars = g.extent(0);
+  const SpaceVector<ExecSpace> buffers[2] = {s.residual, work};
+  // A GPU team of 256: barriers of a full 1024-thread block cost more than they spread. On a CPU
+  // one thread: a step is a few thousand flops, less than a barrier between cores costs.
+  const Policy policy(space, 1, SpaceTraits<ExecSpace>::is_device ? 256 : 1);
   Kokkos::parallel_for(
-      "solvebak::gram_sweep", Kokkos::TeamPolicy<ExecSpace>(space, 1, Kokkos::AUTO),
-      KOKKOS_LAMBDA(const Member& member) {
+      "solvebak::gram_sweep", policy, KOKKOS_LAMBDA(const typename Policy::member_type& member) {
         for (std::int64_t j = 0; j < vars; ++j) {
-          const double da = r(j) / g(j, j);
-          member.team_barrier();  // all have read r(j) before its owner updates it
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, vars), [&](std::int64_t i) { r(i) -= da * g(i, j); });
+          const auto& current = buffers[j % 2];
+          const auto& next = buffers[(j + 1) % 2];
+          const double da = current(j) / g(j, j);
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, vars),
+                               [&](std::int64_t i) { next(i) = current(i) - da * g(i, j); });
           Kokkos::single(Kokkos::PerTeam(member), [&] { a(j) += da; });
           member.team_barrier();
         }
       });
+  if (vars % 2) Kokkos::deep_copy(space, s.residual, work);  // r ended in the second copy
 }
 
 // The batched form's sweep: per block of columns, two gemv calls and a scaling kernel.
@@ -244,11 +252,12 @@ SolveBakState<ExecSpace> solve_bak(const ExecSpace& space, const SolveBakProblem
   if (form == "gram") {
     SpaceMatrix<ExecSpace> g("solvebak::gram", vars, vars);
     s.residual = SpaceVector<ExecSpace>("solvebak::r", vars);
+    const SpaceVector<ExecSpace> work("solvebak::r_next", vars);
     setup_s = time_once(space, [&] {
       compat::gemm(space, "T", "N", 1.0, p.x, p.x, 0.0, g);
       compat::gemv(space, "T", 1.0, p.x, p.y, 0.0, s.residual);
     });
-    for (int sweep = 0; sweep < sweeps; ++sweep) after_sweep(time_once(space, [&] { gram_sweep(space, g, s); }), s);
+    for (int sweep = 0; sweep < sweeps; ++sweep) after_sweep(time_once(space, [&] { gram_sweep(space, g, s, work); }), s);
   } else if (form == "batched") {
     s.residual = SpaceVector<ExecSpace>("solvebak::e", p.y.extent(0));
     Kokkos::deep_copy(s.residual, p.y);
