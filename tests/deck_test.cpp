@@ -164,7 +164,8 @@ TEST(Deck, FullDeckReadsEveryKey) {
 }
 
 TEST(Deck, EveryShippedDeckValidates) {
-  for (const char* name : {"quickstart.yaml", "seed-notebook.yaml", "elementwise-sweep.yaml", "matmul-sweep.yaml"}) {
+  for (const char* name : {"quickstart.yaml", "seed-notebook.yaml", "elementwise-sweep.yaml", "matmul-sweep.yaml",
+                           "gpu-large.yaml"}) {
     SCOPED_TRACE(name);
     EXPECT_NO_THROW(klab::load_deck(std::string(KLAB_SOURCE_DIR) + "/inputs/" + name, klab::stage_registry()));
   }
