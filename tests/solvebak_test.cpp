@@ -10,12 +10,15 @@
 #include "core/deck.hpp"
 #include "stages/registry.hpp"
 #include "stages/solvebak.hpp"
+#include "test_helpers.hpp"
 #include "test_spaces.hpp"
 
 namespace {
 
 using klab::stages::SolveBakProblem;
 using klab::stages::SolveBakState;
+using klab::testing::relative_difference;
+using klab::testing::to_vector;
 
 // The seed's algorithm on the host, literally: per block of `batch` columns (1: the sequential
 // form), da = X_Bᵀe / diag computed from the same e, then e -= X_B da, a_B += da.
@@ -39,23 +42,6 @@ std::vector<double> host_solvebak(const std::vector<double>& x, const std::vecto
     }
   }
   return a;
-}
-
-template <class View>
-std::vector<double> to_vector(const View& v) {
-  const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
-  std::vector<double> out(host.extent(0) * (View::rank == 2 ? host.extent(1) : 1));
-  std::copy(host.data(), host.data() + out.size(), out.begin());
-  return out;
-}
-
-double relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
-  double diff = 0, norm = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    diff += (a[i] - b[i]) * (a[i] - b[i]);
-    norm += b[i] * b[i];
-  }
-  return std::sqrt(diff / norm);
 }
 
 template <class ExecSpace>

@@ -1,11 +1,21 @@
 #pragma once
 // The one place where klab's code differs between Kokkos / Kokkos Kernels 3.4 (Debian's) and 4.x.
 #include <KokkosKernels_config.h>
+#include <Kokkos_Core.hpp>
 
 #include <KokkosBlas2_gemv.hpp>
 #include <KokkosBlas3_gemm.hpp>
+#include <KokkosBlas3_trsm.hpp>
 
 namespace klab::compat {
+
+// Kokkos's portable math functions (tanh, atanh, sqrt, ...): Kokkos::Experimental in 3.x,
+// Kokkos from 3.7 on.
+#if KOKKOS_VERSION >= 30700
+namespace math = ::Kokkos;
+#else
+namespace math = ::Kokkos::Experimental;
+#endif
 
 // C = alpha op(A) op(B) + beta C, with op "N" (as is) or "T" (transposed), on `space`.
 // Kokkos Kernels 4.1 takes the execution space as an argument; 3.4 runs on the execution space of
@@ -30,6 +40,15 @@ void gemv([[maybe_unused]] const ExecSpace& space, const char* trans, double alp
 #else
   KokkosBlas::gemv(trans, alpha, a, x, beta, y);
 #endif
+}
+
+// B = alpha op(A)⁻¹ B (side "L") or alpha B op(A)⁻¹ (side "R"), A triangular (uplo "L" or "U",
+// diag "N" or "U" for a unit diagonal). Every Kokkos Kernels version has this form, which runs on
+// the execution space of the Views' device type: with klab's Views, `space`'s.
+template <class ExecSpace, class AView, class BView>
+void trsm(const ExecSpace&, const char* side, const char* uplo, const char* trans, const char* diag, double alpha,
+          const AView& a, const BView& b) {
+  KokkosBlas::trsm(side, uplo, trans, diag, alpha, a, b);
 }
 
 }  // namespace klab::compat

@@ -1,5 +1,6 @@
 #include "stages/registry.hpp"
 
+#include "stages/ann.hpp"
 #include "stages/elementwise.hpp"
 #include "stages/matmul.hpp"
 #include "stages/solvebak.hpp"
@@ -11,6 +12,7 @@ const StageRegistry& stage_registry() {
       stages::elementwise_stage(),
       stages::matmul_stage(),
       stages::solvebak_stage(),
+      stages::ann_stage(),
   };
   return registry;
 }

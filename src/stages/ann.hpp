@@ -1,0 +1,525 @@
+#pragma once
+// Stage `ann`: the seed notebook's least-squares random-feature network, trained without
+// gradient descent:
+//
+//   y ≈ Σ_k v_k tanh(Σ_j w_jk x_ij + b_k) + b_0
+//
+//   inner layer    for each neuron k, the least-squares fit of arctanh(y) on a random subset of
+//                  m = obs/neurons distinct rows: [X_k | 1]·(w_k, b_k) ≈ arctanh(y_k)
+//   hidden layer   L = [tanh(X·Wᵀ + b) | 1]            (Kokkos Kernels gemm, then the activation)
+//   outer layer    (LᵀL + λI)·v = Lᵀy                   (gemm, gemv, blocked Cholesky on the space)
+//
+// `bias: true` (the default) is the seed's formula: a bias column in every inner fit and b_0 in
+// the outer layer. `bias: false` is the seed's code, which leaves both out.
+// Data as in the seed: x uniform in [-0.5, 0.5) of obs × vars, y = amplitude·sin(Σ_j x_ij) with
+// amplitude 1/2, and an independent test set of the same shape.
+//
+// The three layers are timed apart, each with the deck's warm-ups and repetitions, and checked:
+// the inner weights of sampled neurons against a host Householder QR, sampled columns of L against
+// a host evaluation, and the fit by the test correlation against `min_correlation`.
+#include <Kokkos_Core.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <iomanip>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/kokkos_compat.hpp"
+#include "core/random.hpp"
+#include "core/stage.hpp"
+#include "core/timing.hpp"
+#include "core/views.hpp"
+#include "linalg/cholesky.hpp"
+#include "linalg/host_least_squares.hpp"
+
+namespace klab::stages {
+
+struct AnnParams {
+  std::int64_t obs = 0, vars = 10, neurons = 1000;
+  bool bias = true;
+  double amplitude = 0.5;       // y = amplitude·sin(Σ_j x_ij); arctanh needs |y| < 1
+  double lambda = 0;            // ridge added to the outer normal equations' diagonal
+  std::int64_t block = 128;     // block size of the outer Cholesky factorisation
+  double min_correlation = 0.999;
+  std::int64_t sample = 500;    // (prediction, target) pairs of the test set kept in the results
+  std::int64_t rows_per_neuron() const { return obs / neurons; }
+  std::int64_t inner_unknowns() const { return vars + (bias ? 1 : 0); }
+  std::int64_t outer_unknowns() const { return neurons + (bias ? 1 : 0); }
+};
+
+constexpr std::uint64_t ann_stream_x = 21, ann_stream_test_x = 22, ann_stream_rows = 23;
+// Each neuron's normal equations are refused above this condition estimate: the normal equations
+// square the condition of X_k, so beyond 1e12 (κ(X_k) ≈ 1e6) fewer than 4 digits could survive.
+constexpr double ann_inner_condition_limit = 1e12;
+constexpr int ann_checked_neurons = 16, ann_checked_columns = 4;
+
+// The key of neuron k's row subset.
+KOKKOS_INLINE_FUNCTION std::uint64_t neuron_key(std::uint64_t seed, std::int64_t neuron) {
+  return mix64(mix64(seed ^ mix64(ann_stream_rows)) + static_cast<std::uint64_t>(neuron));
+}
+
+// Position i of a keyed permutation of [0, obs): a 4-round Feistel network on 2·half_bits bits
+// (the smallest even width covering obs), cycle-walked back into range. Positions 0 .. m-1 are m
+// distinct rows, each computed on its own by any thread of any space: no shuffle, no host loop.
+KOKKOS_INLINE_FUNCTION std::int64_t subset_row(std::uint64_t key, std::int64_t obs, int half_bits, std::int64_t i) {
+  const std::uint64_t mask = (std::uint64_t(1) << half_bits) - 1;
+  std::uint64_t v = static_cast<std::uint64_t>(i);
+  do {
+    std::uint64_t left = v >> half_bits, right = v & mask;
+    for (std::uint64_t round = 0; round < 4; ++round) {
+      const std::uint64_t next = left ^ (mix64(key + (round << 56) + right) & mask);
+      left = right;
+      right = next;
+    }
+    v = (left << half_bits) | right;
+  } while (v >= static_cast<std::uint64_t>(obs));
+  return static_cast<std::int64_t>(v);
+}
+
+inline int subset_half_bits(std::int64_t obs) {
+  int half_bits = 0;
+  while ((std::int64_t(1) << (2 * half_bits)) < obs) ++half_bits;
+  return half_bits;
+}
+
+template <class ExecSpace>
+struct AnnData {
+  SpaceMatrix<ExecSpace> x;
+  SpaceVector<ExecSpace> y;
+};
+
+// x uniform in [-0.5, 0.5) from `stream`, y = amplitude·sin(Σ_j x_ij).
+template <class ExecSpace>
+AnnData<ExecSpace> make_ann_data(const ExecSpace& space, const AnnParams& params, std::uint64_t seed,
+                                 std::uint64_t stream) {
+  AnnData<ExecSpace> d{SpaceMatrix<ExecSpace>("ann::x", params.obs, params.vars),
+                       SpaceVector<ExecSpace>("ann::y", params.obs)};
+  fill_uniform(space, d.x, seed, stream, -0.5, 0.5);
+  const auto x = d.x;
+  const auto y = d.y;
+  const std::int64_t vars = params.vars;
+  const double amplitude = params.amplitude;
+  Kokkos::parallel_for(
+      "ann::target", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, params.obs),
+      KOKKOS_LAMBDA(std::int64_t i) {
+        double sum = 0;
+        for (std::int64_t j = 0; j < vars; ++j) sum += x(i, j);
+        y(i) = amplitude * compat::math::sin(sum);
+      });
+  return d;
+}
+
+template <class ExecSpace>
+struct InnerWeights {
+  SpaceMatrix<ExecSpace> w;          // neurons × vars
+  SpaceVector<ExecSpace> b;          // neurons (zero without bias)
+  SpaceVector<ExecSpace> condition;  // per neuron: the pivot-ratio estimate of κ(X_kᵀX_k), ∞ if singular
+};
+
+// All neurons' fits in one launch, a team per neuron. The team gathers its rows (and arctanh of
+// their targets) chunk by chunk into scratch memory, accumulates the small normal equations
+// [X_k|1]ᵀ[X_k|1]·w = [X_k|1]ᵀ arctanh(y_k) there, and one thread solves them by Cholesky: p ≤ 41
+// unknowns make the solve a few thousand flops, far below the cost of gathering the rows.
+template <class ExecSpace>
+void fit_inner_layer(const ExecSpace& space, const AnnData<ExecSpace>& data, const AnnParams& params,
+                     std::uint64_t seed, const InnerWeights<ExecSpace>& out) {
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
+  using Scratch = Kokkos::View<double**, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space,
+                               Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  const std::int64_t obs = params.obs, vars = params.vars, m = params.rows_per_neuron();
+  const std::int64_t p = params.inner_unknowns();
+  const bool bias = params.bias;
+  const int half_bits = subset_half_bits(obs);
+  // Rows per chunk: 24 KiB of scratch for the gathered rows, plus p × (p+1) for the equations.
+  const std::int64_t chunk = std::max<std::int64_t>(1, std::min<std::int64_t>(m, 3072 / (p + 1)));
+  const double eps = std::numeric_limits<double>::epsilon();
+  const double infinity = std::numeric_limits<double>::infinity();
+  const auto x = data.x;
+  const auto y = data.y;
+  const auto w = out.w;
+  const auto b = out.b;
+  const auto condition = out.condition;
+  Policy policy(space, static_cast<int>(params.neurons), SpaceTraits<ExecSpace>::is_device ? 64 : 1);
+  policy.set_scratch_size(0, Kokkos::PerTeam(Scratch::shmem_size(chunk, p + 1) + Scratch::shmem_size(p, p + 1)));
+  Kokkos::parallel_for(
+      "ann::inner_layer", policy, KOKKOS_LAMBDA(const typename Policy::member_type& member) {
+        const std::int64_t k = member.league_rank();
+        const std::uint64_t key = neuron_key(seed, k);
+        Scratch rows(member.team_scratch(0), chunk, p + 1);  // [X_k | 1 | arctanh(y_k)]
+        Scratch normal(member.team_scratch(0), p, p + 1);    // [lower of AᵀA | Aᵀz]
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p * (p + 1)),
+                             [&](std::int64_t e) { normal(e % p, e / p) = 0; });
+        for (std::int64_t first = 0; first < m; first += chunk) {
+          const std::int64_t count = m - first < chunk ? m - first : chunk;
+          member.team_barrier();
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, count), [&](std::int64_t r) {
+            const std::int64_t row = subset_row(key, obs, half_bits, first + r);
+            for (std::int64_t j = 0; j < vars; ++j) rows(r, j) = x(row, j);
+            if (bias) rows(r, vars) = 1;
+            rows(r, p) = compat::math::atanh(y(row));
+          });
+          member.team_barrier();
+          // Entry (i, c) of [AᵀA | Aᵀz] with c <= i or c = p; each entry has one owner thread.
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p * (p + 1)), [&](std::int64_t e) {
+            const std::int64_t i = e % p, c = e / p;
+            if (c < p && c > i) return;
+            double sum = 0;
+            for (std::int64_t r = 0; r < count; ++r) sum += rows(r, i) * rows(r, c);
+            normal(i, c) += sum;
+          });
+        }
+        member.team_barrier();
+        Kokkos::single(Kokkos::PerTeam(member), [&] {
+          double largest = 0;
+          for (std::int64_t j = 0; j < p; ++j) largest = normal(j, j) > largest ? normal(j, j) : largest;
+          double min_pivot = infinity, max_pivot = 0;
+          bool singular = false;
+          for (std::int64_t j = 0; j < p && !singular; ++j) {
+            double pivot = normal(j, j);
+            for (std::int64_t c = 0; c < j; ++c) pivot -= normal(j, c) * normal(j, c);
+            if (!(pivot > static_cast<double>(p) * eps * largest)) {
+              singular = true;
+              break;
+            }
+            min_pivot = pivot < min_pivot ? pivot : min_pivot;
+            max_pivot = pivot > max_pivot ? pivot : max_pivot;
+            const double root = compat::math::sqrt(pivot);
+            normal(j, j) = root;
+            for (std::int64_t i = j + 1; i < p; ++i) {
+              double v = normal(i, j);
+              for (std::int64_t c = 0; c < j; ++c) v -= normal(i, c) * normal(j, c);
+              normal(i, j) = v / root;
+            }
+          }
+          condition(k) = singular ? infinity : max_pivot / min_pivot;
+          if (singular) return;
+          for (std::int64_t i = 0; i < p; ++i) {  // L·u = Aᵀz, in place in the last column
+            double v = normal(i, p);
+            for (std::int64_t c = 0; c < i; ++c) v -= normal(i, c) * normal(c, p);
+            normal(i, p) = v / normal(i, i);
+          }
+          for (std::int64_t i = p; i-- > 0;) {  // Lᵀ·w = u
+            double v = normal(i, p);
+            for (std::int64_t r = i + 1; r < p; ++r) v -= normal(r, i) * normal(r, p);
+            normal(i, p) = v / normal(i, i);
+          }
+          for (std::int64_t j = 0; j < vars; ++j) w(k, j) = normal(j, p);
+          b(k) = bias ? normal(vars, p) : 0.0;
+        });
+      });
+}
+
+// L = [tanh(X·Wᵀ + b) | 1]: the gemm writes X·Wᵀ into L's first `neurons` columns, and one pass
+// adds the bias, applies the activation and sets the constant column.
+template <class ExecSpace>
+void hidden_layer(const ExecSpace& space, const SpaceMatrix<ExecSpace>& x, const InnerWeights<ExecSpace>& inner,
+                  const SpaceMatrix<ExecSpace>& layer) {
+  const std::int64_t obs = x.extent(0), neurons = inner.w.extent(0), columns = layer.extent(1);
+  compat::gemm(space, "N", "T", 1.0, x, inner.w, 0.0,
+               Kokkos::subview(layer, Kokkos::ALL, std::make_pair(std::int64_t(0), neurons)));
+  const auto b = inner.b;
+  Kokkos::parallel_for(
+      "ann::activation", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, obs * columns),
+      KOKKOS_LAMBDA(std::int64_t e) {
+        const std::int64_t i = e % obs, c = e / obs;
+        layer(i, c) = c < neurons ? compat::math::tanh(layer(i, c) + b(c)) : 1.0;
+      });
+}
+
+// The outer layer's normal equations (LᵀL + λI)·v = Lᵀy, solved on the space.
+template <class ExecSpace>
+class OuterLayer {
+ public:
+  OuterLayer(std::int64_t unknowns, std::int64_t block)
+      : normal_("ann::outer_normal", unknowns, unknowns), v_("ann::v", unknowns, 1), cholesky_(block) {}
+
+  void solve(const ExecSpace& space, const SpaceMatrix<ExecSpace>& layer, const SpaceVector<ExecSpace>& y,
+             double lambda) {
+    const auto normal = normal_;
+    compat::gemm(space, "T", "N", 1.0, layer, layer, 0.0, normal);
+    compat::gemv(space, "T", 1.0, layer, y, 0.0, weights());
+    if (lambda > 0)
+      Kokkos::parallel_for(
+          "ann::ridge", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, normal.extent(0)),
+          KOKKOS_LAMBDA(std::int64_t j) { normal(j, j) += lambda; });
+    cholesky_.factor(space, normal);
+    cholesky_.solve(space, normal, v_);
+  }
+
+  linalg::CholeskyReport report() const { return cholesky_.report(); }
+  auto weights() const { return Kokkos::subview(v_, Kokkos::ALL, 0); }
+
+ private:
+  SpaceMatrix<ExecSpace> normal_, v_;
+  linalg::BlockedCholesky<ExecSpace> cholesky_;
+};
+
+struct FitQuality {
+  double correlation = 0, rmse = 0;
+};
+
+// Pearson correlation and RMSE of prediction against target (host copies).
+template <class HostVector>
+FitQuality fit_quality(const HostVector& prediction, const HostVector& target) {
+  const std::size_t n = target.extent(0);
+  double mp = 0, mt = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    mp += prediction(i);
+    mt += target(i);
+  }
+  mp /= static_cast<double>(n);
+  mt /= static_cast<double>(n);
+  double spp = 0, stt = 0, spt = 0, se = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double dp = prediction(i) - mp, dt = target(i) - mt, e = prediction(i) - target(i);
+    spp += dp * dp;
+    stt += dt * dt;
+    spt += dp * dt;
+    se += e * e;
+  }
+  return {spt / std::sqrt(spp * stt), std::sqrt(se / static_cast<double>(n))};
+}
+
+// The host's copy of the data, regenerated from the counter-based generator (no transfer).
+struct HostAnnData {
+  std::int64_t obs, vars;
+  std::vector<double> x, y;  // x column-major
+  double at(std::int64_t i, std::int64_t j) const { return x[static_cast<std::size_t>(i + j * obs)]; }
+};
+
+inline HostAnnData host_ann_data(const AnnParams& params, std::uint64_t seed, std::uint64_t stream) {
+  HostAnnData d{params.obs, params.vars, std::vector<double>(static_cast<std::size_t>(params.obs * params.vars)),
+                std::vector<double>(static_cast<std::size_t>(params.obs))};
+  for (std::size_t e = 0; e < d.x.size(); ++e) d.x[e] = -0.5 + uniform01(seed, stream, e);
+  for (std::int64_t i = 0; i < params.obs; ++i) {
+    double sum = 0;
+    for (std::int64_t j = 0; j < params.vars; ++j) sum += d.at(i, j);
+    d.y[static_cast<std::size_t>(i)] = params.amplitude * std::sin(sum);
+  }
+  return d;
+}
+
+// Neuron k's weights (w_k, b_k) by host Householder QR on its rows.
+inline std::vector<double> host_inner_weights(const HostAnnData& d, const AnnParams& params, std::uint64_t seed,
+                                              std::int64_t k) {
+  const std::int64_t m = params.rows_per_neuron(), p = params.inner_unknowns();
+  std::vector<double> a(static_cast<std::size_t>(m * p)), z(static_cast<std::size_t>(m));
+  const int half_bits = subset_half_bits(params.obs);
+  for (std::int64_t r = 0; r < m; ++r) {
+    const std::int64_t row = subset_row(neuron_key(seed, k), params.obs, half_bits, r);
+    for (std::int64_t j = 0; j < params.vars; ++j) a[static_cast<std::size_t>(r + j * m)] = d.at(row, j);
+    if (params.bias) a[static_cast<std::size_t>(r + params.vars * m)] = 1;
+    z[static_cast<std::size_t>(r)] = std::atanh(d.y[static_cast<std::size_t>(row)]);
+  }
+  return linalg::host_least_squares(std::move(a), std::move(z), static_cast<std::size_t>(m),
+                                    static_cast<std::size_t>(p));
+}
+
+// Indices spread evenly over [0, n): at most `count` of them.
+inline std::vector<std::int64_t> spread_indices(std::int64_t n, std::int64_t count) {
+  std::vector<std::int64_t> out;
+  for (std::int64_t s = 0; s < std::min(n, count); ++s) out.push_back(s * n / std::min(n, count));
+  return out;
+}
+
+// max over sampled neurons of ||(w, b)_space - (w, b)_host|| / ||(w, b)_host||.
+template <class ExecSpace>
+double inner_weights_error(const HostAnnData& d, const AnnParams& params, std::uint64_t seed,
+                           const InnerWeights<ExecSpace>& inner) {
+  const auto w = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), inner.w);
+  const auto b = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), inner.b);
+  double worst = 0;
+  for (const std::int64_t k : spread_indices(params.neurons, ann_checked_neurons)) {
+    const std::vector<double> reference = host_inner_weights(d, params, seed, k);
+    double diff2 = 0, ref2 = 0;
+    for (std::int64_t j = 0; j < params.inner_unknowns(); ++j) {
+      const double got = j < params.vars ? w(k, j) : b(k);
+      diff2 += (got - reference[j]) * (got - reference[j]);
+      ref2 += reference[j] * reference[j];
+    }
+    worst = std::max(worst, std::sqrt(diff2 / ref2));
+  }
+  return worst;
+}
+
+// max |L(i, c) - tanh(Σ_j x_ij w_cj + b_c)| over every row of a few sampled columns of L.
+template <class ExecSpace>
+double hidden_layer_error(const HostAnnData& d, const InnerWeights<ExecSpace>& inner,
+                          const SpaceMatrix<ExecSpace>& layer) {
+  const auto w = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), inner.w);
+  const auto b = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), inner.b);
+  const std::int64_t neurons = w.extent(0);
+  double worst = 0;
+  for (const std::int64_t c : spread_indices(layer.extent(1), ann_checked_columns)) {
+    const auto column = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), Kokkos::subview(layer, Kokkos::ALL, c));
+    for (std::int64_t i = 0; i < d.obs; ++i) {
+      double z = c < neurons ? b(c) : 0.0;
+      for (std::int64_t j = 0; j < d.vars && c < neurons; ++j) z += d.at(i, j) * w(c, j);
+      const double expected = c < neurons ? std::tanh(z) : 1.0;
+      worst = std::max(worst, std::fabs(column(i) - expected));
+      if (std::isnan(column(i))) return column(i);
+    }
+  }
+  return worst;
+}
+
+// Prediction L·v of the data set whose hidden layer `layer` holds, with its fit against y.
+template <class ExecSpace>
+FitQuality predict(const ExecSpace& space, const SpaceMatrix<ExecSpace>& layer, const OuterLayer<ExecSpace>& outer,
+                   const SpaceVector<ExecSpace>& y, const SpaceVector<ExecSpace>& prediction) {
+  compat::gemv(space, "N", 1.0, layer, outer.weights(), 0.0, prediction);
+  return fit_quality(Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), prediction),
+                     Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), y));
+}
+
+// ||Lᵀ(y - L·v) - λv|| / ||Lᵀy||: how well v solves the outer normal equations, without LᵀL
+// (the factorisation overwrote it).
+template <class ExecSpace>
+double normal_equation_residual(const ExecSpace& space, const SpaceMatrix<ExecSpace>& layer,
+                                const OuterLayer<ExecSpace>& outer, const SpaceVector<ExecSpace>& y, double lambda) {
+  const std::int64_t n = layer.extent(1);
+  SpaceVector<ExecSpace> residual("ann::residual", y.extent(0)), gradient("ann::gradient", n), rhs("ann::rhs", n);
+  Kokkos::deep_copy(space, residual, y);
+  compat::gemv(space, "N", -1.0, layer, outer.weights(), 1.0, residual);
+  compat::gemv(space, "T", 1.0, layer, residual, 0.0, gradient);
+  compat::gemv(space, "T", 1.0, layer, y, 0.0, rhs);
+  const auto g = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), gradient);
+  const auto r = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), rhs);
+  const auto v = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), outer.weights());
+  double g2 = 0, r2 = 0;
+  for (std::int64_t j = 0; j < n; ++j) {
+    const double gj = g(j) - lambda * v(j);
+    g2 += gj * gj;
+    r2 += r(j) * r(j);
+  }
+  return std::sqrt(g2 / r2);
+}
+
+template <class ExecSpace>
+void run_ann(const ExecSpace& space, const AnnParams& params, StageContext& context) {
+  const std::string space_name = SpaceTraits<ExecSpace>::name;
+  const std::string case_label = "obs=" + std::to_string(params.obs) + " vars=" + std::to_string(params.vars) +
+                                 " neurons=" + std::to_string(params.neurons);
+  const auto size = static_cast<double>(params.obs);
+  const double obs = params.obs, m = params.rows_per_neuron(), p = params.inner_unknowns(),
+               n = params.outer_unknowns(), neurons = params.neurons, vars = params.vars;
+  context.announce(case_label + ": generating train and test data");
+  const AnnData<ExecSpace> train = make_ann_data(space, params, context.seed(), ann_stream_x);
+  const AnnData<ExecSpace> test = make_ann_data(space, params, context.seed(), ann_stream_test_x);
+  const HostAnnData host_train = host_ann_data(params, context.seed(), ann_stream_x);
+
+  context.announce(case_label + ": inner layer");
+  const InnerWeights<ExecSpace> inner{SpaceMatrix<ExecSpace>("ann::w", params.neurons, params.vars),
+                                      SpaceVector<ExecSpace>("ann::b", params.neurons),
+                                      SpaceVector<ExecSpace>("ann::condition", params.neurons)};
+  ResultRecord inner_record = context.record(space_name, "inner", case_label, size);
+  inner_record.time =
+      time_region(space, context.repeat(), [&] { fit_inner_layer(space, train, params, context.seed(), inner); });
+  {
+    const auto condition = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), inner.condition);
+    std::int64_t worst = 0;
+    for (std::int64_t k = 0; k < params.neurons; ++k)
+      if (!(condition(k) <= condition(worst))) worst = k;
+    if (!(condition(worst) <= ann_inner_condition_limit)) {
+      std::ostringstream why;
+      why << "inner layer: the normal equations of neuron " << worst
+          << " are singular or too ill-conditioned for Cholesky (condition estimate " << std::setprecision(3)
+          << condition(worst) << ", limit " << ann_inner_condition_limit << ")";
+      throw std::runtime_error(why.str());
+    }
+    inner_record.metrics.emplace_back("condition_max", condition(worst));
+  }
+  inner_record.check = "max relative error of " + std::to_string(std::min<std::int64_t>(params.neurons, ann_checked_neurons)) +
+                       " neurons' weights vs host Householder QR";
+  inner_record.error = inner_weights_error(host_train, params, context.seed(), inner);
+  inner_record.tolerance = 1e-8;
+  inner_record.flops = neurons * m * p * (p + 3);  // normal equations (p(p+1)/2 + p entries, 2 flops a row)
+  inner_record.bytes = 8.0 * neurons * m * (vars + 1);
+  inner_record.metrics.emplace_back("rows_per_neuron", m);
+  context.add(std::move(inner_record));
+
+  context.announce(case_label + ": hidden layer");
+  const SpaceMatrix<ExecSpace> layer("ann::layer", params.obs, params.outer_unknowns());
+  ResultRecord hidden_record = context.record(space_name, "hidden", case_label, size);
+  hidden_record.time = time_region(space, context.repeat(), [&] { hidden_layer(space, train.x, inner, layer); });
+  hidden_record.check = "max |L - tanh(x·w + b)| on " + std::to_string(ann_checked_columns) + " columns vs host";
+  hidden_record.error = hidden_layer_error(host_train, inner, layer);
+  hidden_record.tolerance = 1e-12;
+  hidden_record.flops = 2.0 * obs * neurons * vars;
+  hidden_record.bytes = 8.0 * (obs * vars + 3.0 * obs * n);  // x; L written by gemm, then read and written
+  context.add(std::move(hidden_record));
+
+  context.announce(case_label + ": outer layer");
+  OuterLayer<ExecSpace> outer(params.outer_unknowns(), params.block);
+  ResultRecord outer_record = context.record(space_name, "outer", case_label, size);
+  outer_record.time = time_region(space, context.repeat(), [&] { outer.solve(space, layer, train.y, params.lambda); });
+  const linalg::CholeskyReport factor = outer.report();
+  if (!factor.ok())
+    throw std::runtime_error("outer layer: " + factor.describe_failure() +
+                             (params.lambda > 0 ? "" : "; a ridge term (lambda > 0) regularises it"));
+  const SpaceVector<ExecSpace> prediction("ann::prediction", params.obs);
+  const FitQuality train_fit = predict(space, layer, outer, train.y, prediction);
+  const double equation_residual = normal_equation_residual(space, layer, outer, train.y, params.lambda);
+  hidden_layer(space, test.x, inner, layer);
+  const FitQuality test_fit = predict(space, layer, outer, test.y, prediction);
+  outer_record.check = "1 - test correlation";
+  outer_record.error = 1.0 - test_fit.correlation;
+  outer_record.tolerance = 1.0 - params.min_correlation;
+  outer_record.flops = 2.0 * obs * n * n + n * n * n / 3.0;
+  outer_record.bytes = 8.0 * obs * n;
+  outer_record.metrics = {{"train_correlation", train_fit.correlation},
+                          {"test_correlation", test_fit.correlation},
+                          {"train_rmse", train_fit.rmse},
+                          {"test_rmse", test_fit.rmse},
+                          {"normal_equation_residual", equation_residual},
+                          {"min_pivot", factor.min_pivot},
+                          {"condition_estimate", factor.condition_estimate()}};
+  if (params.sample > 0) {
+    const auto predicted = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), prediction);
+    const auto target = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), test.y);
+    std::vector<double> sample_prediction, sample_target;
+    for (const std::int64_t i : spread_indices(params.obs, params.sample)) {
+      sample_prediction.push_back(predicted(i));
+      sample_target.push_back(target(i));
+    }
+    outer_record.series = {{"test_prediction_sample", sample_prediction}, {"test_target_sample", sample_target}};
+  }
+  context.add(std::move(outer_record));
+}
+
+inline StageDefinition ann_stage() {
+  return {"ann", "least-squares random-feature network: batched inner fits, hidden layer, normal-equation outer layer",
+          [](ParamReader& reader) {
+            AnnParams params;
+            params.obs = reader.integer("obs", std::nullopt, {1, 1'000'000'000});
+            params.vars = reader.integer("vars", 10, {1, 40});
+            params.neurons = reader.integer("neurons", 1000, {1, 46'000});
+            params.bias = reader.boolean("bias", true);
+            params.amplitude = reader.real("amplitude", 0.5, {0.0, 1e300});
+            params.lambda = reader.real("lambda", 0.0, {0.0, 1e300});
+            params.block = reader.integer("block", 128, {1, 4096});
+            params.min_correlation = reader.real("min_correlation", 0.999, {-1.0, 1.0});
+            params.sample = reader.integer("sample", 500, {0, 1'000'000});
+            if (!(params.amplitude < 1))
+              reader.fail(reader.node()["amplitude"], "amplitude",
+                          "below 1: the inner layer fits arctanh(y), undefined for |y| >= 1");
+            if (params.neurons > params.obs)
+              reader.fail(reader.node()["neurons"], "neurons", "at most obs (" + std::to_string(params.obs) + ")");
+            if (params.rows_per_neuron() < params.inner_unknowns())
+              reader.fail(reader.node()["neurons"], "neurons",
+                          "at most obs / " + std::to_string(params.inner_unknowns()) + ": each neuron fits " +
+                              std::to_string(params.inner_unknowns()) + " unknowns to obs/neurons = " +
+                              std::to_string(params.rows_per_neuron()) + " rows");
+            return make_stage(std::move(params), [](const auto& space, const AnnParams& p, StageContext& c) {
+              run_ann(space, p, c);
+            });
+          }};
+}
+
+}  // namespace klab::stages

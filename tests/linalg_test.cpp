@@ -1,0 +1,145 @@
+// The dense solvers under the stages: host Householder least squares, and the blocked Cholesky
+// factorisation on every compiled space against a host LU solve.
+#include <gtest/gtest.h>
+
+#include <Kokkos_Core.hpp>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "linalg/cholesky.hpp"
+#include "linalg/host_least_squares.hpp"
+#include "test_helpers.hpp"
+#include "test_spaces.hpp"
+
+namespace {
+
+using klab::testing::host_lu_solve;
+using klab::testing::relative_difference;
+
+std::vector<double> random_values(std::size_t n, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u(-0.5, 0.5);
+  std::vector<double> v(n);
+  for (auto& x : v) x = u(rng);
+  return v;
+}
+
+// A·x for column-major rows×cols A.
+std::vector<double> multiply(const std::vector<double>& a, const std::vector<double>& x, std::size_t rows) {
+  std::vector<double> y(rows, 0.0);
+  for (std::size_t j = 0; j < x.size(); ++j)
+    for (std::size_t i = 0; i < rows; ++i) y[i] += a[i + j * rows] * x[j];
+  return y;
+}
+
+TEST(HostLeastSquares, RecoversTheSolutionOfAConsistentSystem) {
+  const std::uint64_t seed = std::random_device{}();
+  std::mt19937_64 rng(seed);
+  const std::size_t rows = 40, cols = 7;
+  const auto a = random_values(rows * cols, rng);
+  const auto x_true = random_values(cols, rng);
+  EXPECT_LE(relative_difference(klab::linalg::host_least_squares(a, multiply(a, x_true, rows), rows, cols), x_true),
+            1e-12)
+      << "seed " << seed;
+}
+
+TEST(HostLeastSquares, LeavesAResidualOrthogonalToTheColumns) {
+  const std::uint64_t seed = std::random_device{}();
+  std::mt19937_64 rng(seed);
+  const std::size_t rows = 50, cols = 6;
+  const auto a = random_values(rows * cols, rng);
+  const auto b = random_values(rows, rng);
+  const auto x = klab::linalg::host_least_squares(a, b, rows, cols);
+  const auto ax = multiply(a, x, rows);
+  double b_norm = 0;
+  for (double v : b) b_norm += v * v;
+  for (std::size_t j = 0; j < cols; ++j) {
+    double dot = 0;
+    for (std::size_t i = 0; i < rows; ++i) dot += a[i + j * rows] * (ax[i] - b[i]);
+    EXPECT_LT(std::fabs(dot), 1e-13 * std::sqrt(b_norm)) << "column " << j << ", seed " << seed;
+  }
+}
+
+TEST(HostLeastSquares, RejectsADependentColumn) {
+  std::vector<double> a(20 * 3, 1.0);
+  for (std::size_t i = 0; i < 20; ++i) a[i] = static_cast<double>(i);  // column 1 and 2 are equal
+  EXPECT_THROW(klab::linalg::host_least_squares(a, std::vector<double>(20, 1.0), 20, 3), std::runtime_error);
+}
+
+template <class ExecSpace>
+class CholeskyOnSpace : public ::testing::Test {};
+TYPED_TEST_SUITE(CholeskyOnSpace, klab::testing::CompiledSpaces);
+
+// Mᵀ·M + shift·I for a random n×n M (column-major), symmetric positive definite for shift > 0.
+std::vector<double> random_spd(std::size_t n, double shift, std::mt19937_64& rng) {
+  const auto m = random_values(n * n, rng);
+  std::vector<double> a(n * n, 0.0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      for (std::size_t k = 0; k < n; ++k) a[i + j * n] += m[k + i * n] * m[k + j * n];
+      if (i == j) a[i + j * n] += shift;
+    }
+  return a;
+}
+
+template <class ExecSpace>
+klab::SpaceMatrix<ExecSpace> to_space(const std::vector<double>& values, std::size_t rows, std::size_t cols) {
+  klab::SpaceMatrix<ExecSpace> out("matrix", rows, cols);
+  auto host = Kokkos::create_mirror_view(out);
+  for (std::size_t j = 0; j < cols; ++j)
+    for (std::size_t i = 0; i < rows; ++i) host(i, j) = values[i + j * rows];
+  Kokkos::deep_copy(out, host);
+  return out;
+}
+
+TYPED_TEST(CholeskyOnSpace, SolvesSpdSystemsLikeHostLu) {
+  using ExecSpace = TypeParam;
+  const std::uint64_t seed = std::random_device{}();
+  std::mt19937_64 rng(seed);
+  // One block, several blocks with a shorter last one, blocks of one column, a block larger than n.
+  for (const auto& [n, block] : std::vector<std::pair<std::size_t, std::int64_t>>{{1, 8}, {37, 37}, {150, 32}, {60, 1}, {45, 200}}) {
+    SCOPED_TRACE("n = " + std::to_string(n) + ", block = " + std::to_string(block) + ", seed " + std::to_string(seed));
+    const auto a = random_spd(n, 0.1, rng);
+    const auto b = random_values(n * 2, rng);
+    const auto a_space = to_space<ExecSpace>(a, n, n);
+    const auto x_space = to_space<ExecSpace>(b, n, 2);
+    klab::linalg::BlockedCholesky<ExecSpace> cholesky(block);
+    cholesky.factor(ExecSpace(), a_space);
+    cholesky.solve(ExecSpace(), a_space, x_space);
+    const auto report = cholesky.report();
+    ASSERT_TRUE(report.ok()) << report.describe_failure();
+    EXPECT_GE(report.condition_estimate(), 1.0);
+    const auto x = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x_space);
+    for (std::size_t c = 0; c < 2; ++c) {
+      const std::vector<double> column(b.begin() + c * n, b.begin() + (c + 1) * n);
+      const std::vector<double> got(x.data() + c * n, x.data() + (c + 1) * n);
+      EXPECT_LE(relative_difference(got, host_lu_solve(a, column, n)), 1e-10);
+    }
+  }
+}
+
+TYPED_TEST(CholeskyOnSpace, NamesTheFirstFailedPivot) {
+  using ExecSpace = TypeParam;
+  std::mt19937_64 rng(5);
+  const std::size_t n = 70;
+  // Column and row 41 repeat 12 in a Gram matrix: the pivot of 41 is zero up to rounding.
+  auto m = random_values(n * n, rng);
+  for (std::size_t k = 0; k < n; ++k) m[k + 41 * n] = m[k + 12 * n];
+  std::vector<double> a(n * n, 0.0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t k = 0; k < n; ++k) a[i + j * n] += m[k + i * n] * m[k + j * n];
+  klab::linalg::BlockedCholesky<ExecSpace> cholesky(16);
+  cholesky.factor(ExecSpace(), to_space<ExecSpace>(a, n, n));
+  EXPECT_EQ(cholesky.report().failed_column, 41);
+  EXPECT_NE(cholesky.report().describe_failure().find("pivot 41 of 70"), std::string::npos);
+
+  // Indefinite: a negative diagonal entry in the second block.
+  std::vector<double> identity(n * n, 0.0);
+  for (std::size_t i = 0; i < n; ++i) identity[i + i * n] = i == 20 ? -1.0 : 1.0;
+  cholesky.factor(ExecSpace(), to_space<ExecSpace>(identity, n, n));
+  EXPECT_EQ(cholesky.report().failed_column, 20);
+  EXPECT_EQ(cholesky.report().failed_pivot, -1.0);
+}
+
+}  // namespace
