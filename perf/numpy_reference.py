@@ -4,8 +4,9 @@
     python3 perf/numpy_reference.py [--json PATH] [--sweeps N]
 
 Runs the notebook's NumPy code as written there (matmul N = 2000, element-wise addition at
-N = 1000 and 1e8, SolveBak 100,000 x 1,000 sequential and in batches of 100) and prints the
-median time of each, with NumPy's version and BLAS. SolveBak is timed per sweep.
+N = 1000 and 1e8, SolveBak 100,000 x 1,000 sequential and in batches of 100, the ANN's inner
+loop of 1,000 lstsq calls and its outer normal-equation solve) and prints the median time of
+each, with NumPy's version and BLAS. SolveBak is timed per sweep.
 """
 import argparse
 import json
@@ -42,6 +43,15 @@ def solvebak_sweep(x, x_x, e, aa, batch):
             aa[j:j + batch] += da
 
 
+def ann_inner(x, yy, neurons):
+    rows = x.shape[0] // neurons
+    w_all = []
+    for _ in range(neurons):
+        ii = np.random.permutation(x.shape[0])[:rows]
+        w_all.append(np.linalg.lstsq(x[ii], yy[ii], rcond=None)[0])
+    return np.array(w_all)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="write the results there too")
@@ -67,6 +77,16 @@ def main():
                         ("solvebak 100000x1000 batched B=100, per sweep", 100)):
         e, aa = y.copy(), np.zeros(vars_)
         results[name] = timed(lambda: solvebak_sweep(x, x_x, e, aa, batch), args.sweeps, warmups=0)
+
+    del x, y, e
+    obs, vars_, neurons = 100_000, 10, 1_000
+    x = rng.random((obs, vars_)) - 0.5
+    y = np.sin(np.sum(x, axis=1)) / 2
+    yy = np.arctanh(y)
+    results["ann inner, 1000 lstsq of 100x10"] = timed(lambda: ann_inner(x, yy, neurons), 3, warmups=0)
+    layer1 = np.tanh(np.dot(x, ann_inner(x, yy, neurons).T))
+    results["ann outer, normal equations 1000"] = timed(
+        lambda: np.linalg.solve(layer1.T @ layer1, layer1.T @ y), 5)
 
     blas = {}
     try:

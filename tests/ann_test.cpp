@@ -106,9 +106,12 @@ TYPED_TEST(AnnOnSpace, OuterWeightsMatchAHostLuSolve) {
   const auto inner = fit_inner(data, p, seed);
   const klab::SpaceMatrix<ExecSpace> layer("layer", p.obs, p.outer_unknowns());
   klab::stages::hidden_layer(ExecSpace(), data.x, inner, layer);
-  klab::stages::OuterLayer<ExecSpace> outer(p.outer_unknowns(), 5);
+  // Cholesky blocks of 5; LᵀL as one gemm, and as the lower triangle of 3 × 3 blocks.
+  klab::stages::OuterLayer<ExecSpace> outer(p.outer_unknowns(), 5, 1), outer_lower(p.outer_unknowns(), 5, 3);
   outer.solve(ExecSpace(), layer, data.y, p.lambda);
+  outer_lower.solve(ExecSpace(), layer, data.y, p.lambda);
   ASSERT_TRUE(outer.report().ok()) << outer.report().describe_failure();
+  ASSERT_TRUE(outer_lower.report().ok()) << outer_lower.report().describe_failure();
 
   // (LᵀL + λI)·v = Lᵀy on the host from L's values.
   const std::size_t obs = p.obs, n = p.outer_unknowns();
@@ -120,7 +123,9 @@ TYPED_TEST(AnnOnSpace, OuterWeightsMatchAHostLuSolve) {
       for (std::size_t r = 0; r < obs; ++r) normal[i + j * n] += l[r + i * obs] * l[r + j * obs];
     normal[i + i * n] += p.lambda;
   }
-  EXPECT_LE(relative_difference(to_vector(outer.weights()), klab::testing::host_lu_solve(normal, rhs, n)), 1e-8);
+  const std::vector<double> expected = klab::testing::host_lu_solve(normal, rhs, n);
+  EXPECT_LE(relative_difference(to_vector(outer.weights()), expected), 1e-8);
+  EXPECT_LE(relative_difference(to_vector(outer_lower.weights()), expected), 1e-8);
   // The constant column of L is exactly 1.
   for (std::size_t r = 0; r < obs; ++r) ASSERT_EQ(l[r + (n - 1) * obs], 1.0);
 }
