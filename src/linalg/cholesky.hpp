@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "core/kokkos_compat.hpp"
+#include "core/spaces.hpp"
 #include "core/views.hpp"
 
 namespace klab::linalg {
@@ -69,27 +70,43 @@ void cholesky_start(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a, con
       });
 }
 
-// Factors a(k0:k1, k0:k1) in place, in one team: per column, scale it by its pivot's root, then
-// subtract its outer product from the columns to its right within the block.
+// Factors a(k0:k1, k0:k1) in place, in one team, on a copy in scratch memory (GPU shared memory
+// up to 48 KiB, i.e. blocks of up to 78 columns; larger blocks use the slower level-1 scratch):
+// per column, scale it by its pivot's root, then subtract its outer product from the part of the
+// block to its right, every (row, column) pair of that update a separate work item. The copy
+// matters: the update is a chain of `block` dependent steps on one multiprocessor, so each step
+// must cost shared-memory latency, not global-memory latency.
 template <class ExecSpace>
 void cholesky_diagonal_block(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a, std::int64_t k0, std::int64_t k1,
                              const SpaceVector<ExecSpace>& status) {
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
+  using Scratch = Kokkos::View<double**, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space,
+                               Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  const std::int64_t width = k1 - k0;
+  const std::size_t bytes = Scratch::shmem_size(width, width);
+  const int level = bytes <= 48 * 1024 ? 0 : 1;
+  Policy policy(space, 1, SpaceTraits<ExecSpace>::is_device ? 256 : 1);
+  policy.set_scratch_size(level, Kokkos::PerTeam(bytes));
   Kokkos::parallel_for(
-      "cholesky::diagonal_block", Policy(space, 1, Kokkos::AUTO),
-      KOKKOS_LAMBDA(const typename Policy::member_type& member) {
-        for (std::int64_t j = k0; j < k1; ++j) {
-          const double pivot = a(j, j);
+      "cholesky::diagonal_block", policy, KOKKOS_LAMBDA(const typename Policy::member_type& member) {
+        Scratch block(member.team_scratch(level), width, width);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, width * width), [&](std::int64_t e) {
+          const std::int64_t i = e % width, c = e / width;
+          if (c <= i) block(i, c) = a(k0 + i, k0 + c);
+        });
+        for (std::int64_t j = 0; j < width; ++j) {
+          member.team_barrier();
+          const double pivot = block(j, j);
           const bool singular = !(pivot > status(CholeskySlot::threshold));
           // A failed pivot is recorded and replaced by 1 so the rest stays finite; the caller
           // refuses the factor.
           const double root = singular ? 1.0 : compat::math::sqrt(pivot);
-          member.team_barrier();  // everyone has read a(j, j) before it is overwritten
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, j, k1),
-                               [&](std::int64_t i) { a(i, j) = i == j ? root : a(i, j) / root; });
+          member.team_barrier();  // everyone has read block(j, j) before it is overwritten
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, j, width),
+                               [&](std::int64_t i) { block(i, j) = i == j ? root : block(i, j) / root; });
           Kokkos::single(Kokkos::PerTeam(member), [&] {
             if (singular && status(CholeskySlot::failed_column) < 0) {
-              status(CholeskySlot::failed_column) = static_cast<double>(j);
+              status(CholeskySlot::failed_column) = static_cast<double>(k0 + j);
               status(CholeskySlot::failed_pivot) = pivot;
             }
             if (!singular) {
@@ -100,12 +117,17 @@ void cholesky_diagonal_block(const ExecSpace& space, const SpaceMatrix<ExecSpace
             }
           });
           member.team_barrier();
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, j + 1, k1), [&](std::int64_t i) {
-            const double lij = a(i, j);
-            for (std::int64_t c = j + 1; c <= i; ++c) a(i, c) -= lij * a(c, j);
+          const std::int64_t rest = width - j - 1;
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, rest * rest), [&](std::int64_t e) {
+            const std::int64_t i = j + 1 + e % rest, c = j + 1 + e / rest;
+            if (c <= i) block(i, c) -= block(i, j) * block(c, j);
           });
-          member.team_barrier();
         }
+        member.team_barrier();
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, width * width), [&](std::int64_t e) {
+          const std::int64_t i = e % width, c = e / width;
+          if (c <= i) a(k0 + i, k0 + c) = block(i, c);
+        });
       });
 }
 
