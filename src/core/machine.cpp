@@ -1,11 +1,15 @@
 #include "core/machine.hpp"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <Kokkos_Core.hpp>
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
+#include <iostream>
 #include <ostream>
 #include <sstream>
 
@@ -18,6 +22,31 @@
 extern char** environ;
 
 namespace klab {
+
+namespace {
+
+// OpenBLAS's kernel family, or "" when the BLAS linked in is not OpenBLAS.
+std::string openblas_core_name() {
+  using CoreName = char* (*)();
+  const auto core_name = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  return core_name ? core_name() : "";
+}
+
+}  // namespace
+
+void restart_if_blas_kernels_are_generic(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE")) return;
+  std::string core = openblas_core_name();
+  for (char& c : core) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (core != "prescott") return;
+  __builtin_cpu_init();
+  const char* better = __builtin_cpu_supports("avx512f") ? "SkylakeX" : __builtin_cpu_supports("avx2") ? "Haswell" : nullptr;
+  if (!better) return;
+  std::cerr << "klab: OpenBLAS chose its generic Prescott kernels for this CPU; restarting with OPENBLAS_CORETYPE="
+            << better << "\n";
+  setenv("OPENBLAS_CORETYPE", better, 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: then run with the generic kernels
+}
 
 namespace {
 
@@ -91,9 +120,10 @@ MachineInfo collect_machine_info() {
     info.spaces.push_back({decltype(tag)::name, static_cast<int>(typename decltype(tag)::type().concurrency())});
   });
   collect_gpus(info);
+  info.blas_core = openblas_core_name();
   for (char** e = environ; e && *e; ++e) {
     const std::string entry = *e;
-    if (entry.rfind("OMP_", 0) != 0 && entry.rfind("KOKKOS_", 0) != 0) continue;
+    if (entry.rfind("OMP_", 0) != 0 && entry.rfind("KOKKOS_", 0) != 0 && entry.rfind("OPENBLAS_", 0) != 0) continue;
     const auto eq = entry.find('=');
     info.environment.emplace_back(entry.substr(0, eq), eq == std::string::npos ? "" : entry.substr(eq + 1));
   }
@@ -124,6 +154,7 @@ Json to_json(const MachineInfo& info) {
       .set("kokkos_configuration", info.kokkos_configuration)
       .set("execution_spaces", std::move(spaces))
       .set("gpus", std::move(gpus))
+      .set("blas_core", info.blas_core)
       .set("environment", std::move(environment));
 }
 
@@ -142,6 +173,8 @@ void print_machine_info(std::ostream& out, const MachineInfo& info, bool with_co
     out << "GPU:               " << g.name << ", compute capability " << g.compute_capability_major << "."
         << g.compute_capability_minor << ", " << g.multiprocessors << " SMs, memory " << gib(g.memory_total)
         << " total, " << gib(g.memory_free) << " free\n";
+  out << "Host BLAS:         " << (info.blas_core.empty() ? "not OpenBLAS" : "OpenBLAS, " + info.blas_core + " kernels")
+      << "\n";
   for (const auto& [key, value] : info.environment) out << "Environment:       " << key << "=" << value << "\n";
   if (with_configuration) out << "\nKokkos configuration:\n" << info.kokkos_configuration;
 }

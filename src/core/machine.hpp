@@ -31,8 +31,16 @@ struct MachineInfo {
   std::string kokkos_configuration;  // Kokkos::print_configuration
   std::vector<SpaceInfo> spaces;
   std::vector<GpuInfo> gpus;
-  std::vector<std::pair<std::string, std::string>> environment;  // OMP_* and KOKKOS_* variables set
+  std::string blas_core;  // OpenBLAS's kernel family (openblas_get_corename), empty for another BLAS
+  std::vector<std::pair<std::string, std::string>> environment;  // OMP_*, KOKKOS_*, OPENBLAS_* variables set
 };
+
+// OpenBLAS picks its kernels when it loads, before main, from the CPU model; a model it does not
+// know (Debian's 0.3.21 on some virtualised Xeons) gets its generic SSE3 "Prescott" kernels, 4x
+// slower than the AVX-512 ones. When that happened and OPENBLAS_CORETYPE is unset, this restarts
+// the program once (execv of /proc/self/exe) with OPENBLAS_CORETYPE named from the CPU's own
+// feature flags; otherwise it returns and nothing changes.
+void restart_if_blas_kernels_are_generic(char** argv);
 
 MachineInfo collect_machine_info();
 Json to_json(const MachineInfo& info);
