@@ -70,10 +70,20 @@ void cholesky_start(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a, con
       });
 }
 
+// Calls f(i, c) for every i in [first, end) and c in [first, i], spread over the team's threads as a
+// grid of rows × 16 columns (a single thread walks them all), so no thread divides an index.
+template <class Member, class F>
+KOKKOS_INLINE_FUNCTION void for_lower_triangle(const Member& member, int first, int end, F&& f) {
+  const int threads = member.team_size(), lanes = threads >= 16 ? 16 : 1;
+  const int rank = member.team_rank(), rows_step = threads / lanes;
+  for (int i = first + rank / lanes; i < end; i += rows_step)
+    for (int c = first + rank % lanes; c <= i; c += lanes) f(i, c);
+}
+
 // Factors a(k0:k1, k0:k1) in place, in one team, on a copy in scratch memory (GPU shared memory
 // up to 48 KiB, i.e. blocks of up to 78 columns; larger blocks use the slower level-1 scratch):
 // per column, scale it by its pivot's root, then subtract its outer product from the part of the
-// block to its right, every (row, column) pair of that update a separate work item. The copy
+// block to its right, the (row, column) pairs of that update spread over the team. The copy
 // matters: the update is a chain of `block` dependent steps on one multiprocessor, so each step
 // must cost shared-memory latency, not global-memory latency.
 template <class ExecSpace>
@@ -82,7 +92,7 @@ void cholesky_diagonal_block(const ExecSpace& space, const SpaceMatrix<ExecSpace
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
   using Scratch = Kokkos::View<double**, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space,
                                Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
-  const std::int64_t width = k1 - k0;
+  const int width = static_cast<int>(k1 - k0);
   const std::size_t bytes = Scratch::shmem_size(width, width);
   const int level = bytes <= 48 * 1024 ? 0 : 1;
   Policy policy(space, 1, SpaceTraits<ExecSpace>::is_device ? 256 : 1);
@@ -90,11 +100,8 @@ void cholesky_diagonal_block(const ExecSpace& space, const SpaceMatrix<ExecSpace
   Kokkos::parallel_for(
       "cholesky::diagonal_block", policy, KOKKOS_LAMBDA(const typename Policy::member_type& member) {
         Scratch block(member.team_scratch(level), width, width);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, width * width), [&](std::int64_t e) {
-          const std::int64_t i = e % width, c = e / width;
-          if (c <= i) block(i, c) = a(k0 + i, k0 + c);
-        });
-        for (std::int64_t j = 0; j < width; ++j) {
+        for_lower_triangle(member, 0, width, [&](int i, int c) { block(i, c) = a(k0 + i, k0 + c); });
+        for (int j = 0; j < width; ++j) {
           member.team_barrier();
           const double pivot = block(j, j);
           const bool singular = !(pivot > status(CholeskySlot::threshold));
@@ -103,7 +110,7 @@ void cholesky_diagonal_block(const ExecSpace& space, const SpaceMatrix<ExecSpace
           const double root = singular ? 1.0 : compat::math::sqrt(pivot);
           member.team_barrier();  // everyone has read block(j, j) before it is overwritten
           Kokkos::parallel_for(Kokkos::TeamThreadRange(member, j, width),
-                               [&](std::int64_t i) { block(i, j) = i == j ? root : block(i, j) / root; });
+                               [&](int i) { block(i, j) = i == j ? root : block(i, j) / root; });
           Kokkos::single(Kokkos::PerTeam(member), [&] {
             if (singular && status(CholeskySlot::failed_column) < 0) {
               status(CholeskySlot::failed_column) = static_cast<double>(k0 + j);
@@ -117,17 +124,10 @@ void cholesky_diagonal_block(const ExecSpace& space, const SpaceMatrix<ExecSpace
             }
           });
           member.team_barrier();
-          const std::int64_t rest = width - j - 1;
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, rest * rest), [&](std::int64_t e) {
-            const std::int64_t i = j + 1 + e % rest, c = j + 1 + e / rest;
-            if (c <= i) block(i, c) -= block(i, j) * block(c, j);
-          });
+          for_lower_triangle(member, j + 1, width, [&](int i, int c) { block(i, c) -= block(i, j) * block(c, j); });
         }
         member.team_barrier();
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, width * width), [&](std::int64_t e) {
-          const std::int64_t i = e % width, c = e / width;
-          if (c <= i) a(k0 + i, k0 + c) = block(i, c);
-        });
+        for_lower_triangle(member, 0, width, [&](int i, int c) { a(k0 + i, k0 + c) = block(i, c); });
       });
 }
 
