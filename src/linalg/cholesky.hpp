@@ -81,7 +81,7 @@ KOKKOS_INLINE_FUNCTION void for_lower_triangle(const Member& member, int first, 
 }
 
 // Factors a(k0:k1, k0:k1) in place, in one team, on a copy in scratch memory (GPU shared memory
-// up to 48 KiB, i.e. blocks of up to 78 columns; larger blocks use the slower level-1 scratch):
+// up to 40 KiB, i.e. blocks of up to 71 columns; larger blocks use the slower level-1 scratch):
 // per column, scale it by its pivot's root, then subtract its outer product from the part of the
 // block to its right, the (row, column) pairs of that update spread over the team. The copy
 // matters: the update is a chain of `block` dependent steps on one multiprocessor, so each step
@@ -94,38 +94,45 @@ void cholesky_diagonal_block(const ExecSpace& space, const SpaceMatrix<ExecSpace
                                Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
   const int width = static_cast<int>(k1 - k0);
   const std::size_t bytes = Scratch::shmem_size(width, width);
-  const int level = bytes <= 48 * 1024 ? 0 : 1;
+  const int level = bytes <= 40 * 1024 ? 0 : 1;  // 48 KiB less room for Kokkos's own alignment
   Policy policy(space, 1, SpaceTraits<ExecSpace>::is_device ? 256 : 1);
   policy.set_scratch_size(level, Kokkos::PerTeam(bytes));
   Kokkos::parallel_for(
       "cholesky::diagonal_block", policy, KOKKOS_LAMBDA(const typename Policy::member_type& member) {
         Scratch block(member.team_scratch(level), width, width);
         for_lower_triangle(member, 0, width, [&](int i, int c) { block(i, c) = a(k0 + i, k0 + c); });
+        // Every thread sees the same pivots, so each keeps the statistics in registers and one
+        // writes them at the end: no global-memory round trip inside the chain of columns.
+        const double threshold = status(CholeskySlot::threshold);
+        double low = status(CholeskySlot::min_pivot), high = status(CholeskySlot::max_pivot);
+        double failed_column = status(CholeskySlot::failed_column), failed_pivot = status(CholeskySlot::failed_pivot);
         for (int j = 0; j < width; ++j) {
           member.team_barrier();
           const double pivot = block(j, j);
-          const bool singular = !(pivot > status(CholeskySlot::threshold));
+          const bool singular = !(pivot > threshold);
+          if (singular && failed_column < 0) {
+            failed_column = static_cast<double>(k0 + j);
+            failed_pivot = pivot;
+          }
+          if (!singular) {
+            low = pivot < low ? pivot : low;
+            high = pivot > high ? pivot : high;
+          }
           // A failed pivot is recorded and replaced by 1 so the rest stays finite; the caller
           // refuses the factor.
           const double root = singular ? 1.0 : compat::math::sqrt(pivot);
           member.team_barrier();  // everyone has read block(j, j) before it is overwritten
           Kokkos::parallel_for(Kokkos::TeamThreadRange(member, j, width),
                                [&](int i) { block(i, j) = i == j ? root : block(i, j) / root; });
-          Kokkos::single(Kokkos::PerTeam(member), [&] {
-            if (singular && status(CholeskySlot::failed_column) < 0) {
-              status(CholeskySlot::failed_column) = static_cast<double>(k0 + j);
-              status(CholeskySlot::failed_pivot) = pivot;
-            }
-            if (!singular) {
-              double& low = status(CholeskySlot::min_pivot);
-              double& high = status(CholeskySlot::max_pivot);
-              low = pivot < low ? pivot : low;
-              high = pivot > high ? pivot : high;
-            }
-          });
           member.team_barrier();
           for_lower_triangle(member, j + 1, width, [&](int i, int c) { block(i, c) -= block(i, j) * block(c, j); });
         }
+        Kokkos::single(Kokkos::PerTeam(member), [&] {
+          status(CholeskySlot::min_pivot) = low;
+          status(CholeskySlot::max_pivot) = high;
+          status(CholeskySlot::failed_column) = failed_column;
+          status(CholeskySlot::failed_pivot) = failed_pivot;
+        });
         member.team_barrier();
         for_lower_triangle(member, 0, width, [&](int i, int c) { a(k0 + i, k0 + c) = block(i, c); });
       });
