@@ -45,7 +45,7 @@ struct AnnParams {
   bool bias = true;
   double amplitude = 0.5;       // y = amplitude·sin(Σ_j x_ij); arctanh needs |y| < 1
   double lambda = 0;            // ridge added to the outer normal equations' diagonal
-  std::int64_t block = 64;      // block size of the outer Cholesky factorisation
+  std::int64_t block = 32;      // block size of the outer Cholesky factorisation
   int gram_blocks = 4;          // column blocks of L for LᵀL: >1 multiplies only the lower triangle
   double min_correlation = 0.999;
   std::int64_t sample = 500;    // (prediction, target) pairs of the test set kept in the results
@@ -522,7 +522,7 @@ inline StageDefinition ann_stage() {
             params.bias = reader.boolean("bias", true);
             params.amplitude = reader.real("amplitude", 0.5, {0.0, 1e300});
             params.lambda = reader.real("lambda", 0.0, {0.0, 1e300});
-            params.block = reader.integer("block", 64, {1, 4096});
+            params.block = reader.integer("block", 32, {1, 4096});
             params.gram_blocks = static_cast<int>(reader.integer("gram_blocks", 4, {1, 64}));
             params.min_correlation = reader.real("min_correlation", 0.999, {-1.0, 1.0});
             params.sample = reader.integer("sample", 500, {0, 1'000'000});
