@@ -20,12 +20,12 @@ using klab::stages::AnnParams;
 using klab::testing::relative_difference;
 using klab::testing::to_vector;
 
-TEST(AnnSubsets, EveryPositionGivesADistinctRowInRange) {
+TEST(KeyedPermutation, EveryPositionGivesADistinctIndexInRange) {
   for (const std::int64_t obs : {1, 2, 3, 17, 1000, 65537}) {
-    const int half_bits = klab::stages::subset_half_bits(obs);
+    const int half_bits = klab::permutation_half_bits(obs);
     std::set<std::int64_t> rows;
     for (std::int64_t i = 0; i < obs; ++i) {
-      const std::int64_t row = klab::stages::subset_row(klab::stages::neuron_key(9, 4), obs, half_bits, i);
+      const std::int64_t row = klab::permuted_index(klab::stages::neuron_key(9, 4), obs, half_bits, i);
       ASSERT_GE(row, 0);
       ASSERT_LT(row, obs);
       rows.insert(row);
@@ -34,13 +34,13 @@ TEST(AnnSubsets, EveryPositionGivesADistinctRowInRange) {
   }
 }
 
-TEST(AnnSubsets, NeuronsDrawDifferentRows) {
+TEST(KeyedPermutation, NeuronsDrawDifferentRows) {
   const std::int64_t obs = 100000;
-  const int half_bits = klab::stages::subset_half_bits(obs);
+  const int half_bits = klab::permutation_half_bits(obs);
   std::vector<std::int64_t> first, second;
   for (std::int64_t i = 0; i < 100; ++i) {
-    first.push_back(klab::stages::subset_row(klab::stages::neuron_key(9, 0), obs, half_bits, i));
-    second.push_back(klab::stages::subset_row(klab::stages::neuron_key(9, 1), obs, half_bits, i));
+    first.push_back(klab::permuted_index(klab::stages::neuron_key(9, 0), obs, half_bits, i));
+    second.push_back(klab::permuted_index(klab::stages::neuron_key(9, 1), obs, half_bits, i));
   }
   std::sort(first.begin(), first.end());
   std::sort(second.begin(), second.end());

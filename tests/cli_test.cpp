@@ -54,7 +54,7 @@ TEST_F(Cli, QuickstartRunsEveryStageOnEverySpaceAndWritesParsableResults) {
   const std::string deck = std::string(KLAB_SOURCE_DIR) + "/inputs/quickstart.yaml";
   const Outcome run = klab("run " + deck + " --json " + path("r.json") + " --csv " + path("r.csv"));
   ASSERT_EQ(run.status, 0) << run.output;
-  EXPECT_NE(run.output.find("[1/5] elementwise on "), std::string::npos) << run.output;  // progress
+  EXPECT_NE(run.output.find("[1/6] elementwise on "), std::string::npos) << run.output;  // progress
   EXPECT_NE(run.output.find("/space"), std::string::npos) << run.output;                 // the table
 
   const YAML::Node doc = YAML::LoadFile(path("r.json"));
@@ -65,8 +65,8 @@ TEST_F(Cli, QuickstartRunsEveryStageOnEverySpaceAndWritesParsableResults) {
   std::set<std::string> seen_spaces;
   const YAML::Node records = doc["records"];
   // quickstart, per space: elementwise 3 sizes x 2 variants, matmul 2 sizes x 3 variants and
-  // 1 size x 4 variants, solvebak 3 forms, ann 3 layers.
-  ASSERT_EQ(records.size(), 22 * spaces.size());
+  // 1 size x 4 variants, solvebak 3 forms, ann 3 layers, gd 2 strategies.
+  ASSERT_EQ(records.size(), 24 * spaces.size());
   for (const auto& r : records) {
     seen_spaces.insert(r["space"].as<std::string>());
     EXPECT_TRUE(r["passed"].as<bool>());
@@ -81,6 +81,8 @@ TEST_F(Cli, QuickstartRunsEveryStageOnEverySpaceAndWritesParsableResults) {
       EXPECT_LT(r["error"].as<double>(), 1e-6);
       EXPECT_EQ(r["series"]["error_after_sweep"].size(), 10u);
       EXPECT_LT(r["metrics"]["relative_residual"].as<double>(), 1e-6);
+    } else if (r["stage_type"].as<std::string>() == "gd") {
+      EXPECT_EQ(r["series"]["loss_after_epoch"].size(), 10u);
     } else if (r["stage_type"].as<std::string>() == "ann") {
       if (r["variant"].as<std::string>() == "outer") {
         EXPECT_GE(r["metrics"]["test_correlation"].as<double>(), 0.999);

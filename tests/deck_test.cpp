@@ -57,7 +57,7 @@ const DeckErrorCase malformed_decks[] = {
     {"missing_run_name", "run:\n  seed: 3\nstages:\n  - stage: elementwise\n    sizes: [10]\n", "deck.yaml:2:3",
      "run.name", "missing required key (expected a string)"},
     {"unknown_stage", "run:\n  name: t\nstages:\n  - stage: elementwize\n    sizes: [10]\n", "deck.yaml:4:12",
-     "stages[0].stage", "expected one of 'elementwise', 'matmul', 'solvebak', 'ann', got 'elementwize' (did you mean 'elementwise'?)"},
+     "stages[0].stage", "expected one of 'elementwise', 'matmul', 'solvebak', 'ann', 'gd', got 'elementwize' (did you mean 'elementwise'?)"},
     {"unknown_space", "run:\n  name: t\n  spaces: [serial, openmpp]\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
      "deck.yaml:3:20", "run.spaces[1]", "expected one of 'openmp', 'cuda', 'serial', got 'openmpp' (did you mean 'openmp'?)"},
     {"bad_list_element", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [10, 1e3, abc]\n",

@@ -231,6 +231,44 @@ std::vector<std::int64_t> ParamReader::integer_list(const std::string& key,
   return out;
 }
 
+namespace {
+
+// The finite number at `item`, or a DeckError naming it.
+double finite_number(const YAML::Node& item, const std::string& item_path, const std::string& file) {
+  const auto parsed = item.IsScalar() ? parse_real(item.Scalar()) : std::nullopt;
+  if (!parsed || !std::isfinite(*parsed))
+    throw DeckError(location_of(file, item), item_path, "expected a finite number, got " + kind_of(item));
+  return *parsed;
+}
+
+}  // namespace
+
+std::vector<double> ParamReader::real_list(const std::string& key, std::optional<std::vector<double>> fallback) {
+  const YAML::Node value = lookup(key);
+  if (use_fallback(*this, value, key, fallback, "a number or a list of numbers")) return *fallback;
+  if (value.IsSequence() && value.size() == 0) fail(value, key, "expected a non-empty list of numbers, got []");
+  std::vector<double> out;
+  for_each_element(value, key_path(key), [&](const YAML::Node& item, const std::string& item_path) {
+    out.push_back(finite_number(item, item_path, *file_));
+  });
+  return out;
+}
+
+std::vector<std::vector<double>> ParamReader::real_table(const std::string& key, std::size_t width) {
+  const YAML::Node rows = sequence(key);
+  std::vector<std::vector<double>> out;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const std::string row_path = key_path(key) + "[" + std::to_string(r) + "]";
+    if (!rows[r].IsSequence() || rows[r].size() != width)
+      throw DeckError(location_of(*file_, rows[r]), row_path,
+                      "expected a list of " + std::to_string(width) + " numbers, got " + kind_of(rows[r]));
+    out.emplace_back();
+    for (std::size_t c = 0; c < width; ++c)
+      out.back().push_back(finite_number(rows[r][c], row_path + "[" + std::to_string(c) + "]", *file_));
+  }
+  return out;
+}
+
 std::vector<std::string> ParamReader::choice_list(const std::string& key,
                                                   std::optional<std::vector<std::string>> fallback,
                                                   const std::vector<std::string>& allowed) {

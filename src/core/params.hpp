@@ -51,6 +51,10 @@ class ParamReader {
   // A list of integers; a single scalar is read as a one-element list.
   std::vector<std::int64_t> integer_list(const std::string& key, std::optional<std::vector<std::int64_t>> fallback,
                                          Range<std::int64_t> range);
+  // A list of finite numbers; a single scalar is read as a one-element list.
+  std::vector<double> real_list(const std::string& key, std::optional<std::vector<double>> fallback);
+  // A required table: a non-empty list of rows, each a list of `width` finite numbers.
+  std::vector<std::vector<double>> real_table(const std::string& key, std::size_t width);
   // A list of choices; a single scalar is read as a one-element list. Duplicates are errors.
   std::vector<std::string> choice_list(const std::string& key, std::optional<std::vector<std::string>> fallback,
                                        const std::vector<std::string>& allowed);

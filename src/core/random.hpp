@@ -45,4 +45,34 @@ void fill_uniform(const ExecSpace& space, const Kokkos::View<double**, Propertie
       });
 }
 
+// A keyed permutation of [0, n): position i maps to permuted_index(key, n, half_bits, i), a
+// 4-round Feistel network on 2·half_bits bits (the smallest even width covering n, from
+// permutation_half_bits(n)), cycle-walked back into range. Any prefix of positions is a set of
+// distinct indices, each computed on its own by any thread of any space: no shuffle, no host loop.
+KOKKOS_INLINE_FUNCTION std::int64_t permuted_index(std::uint64_t key, std::int64_t n, int half_bits, std::int64_t i) {
+  const std::uint64_t mask = (std::uint64_t(1) << half_bits) - 1;
+  std::uint64_t v = static_cast<std::uint64_t>(i);
+  do {
+    std::uint64_t left = v >> half_bits, right = v & mask;
+    for (std::uint64_t round = 0; round < 4; ++round) {
+      const std::uint64_t next = left ^ (mix64(key + (round << 56) + right) & mask);
+      left = right;
+      right = next;
+    }
+    v = (left << half_bits) | right;
+  } while (v >= static_cast<std::uint64_t>(n));
+  return static_cast<std::int64_t>(v);
+}
+
+inline int permutation_half_bits(std::int64_t n) {
+  int half_bits = 0;
+  while ((std::int64_t(1) << (2 * half_bits)) < n) ++half_bits;
+  return half_bits;
+}
+
+// The key of permutation k of a stream under a seed.
+KOKKOS_INLINE_FUNCTION std::uint64_t permutation_key(std::uint64_t seed, std::uint64_t stream, std::int64_t k) {
+  return mix64(mix64(seed ^ mix64(stream)) + static_cast<std::uint64_t>(k));
+}
+
 }  // namespace klab

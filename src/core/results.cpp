@@ -14,7 +14,9 @@ double ResultRecord::gigaflops_per_second() const {
 }
 
 void judge(ResultRecord& record) {
-  if (!std::isfinite(record.error)) {
+  if (!record.failure.empty()) {  // the stage already knows why it failed (e.g. a diverged iteration)
+    record.passed = false;
+  } else if (!std::isfinite(record.error)) {
     record.passed = false;
     record.failure = "validation error is not a number (NaN or Inf in the result)";
   } else if (record.error > record.tolerance) {

@@ -31,7 +31,8 @@ struct ResultRecord {
   double gigaflops_per_second() const;
 };
 
-// Passed when the error is finite and within tolerance; otherwise sets `failure`.
+// Passed when the error is finite and within tolerance and no failure was set; otherwise sets
+// `failure` (keeping one the stage set).
 void judge(ResultRecord& record);
 
 }  // namespace klab

@@ -60,33 +60,9 @@ constexpr std::uint64_t ann_stream_x = 21, ann_stream_test_x = 22, ann_stream_ro
 constexpr double ann_inner_condition_limit = 1e12;
 constexpr int ann_checked_neurons = 16, ann_checked_columns = 4;
 
-// The key of neuron k's row subset.
+// The key of neuron k's row subset: permutation k of the row stream.
 KOKKOS_INLINE_FUNCTION std::uint64_t neuron_key(std::uint64_t seed, std::int64_t neuron) {
-  return mix64(mix64(seed ^ mix64(ann_stream_rows)) + static_cast<std::uint64_t>(neuron));
-}
-
-// Position i of a keyed permutation of [0, obs): a 4-round Feistel network on 2·half_bits bits
-// (the smallest even width covering obs), cycle-walked back into range. Positions 0 .. m-1 are m
-// distinct rows, each computed on its own by any thread of any space: no shuffle, no host loop.
-KOKKOS_INLINE_FUNCTION std::int64_t subset_row(std::uint64_t key, std::int64_t obs, int half_bits, std::int64_t i) {
-  const std::uint64_t mask = (std::uint64_t(1) << half_bits) - 1;
-  std::uint64_t v = static_cast<std::uint64_t>(i);
-  do {
-    std::uint64_t left = v >> half_bits, right = v & mask;
-    for (std::uint64_t round = 0; round < 4; ++round) {
-      const std::uint64_t next = left ^ (mix64(key + (round << 56) + right) & mask);
-      left = right;
-      right = next;
-    }
-    v = (left << half_bits) | right;
-  } while (v >= static_cast<std::uint64_t>(obs));
-  return static_cast<std::int64_t>(v);
-}
-
-inline int subset_half_bits(std::int64_t obs) {
-  int half_bits = 0;
-  while ((std::int64_t(1) << (2 * half_bits)) < obs) ++half_bits;
-  return half_bits;
+  return permutation_key(seed, ann_stream_rows, neuron);
 }
 
 template <class ExecSpace>
@@ -136,7 +112,7 @@ void fit_inner_layer(const ExecSpace& space, const AnnData<ExecSpace>& data, con
   const std::int64_t obs = params.obs, vars = params.vars, m = params.rows_per_neuron();
   const std::int64_t p = params.inner_unknowns();
   const bool bias = params.bias;
-  const int half_bits = subset_half_bits(obs);
+  const int half_bits = permutation_half_bits(obs);
   // Rows per chunk: 24 KiB of scratch for the gathered rows, plus p × (p+1) for the equations.
   const std::int64_t chunk = std::max<std::int64_t>(1, std::min<std::int64_t>(m, 3072 / (p + 1)));
   const double eps = std::numeric_limits<double>::epsilon();
@@ -160,7 +136,7 @@ void fit_inner_layer(const ExecSpace& space, const AnnData<ExecSpace>& data, con
           const std::int64_t count = m - first < chunk ? m - first : chunk;
           member.team_barrier();
           Kokkos::parallel_for(Kokkos::TeamThreadRange(member, count), [&](std::int64_t r) {
-            const std::int64_t row = subset_row(key, obs, half_bits, first + r);
+            const std::int64_t row = permuted_index(key, obs, half_bits, first + r);
             for (std::int64_t j = 0; j < vars; ++j) rows(r, j) = x(row, j);
             if (bias) rows(r, vars) = 1;
             rows(r, p) = compat::math::atanh(y(row));
@@ -328,9 +304,9 @@ inline std::vector<double> host_inner_weights(const HostAnnData& d, const AnnPar
                                               std::int64_t k) {
   const std::int64_t m = params.rows_per_neuron(), p = params.inner_unknowns();
   std::vector<double> a(static_cast<std::size_t>(m * p)), z(static_cast<std::size_t>(m));
-  const int half_bits = subset_half_bits(params.obs);
+  const int half_bits = permutation_half_bits(params.obs);
   for (std::int64_t r = 0; r < m; ++r) {
-    const std::int64_t row = subset_row(neuron_key(seed, k), params.obs, half_bits, r);
+    const std::int64_t row = permuted_index(neuron_key(seed, k), params.obs, half_bits, r);
     for (std::int64_t j = 0; j < params.vars; ++j) a[static_cast<std::size_t>(r + j * m)] = d.at(row, j);
     if (params.bias) a[static_cast<std::size_t>(r + params.vars * m)] = 1;
     z[static_cast<std::size_t>(r)] = std::atanh(d.y[static_cast<std::size_t>(row)]);

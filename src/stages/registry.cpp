@@ -2,6 +2,7 @@
 
 #include "stages/ann.hpp"
 #include "stages/elementwise.hpp"
+#include "stages/gd.hpp"
 #include "stages/matmul.hpp"
 #include "stages/solvebak.hpp"
 
@@ -13,6 +14,7 @@ const StageRegistry& stage_registry() {
       stages::matmul_stage(),
       stages::solvebak_stage(),
       stages::ann_stage(),
+      stages::gd_stage(),
   };
   return registry;
 }

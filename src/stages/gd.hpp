@@ -1,0 +1,305 @@
+#pragma once
+// Stage `gd`: the seed's simplest network, a linear neuron without bias or activation, trained by
+// gradient descent on the squared error, forward pass and backpropagation as matrix products:
+//
+//   per step on the rows B of a batch (b = |B|):   r = X_B·w − y_B            (gemv)
+//                                                  w ← w − lr·(2/b)·X_Bᵀ·r    (gemv)
+//
+// Strategies: `sgd` (a step per row), `minibatch` (a step per `batch_sizes` rows), `batch` (a step
+// per pass over all rows). Rows are taken in order, or in a fresh keyed permutation every epoch
+// with `shuffle: true` (gathered into a batch buffer first). Data: the deck's rows, or synthetic
+// X uniform in [-0.5, 0.5), y = X·w_true + uniform noise. The check is the distance of the final
+// weights to the closed-form least-squares weights (XᵀX)⁻¹Xᵀy (blocked Cholesky on the space),
+// relative to their norm; a run whose loss becomes Inf or NaN is reported as diverged, with the
+// epoch, never as a result. Each epoch is timed alone; the loss after it is computed outside.
+#include <Kokkos_Core.hpp>
+
+#include <KokkosBlas1_dot.hpp>
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/kokkos_compat.hpp"
+#include "core/random.hpp"
+#include "core/stage.hpp"
+#include "core/timing.hpp"
+#include "core/views.hpp"
+#include "linalg/cholesky.hpp"
+
+namespace klab::stages {
+
+struct GdParams {
+  std::vector<std::vector<double>> rows;  // inline data, each row x_1 .. x_vars, y; empty: synthetic
+  std::int64_t obs = 0, vars = 0;
+  double noise = 0;
+  std::vector<double> initial_weights;  // vars values
+  double learning_rate = 0.01;
+  int epochs = 100;
+  std::vector<std::string> strategies;
+  std::vector<std::int64_t> batch_sizes;  // for minibatch
+  bool shuffle = false;
+  double tolerance = 1e-6;  // on ||w - w*|| / ||w*||
+};
+
+constexpr std::uint64_t gd_stream_x = 31, gd_stream_w = 32, gd_stream_noise = 33, gd_stream_shuffle = 34;
+
+template <class ExecSpace>
+struct GdData {
+  SpaceMatrix<ExecSpace> x;
+  SpaceVector<ExecSpace> y;
+};
+
+template <class ExecSpace>
+GdData<ExecSpace> make_gd_data(const ExecSpace& space, const GdParams& params, std::uint64_t seed) {
+  GdData<ExecSpace> d{SpaceMatrix<ExecSpace>("gd::x", params.obs, params.vars), SpaceVector<ExecSpace>("gd::y", params.obs)};
+  if (!params.rows.empty()) {
+    const auto x = Kokkos::create_mirror_view(d.x);
+    const auto y = Kokkos::create_mirror_view(d.y);
+    for (std::int64_t i = 0; i < params.obs; ++i) {
+      for (std::int64_t j = 0; j < params.vars; ++j) x(i, j) = params.rows[i][j];
+      y(i) = params.rows[i][params.vars];
+    }
+    Kokkos::deep_copy(d.x, x);
+    Kokkos::deep_copy(d.y, y);
+    return d;
+  }
+  fill_uniform(space, d.x, seed, gd_stream_x, -0.5, 0.5);
+  SpaceVector<ExecSpace> w_true("gd::w_true", params.vars);
+  fill_uniform(space, w_true, seed, gd_stream_w, -0.5, 0.5);
+  fill_uniform(space, d.y, seed, gd_stream_noise, -params.noise, params.noise);
+  compat::gemv(space, "N", 1.0, d.x, w_true, 1.0, d.y);
+  space.fence();
+  return d;
+}
+
+// One pass over the rows in steps of `batch` rows (the last step may be shorter). With a
+// permutation key, the step's rows are gathered into `xb`/`yb` first; otherwise they are a
+// contiguous block of X, used in place.
+template <class ExecSpace>
+class GdEpoch {
+ public:
+  GdEpoch(const GdData<ExecSpace>& data, std::int64_t batch, double learning_rate)
+      : data_(data),
+        batch_(batch),
+        learning_rate_(learning_rate),
+        residual_("gd::residual", batch),
+        xb_("gd::x_batch", batch, data.x.extent(1)),
+        yb_("gd::y_batch", batch) {}
+
+  // shuffle_key < 0: rows in order.
+  void run(const ExecSpace& space, const SpaceVector<ExecSpace>& w, std::int64_t shuffle_key) const {
+    const std::int64_t obs = data_.x.extent(0);
+    for (std::int64_t first = 0; first < obs; first += batch_) {
+      const std::int64_t count = std::min(batch_, obs - first);
+      const auto rows = std::make_pair(first, first + count);
+      const auto head = std::make_pair(std::int64_t(0), count);
+      const auto r = Kokkos::subview(residual_, head);
+      if (shuffle_key < 0) {
+        step(space, w, Kokkos::subview(data_.x, rows, Kokkos::ALL), Kokkos::subview(data_.y, rows), r, count);
+      } else {
+        gather(space, static_cast<std::uint64_t>(shuffle_key), first, count);
+        step(space, w, Kokkos::subview(xb_, head, Kokkos::ALL), Kokkos::subview(yb_, head), r, count);
+      }
+    }
+  }
+
+  // One step on the rows xb, yb (count of them); r is the residual's storage.
+  template <class XView, class YView, class RView>
+  void step(const ExecSpace& space, const SpaceVector<ExecSpace>& w, const XView& xb, const YView& yb,
+            const RView& r, std::int64_t count) const {
+    Kokkos::deep_copy(space, r, yb);
+    compat::gemv(space, "N", 1.0, xb, w, -1.0, r);                                       // r = X_B·w − y_B
+    compat::gemv(space, "T", -2.0 * learning_rate_ / static_cast<double>(count), xb, r, 1.0, w);  // w −= lr·∇
+  }
+
+  // Rows first .. first+count-1 of the permutation `key` into xb_, yb_.
+  void gather(const ExecSpace& space, std::uint64_t key, std::int64_t first, std::int64_t count) const {
+    const auto x = data_.x;
+    const auto y = data_.y;
+    const auto xb = xb_;
+    const auto yb = yb_;
+    const std::int64_t obs = x.extent(0), vars = x.extent(1);
+    const int half_bits = permutation_half_bits(obs);
+    Kokkos::parallel_for(
+        "gd::gather", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, count),
+        KOKKOS_LAMBDA(std::int64_t k) {
+          const std::int64_t row = permuted_index(key, obs, half_bits, first + k);
+          for (std::int64_t j = 0; j < vars; ++j) xb(k, j) = x(row, j);
+          yb(k) = y(row);
+        });
+  }
+
+ private:
+  GdData<ExecSpace> data_;
+  std::int64_t batch_;
+  double learning_rate_;
+  SpaceVector<ExecSpace> residual_;
+  SpaceMatrix<ExecSpace> xb_;
+  SpaceVector<ExecSpace> yb_;
+};
+
+// Mean squared error ||X·w − y||² / obs.
+template <class ExecSpace>
+double mean_squared_error(const ExecSpace& space, const GdData<ExecSpace>& data, const SpaceVector<ExecSpace>& w,
+                          const SpaceVector<ExecSpace>& work) {
+  Kokkos::deep_copy(space, work, data.y);
+  compat::gemv(space, "N", 1.0, data.x, w, -1.0, work);
+  space.fence();
+  return KokkosBlas::dot(work, work) / static_cast<double>(work.extent(0));
+}
+
+// The least-squares weights (XᵀX)⁻¹Xᵀy, on the space; throws when XᵀX is singular.
+template <class ExecSpace>
+SpaceVector<ExecSpace> closed_form_weights(const ExecSpace& space, const GdData<ExecSpace>& data) {
+  const std::int64_t vars = data.x.extent(1);
+  SpaceMatrix<ExecSpace> normal("gd::normal", vars, vars), solution("gd::closed_form", vars, 1);
+  compat::gemm(space, "T", "N", 1.0, data.x, data.x, 0.0, normal);
+  compat::gemv(space, "T", 1.0, data.x, data.y, 0.0, Kokkos::subview(solution, Kokkos::ALL, 0));
+  linalg::BlockedCholesky<ExecSpace> cholesky(32);
+  cholesky.factor(space, normal);
+  const linalg::CholeskyReport report = cholesky.report();
+  if (!report.ok()) throw std::runtime_error("the closed-form weights are undefined: XᵀX: " + report.describe_failure());
+  cholesky.solve(space, normal, solution);
+  return Kokkos::subview(solution, Kokkos::ALL, 0);
+}
+
+template <class View>
+std::vector<double> host_values(const View& v) {
+  const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
+  return std::vector<double>(host.data(), host.data() + host.extent(0));
+}
+
+inline std::string format_vector(const std::vector<double>& v) {
+  std::ostringstream out;
+  out << "(";
+  for (std::size_t i = 0; i < v.size(); ++i) out << (i ? ", " : "") << v[i];
+  return out.str() + ")";
+}
+
+// The seed's arithmetic for the first SGD step, for `klab run --verbose`: forward value, error,
+// gradient from the first row, and the updated weights as the space computed them.
+template <class ExecSpace>
+void announce_first_step(StageContext& context, const GdParams& params, const GdData<ExecSpace>& data,
+                         const ExecSpace& space) {
+  const auto x = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.x);
+  const auto y = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.y);
+  std::vector<double> row, gradient;
+  double forward = 0;
+  for (std::int64_t j = 0; j < params.vars; ++j) {
+    row.push_back(x(0, j));
+    forward += params.initial_weights[j] * x(0, j);
+  }
+  const double error = forward - y(0);
+  for (const double xj : row) gradient.push_back(2 * error * xj);
+  SpaceVector<ExecSpace> w("gd::w_first_step", params.vars);
+  Kokkos::deep_copy(w, Kokkos::View<const double*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(
+                           params.initial_weights.data(), params.initial_weights.size()));
+  const GdData<ExecSpace> first_row{Kokkos::subview(data.x, std::make_pair(std::int64_t(0), std::int64_t(1)), Kokkos::ALL),
+                                    Kokkos::subview(data.y, std::make_pair(std::int64_t(0), std::int64_t(1)))};
+  GdEpoch<ExecSpace>(first_row, 1, params.learning_rate).run(space, w, -1);
+  std::ostringstream out;
+  out << "first SGD step: x = " << format_vector(row) << ", y = " << y(0) << ", w = "
+      << format_vector(params.initial_weights) << "; forward w·x = " << forward << ", error " << forward << " - "
+      << y(0) << " = " << error << ", gradient 2·error·x = " << format_vector(gradient) << ", updated w = w - "
+      << params.learning_rate << "·gradient = " << format_vector(host_values(w));
+  context.announce(out.str());
+}
+
+template <class ExecSpace>
+void run_gd(const ExecSpace& space, const GdParams& params, StageContext& context) {
+  const std::string space_name = SpaceTraits<ExecSpace>::name;
+  const std::string data_label = std::to_string(params.obs) + "x" + std::to_string(params.vars);
+  const GdData<ExecSpace> data = make_gd_data(space, params, context.seed());
+  const std::vector<double> target = host_values(closed_form_weights(space, data));
+  double target_norm = 0;
+  for (const double t : target) target_norm += t * t;
+  target_norm = std::sqrt(target_norm);
+  if (context.verbose()) announce_first_step(context, params, data, space);
+
+  std::vector<std::pair<std::string, std::int64_t>> runs;  // (strategy, batch size)
+  for (const std::string& strategy : params.strategies) {
+    if (strategy == "sgd") runs.emplace_back(strategy, 1);
+    if (strategy == "batch") runs.emplace_back(strategy, params.obs);
+    if (strategy == "minibatch")
+      for (const std::int64_t b : params.batch_sizes) runs.emplace_back(strategy, b);
+  }
+  const Kokkos::View<const double*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> initial(params.initial_weights.data(),
+                                                                                       params.initial_weights.size());
+  SpaceVector<ExecSpace> w("gd::w", params.vars), work("gd::work", params.obs);
+  for (const auto& [strategy, batch] : runs) {
+    const std::string case_label = data_label + " b=" + std::to_string(batch);
+    context.announce(case_label + " " + strategy);
+    ResultRecord record = context.record(space_name, strategy, case_label, static_cast<double>(batch));
+    const GdEpoch<ExecSpace> epoch(data, batch, params.learning_rate);
+    const auto key = [&](int e) { return params.shuffle ? std::int64_t(permutation_key(context.seed(), gd_stream_shuffle, e) >> 1) : -1; };
+    Kokkos::deep_copy(w, initial);
+    for (int e = 0; e < context.repeat().warmups; ++e) epoch.run(space, w, key(e));
+    Kokkos::deep_copy(w, initial);
+    std::vector<double> seconds, losses;
+    for (int e = 0; e < params.epochs && record.failure.empty(); ++e) {
+      seconds.push_back(time_once(space, [&] { epoch.run(space, w, key(e)); }));
+      losses.push_back(mean_squared_error(space, data, w, work));
+      if (!std::isfinite(losses.back()))
+        record.failure = "diverged at epoch " + std::to_string(e + 1) + " (loss " + std::to_string(losses.back()) +
+                         "); a smaller learning_rate may converge";
+    }
+    record.time = summarize(seconds);
+    const std::vector<double> weights = host_values(w);
+    double distance = 0;
+    for (std::size_t j = 0; j < weights.size(); ++j) distance += (weights[j] - target[j]) * (weights[j] - target[j]);
+    record.check = "||w - w_closed_form|| / ||w_closed_form|| after " + std::to_string(params.epochs) + " epochs";
+    record.error = target_norm > 0 ? std::sqrt(distance) / target_norm : std::sqrt(distance);
+    record.tolerance = params.tolerance;
+    // Per epoch: two gemv passes over X (4 flops and 8 bytes per element read) per step.
+    record.flops = 4.0 * static_cast<double>(params.obs) * static_cast<double>(params.vars);
+    record.bytes = 16.0 * static_cast<double>(params.obs) * static_cast<double>(params.vars);
+    record.metrics = {{"final_loss", losses.empty() ? 0.0 : losses.back()},
+                      {"steps_per_epoch", std::ceil(static_cast<double>(params.obs) / static_cast<double>(batch))}};
+    record.notes.emplace_back("weights", format_vector(weights));
+    record.series.emplace_back("loss_after_epoch", losses);
+    context.add(std::move(record));
+  }
+}
+
+inline StageDefinition gd_stage() {
+  return {"gd", "gradient descent for a linear neuron: sgd, minibatch and batch as matrix products",
+          [](ParamReader& reader) {
+            GdParams params;
+            if (reader.has("rows")) {
+              const YAML::Node first = reader.node()["rows"][0];
+              const std::size_t width = first.IsSequence() ? first.size() : 0;
+              if (width < 2) reader.fail(first, "rows[0]", "expected a list of inputs followed by the target");
+              params.rows = reader.real_table("rows", width);
+              params.obs = static_cast<std::int64_t>(params.rows.size());
+              params.vars = static_cast<std::int64_t>(width) - 1;
+            } else {
+              params.obs = reader.integer("obs", std::nullopt, {1, 1'000'000'000});
+              params.vars = reader.integer("vars", std::nullopt, {1, 4096});
+              params.noise = reader.real("noise", 0.0, {0.0, 1e300});
+            }
+            params.initial_weights = reader.real_list("weights", std::vector<double>(params.vars, 0.0));
+            if (static_cast<std::int64_t>(params.initial_weights.size()) != params.vars)
+              reader.fail(reader.node()["weights"], "weights",
+                          "expected " + std::to_string(params.vars) + " numbers (one per input)");
+            params.learning_rate = reader.real("learning_rate", std::nullopt, {0.0, 1e300});
+            if (!(params.learning_rate > 0))
+              reader.fail(reader.node()["learning_rate"], "learning_rate", "a number above 0");
+            params.epochs = static_cast<int>(reader.integer("epochs", 100, {1, 10'000'000}));
+            params.strategies = reader.choice_list("strategies", std::vector<std::string>{"sgd", "minibatch", "batch"},
+                                                   {"sgd", "minibatch", "batch"});
+            params.batch_sizes = reader.integer_list("batch_sizes", std::vector<std::int64_t>{std::min<std::int64_t>(32, params.obs)},
+                                                     {1, params.obs});
+            params.shuffle = reader.boolean("shuffle", false);
+            params.tolerance = reader.real("tolerance", 1e-6, {0.0, 1e300});
+            return make_stage(std::move(params), [](const auto& space, const GdParams& p, StageContext& c) {
+              run_gd(space, p, c);
+            });
+          }};
+}
+
+}  // namespace klab::stages
