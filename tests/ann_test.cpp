@@ -104,14 +104,12 @@ TYPED_TEST(AnnOnSpace, OuterWeightsMatchAHostLuSolve) {
   p.lambda = 1e-3;
   const auto data = klab::stages::make_ann_data(ExecSpace(), p, seed, klab::stages::ann_stream_x);
   const auto inner = fit_inner(data, p, seed);
-  const klab::stages::AugmentedLayer<ExecSpace> augmented(p.obs, p.outer_unknowns());
-  const klab::SpaceMatrix<ExecSpace> layer = augmented.layer();
+  const klab::SpaceMatrix<ExecSpace> layer("layer", p.obs, p.outer_unknowns());
   klab::stages::hidden_layer(ExecSpace(), data.x, inner, layer);
-  augmented.set_target(ExecSpace(), data.y);
   // Cholesky blocks of 5; LᵀL as one gemm, and as the lower triangle of 3 × 3 blocks.
   klab::stages::OuterLayer<ExecSpace> outer(p.outer_unknowns(), 5, 1), outer_lower(p.outer_unknowns(), 5, 3);
-  outer.solve(ExecSpace(), augmented.storage, p.lambda);
-  outer_lower.solve(ExecSpace(), augmented.storage, p.lambda);
+  outer.solve(ExecSpace(), layer, data.y, p.lambda);
+  outer_lower.solve(ExecSpace(), layer, data.y, p.lambda);
   ASSERT_TRUE(outer.report().ok()) << outer.report().describe_failure();
   ASSERT_TRUE(outer_lower.report().ok()) << outer_lower.report().describe_failure();
 

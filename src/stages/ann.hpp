@@ -7,7 +7,7 @@
 //   inner layer    for each neuron k, the least-squares fit of arctanh(y) on a random subset of
 //                  m = obs/neurons distinct rows: [X_k | 1]·(w_k, b_k) ≈ arctanh(y_k)
 //   hidden layer   L = [tanh(X·Wᵀ + b) | 1]            (Kokkos Kernels gemm, then the activation)
-//   outer layer    (LᵀL + λI)·v = Lᵀy                   (gemms of [L | y], blocked Cholesky on the space)
+//   outer layer    (LᵀL + λI)·v = Lᵀy                   (gemm, gemv, blocked Cholesky on the space)
 //
 // `bias: true` (the default) is the seed's formula: a bias column in every inner fit and b_0 in
 // the outer layer. `bias: false` is the seed's code, which leaves both out.
@@ -222,42 +222,24 @@ void lower_gram(const ExecSpace& space, const SpaceMatrix<ExecSpace>& l, const S
                    Kokkos::subview(l, Kokkos::ALL, part(bj)), 0.0, Kokkos::subview(g, part(bi), part(bj)));
 }
 
-// The hidden layer's storage: [L | y], obs × (unknowns + 1). With y beside L, the gram of the
-// whole block holds Lᵀy in its last row, so the outer layer reads L once instead of twice (a
-// gemm and a gemv, each a pass over obs × unknowns doubles).
-template <class ExecSpace>
-struct AugmentedLayer {
-  SpaceMatrix<ExecSpace> storage;
-  AugmentedLayer(std::int64_t obs, std::int64_t unknowns) : storage("ann::layer", obs, unknowns + 1) {}
-  // L, the first `unknowns` columns.
-  SpaceMatrix<ExecSpace> layer() const {
-    return Kokkos::subview(storage, Kokkos::ALL, std::make_pair(std::int64_t(0), std::int64_t(storage.extent(1) - 1)));
-  }
-  void set_target(const ExecSpace& space, const SpaceVector<ExecSpace>& y) const {
-    Kokkos::deep_copy(space, Kokkos::subview(storage, Kokkos::ALL, storage.extent(1) - 1), y);
-  }
-};
-
 // The outer layer's normal equations (LᵀL + λI)·v = Lᵀy, solved on the space.
 template <class ExecSpace>
 class OuterLayer {
  public:
   OuterLayer(std::int64_t unknowns, std::int64_t block, int gram_blocks)
-      : normal_("ann::outer_normal", unknowns + 1, unknowns + 1),
+      : normal_("ann::outer_normal", unknowns, unknowns),
         v_("ann::v", unknowns, 1),
         cholesky_(block),
         gram_blocks_(gram_blocks) {}
 
-  // `augmented` is [L | y] (AugmentedLayer::storage).
-  void solve(const ExecSpace& space, const SpaceMatrix<ExecSpace>& augmented, double lambda) {
-    const std::int64_t n = v_.extent(0);
-    const auto leading = std::make_pair(std::int64_t(0), n);
-    const SpaceMatrix<ExecSpace> normal = Kokkos::subview(normal_, leading, leading);
-    lower_gram(space, augmented, normal_, gram_blocks_);  // its last row is (Lᵀy)ᵀ
-    Kokkos::deep_copy(space, weights(), Kokkos::subview(normal_, n, leading));
+  void solve(const ExecSpace& space, const SpaceMatrix<ExecSpace>& layer, const SpaceVector<ExecSpace>& y,
+             double lambda) {
+    const auto normal = normal_;
+    lower_gram(space, layer, normal, gram_blocks_);
+    compat::gemv(space, "T", 1.0, layer, y, 0.0, weights());
     if (lambda > 0)
       Kokkos::parallel_for(
-          "ann::ridge", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, n),
+          "ann::ridge", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, normal.extent(0)),
           KOKKOS_LAMBDA(std::int64_t j) { normal(j, j) += lambda; });
     cholesky_.factor(space, normal);
     cholesky_.solve(space, normal, v_);
@@ -457,8 +439,7 @@ void run_ann(const ExecSpace& space, const AnnParams& params, StageContext& cont
   context.add(std::move(inner_record));
 
   context.announce(case_label + ": hidden layer");
-  const AugmentedLayer<ExecSpace> augmented(params.obs, params.outer_unknowns());
-  const SpaceMatrix<ExecSpace> layer = augmented.layer();
+  const SpaceMatrix<ExecSpace> layer("ann::layer", params.obs, params.outer_unknowns());
   ResultRecord hidden_record = context.record(space_name, "hidden", case_label, size);
   hidden_record.time = time_region(space, context.repeat(), [&] { hidden_layer(space, train.x, inner, layer); });
   hidden_record.check = "max |L - tanh(x·w + b)| on " + std::to_string(ann_checked_columns) + " columns vs host";
@@ -471,8 +452,7 @@ void run_ann(const ExecSpace& space, const AnnParams& params, StageContext& cont
   context.announce(case_label + ": outer layer");
   OuterLayer<ExecSpace> outer(params.outer_unknowns(), params.block, params.gram_blocks);
   ResultRecord outer_record = context.record(space_name, "outer", case_label, size);
-  augmented.set_target(space, train.y);
-  outer_record.time = time_region(space, context.repeat(), [&] { outer.solve(space, augmented.storage, params.lambda); });
+  outer_record.time = time_region(space, context.repeat(), [&] { outer.solve(space, layer, train.y, params.lambda); });
   const linalg::CholeskyReport factor = outer.report();
   if (!factor.ok())
     throw std::runtime_error("outer layer: " + factor.describe_failure() +
