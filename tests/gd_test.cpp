@@ -129,7 +129,7 @@ TEST(Gd, DeckErrors) {
   expect_error("    obs: 10\n    vars: 2\n    learning_rate: 0.1\n    weights: [1, 2, 3]\n", "deck.yaml:8:14",
                "expected 2 numbers (one per input)");
   expect_error("    rows: [[2, 5, 10], [3, 2]]\n    learning_rate: 0.1\n", "deck.yaml:5:24",
-               "expected a list of 3 numbers, got a list");
+               "expected a list of 3 numbers, got a list of 2");
   expect_error("    rows: [[2, 5, x]]\n    learning_rate: 0.1\n", "deck.yaml:5:19",
                "expected a finite number, got 'x'");
 }

@@ -261,7 +261,8 @@ std::vector<std::vector<double>> ParamReader::real_table(const std::string& key,
     const std::string row_path = key_path(key) + "[" + std::to_string(r) + "]";
     if (!rows[r].IsSequence() || rows[r].size() != width)
       throw DeckError(location_of(*file_, rows[r]), row_path,
-                      "expected a list of " + std::to_string(width) + " numbers, got " + kind_of(rows[r]));
+                      "expected a list of " + std::to_string(width) + " numbers, got " +
+                          (rows[r].IsSequence() ? "a list of " + std::to_string(rows[r].size()) : kind_of(rows[r])));
     out.emplace_back();
     for (std::size_t c = 0; c < width; ++c)
       out.back().push_back(finite_number(rows[r][c], row_path + "[" + std::to_string(c) + "]", *file_));
