@@ -1,7 +1,8 @@
 // klab: runs the stages of a YAML deck on every execution space compiled in, side by side.
 //
 // Exit status: 0 success; 1 a stage failed validation or a run error; 2 a deck or usage error
-// (nothing is run or written).
+// (nothing is run or written); 130 / 143 the run was interrupted by SIGINT / SIGTERM (the records
+// of the cases that completed are written, marked "interrupted").
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "core/deck.hpp"
+#include "core/interrupt.hpp"
 #include "core/machine.hpp"
 #include "core/runner.hpp"
 #include "core/spaces.hpp"
@@ -30,7 +32,8 @@ void print_usage(std::ostream& out) {
          "\n"
          "--spaces openmp,cuda runs only those spaces (compiled in) instead of the deck's.\n"
          "Kokkos options (--kokkos-threads=N, --kokkos-device-id=N, ...) pass through to Kokkos.\n"
-         "Exit status: 0 ok, 1 a stage failed its check or could not run, 2 a deck or usage error.\n"
+         "Exit status: 0 ok, 1 a stage failed its check or could not run, 2 a deck or usage error,\n"
+         "130 or 143 interrupted by SIGINT or SIGTERM (completed cases are written, marked \"interrupted\").\n"
          "\nstages:\n";
   for (const auto& stage : klab::stage_registry()) out << "  " << stage.name << "  " << stage.summary << "\n";
 }
@@ -133,6 +136,10 @@ int main(int argc, char* argv[]) {
     } catch (const std::invalid_argument& e) {
       std::cerr << "klab: error: " << e.what() << "\n";
       return exit_usage;
+    } catch (const std::exception& e) {
+      // Every deck error should be a DeckError with its location; this keeps any other a clean exit.
+      std::cerr << "klab: deck error: " << command.deck << ": " << e.what() << "\n";
+      return exit_usage;
     }
   }
   if (command.verb == "validate") {
@@ -151,6 +158,7 @@ int main(int argc, char* argv[]) {
       klab::print_machine_info(std::cout, klab::collect_machine_info(), command.options.verbose);
       return 0;
     }
+    klab::install_interrupt_handlers();
     return klab::run_deck(deck, command.options, std::cout, std::cerr);
   } catch (const std::exception& e) {
     std::cerr << "klab: error: " << e.what() << "\n";

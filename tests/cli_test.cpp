@@ -1,16 +1,23 @@
 // The klab executable end to end: run the quickstart deck, parse its JSON, check the records;
-// deck errors exit 2 with file:line:column and write nothing.
+// deck errors exit 2 with file:line:column and write nothing; an interrupted run writes the
+// completed records and exits 128 + the signal.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "core/spaces.hpp"
 
@@ -32,6 +39,53 @@ Outcome klab(const std::string& args) {
   text << in.rdbuf();
   fs::remove(log);
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, text.str()};
+}
+
+// Starts klab with `args` and sends it `signal` as soon as its output (stdout and stderr) holds
+// `trigger`; returns its exit status and output. Kills it and fails the test if it runs for more
+// than `limit` without finishing.
+Outcome klab_interrupted(const std::vector<std::string>& args, const std::string& trigger, int signal,
+                         std::chrono::seconds limit = std::chrono::seconds(300)) {
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::dup2(pipe_fds[1], STDOUT_FILENO);
+    ::dup2(pipe_fds[1], STDERR_FILENO);
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    std::vector<char*> argv{const_cast<char*>(KLAB_EXE)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(KLAB_EXE, argv.data());
+    ::_exit(127);
+  }
+  ::close(pipe_fds[1]);
+  std::string output;
+  bool signalled = false;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    pollfd readable{pipe_fds[0], POLLIN, 0};
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(child, SIGKILL);
+      ADD_FAILURE() << "klab did not finish in time:\n" << output;
+      break;
+    }
+    if (::poll(&readable, 1, 1000) <= 0) continue;
+    char buffer[4096];
+    const ssize_t got = ::read(pipe_fds[0], buffer, sizeof buffer);
+    if (got <= 0) break;  // klab closed its output: it ended
+    output.append(buffer, static_cast<std::size_t>(got));
+    if (!signalled && output.find(trigger) != std::string::npos) {
+      ::kill(child, signal);
+      signalled = true;
+    }
+  }
+  ::close(pipe_fds[0]);
+  int raw = 0;
+  ::waitpid(child, &raw, 0);
+  EXPECT_TRUE(signalled) << "never saw '" << trigger << "' in:\n" << output;
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, output};
 }
 
 class Cli : public ::testing::Test {
@@ -164,5 +218,48 @@ TEST_F(Cli, KokkosArgumentsPassThrough) {
   const Outcome out = klab("run " + deck + " --kokkos-threads=1");
   EXPECT_EQ(out.status, 0) << out.output;
 }
+
+// Six cases of about 0.3 s each on one space; the signal comes as the second starts.
+class InterruptedRun : public Cli, public ::testing::WithParamInterface<int> {};
+
+TEST_P(InterruptedRun, WritesTheCompletedCasesAndExitsWith128PlusTheSignal) {
+  const int signal = GetParam();
+  const std::string deck =
+      write("slow.yaml", "run:\n  name: slow\n  spaces: [serial]\n  warmups: 0\n  repetitions: 300\nstages:\n"
+                         "  - stage: elementwise\n    sizes: [1000000, 1000001, 1000002, 1000003, 1000004, 1000005]\n"
+                         "  - stage: elementwise\n    name: never\n    sizes: [10]\n");
+  const Outcome out = klab_interrupted({"run", deck, "--json", path("r.json"), "--csv", path("r.csv")},
+                                       "elementwise on serial: N=1000001\n", signal);
+  EXPECT_EQ(out.status, 128 + signal) << out.output;
+  const std::string name = signal == SIGINT ? "SIGINT" : "SIGTERM";
+  EXPECT_NE(out.output.find("INTERRUPTED by " + name), std::string::npos) << out.output;
+
+  const YAML::Node doc = YAML::LoadFile(path("r.json"));  // whole: it parses
+  EXPECT_TRUE(doc["interrupted"].as<bool>());
+  EXPECT_EQ(doc["interrupted_by"].as<std::string>(), name);
+  EXPECT_FALSE(doc["all_passed"].as<bool>());
+  const YAML::Node records = doc["records"];
+  ASSERT_GE(records.size(), 1u) << out.output;
+  EXPECT_LT(records.size(), 6u) << out.output;
+  EXPECT_EQ(records[0]["case"].as<std::string>(), "N=1000000");
+  for (const auto& r : records) {
+    EXPECT_TRUE(r["passed"].as<bool>()) << r["failure"].as<std::string>();  // only completed cases
+    EXPECT_EQ(r["time_s"]["count"].as<int>(), 300);
+    EXPECT_NE(r["stage"].as<std::string>(), "never");
+  }
+  std::ifstream csv(path("r.csv"));
+  std::string line;
+  std::size_t lines = 0;
+  while (std::getline(csv, line)) ++lines;
+  EXPECT_EQ(lines, 1 + records.size());
+  std::set<std::string> files;  // no temporary file left behind
+  for (const auto& entry : fs::directory_iterator(dir_)) files.insert(entry.path().filename().string());
+  EXPECT_EQ(files, (std::set<std::string>{"slow.yaml", "r.json", "r.csv"}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Cli, InterruptedRun, ::testing::Values(SIGINT, SIGTERM),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return std::string(info.param == SIGINT ? "SIGINT" : "SIGTERM");
+                         });
 
 }  // namespace

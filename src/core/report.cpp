@@ -208,7 +208,10 @@ Json results_json(const RunDescription& run, const std::vector<ResultRecord>& re
       .set("created_utc", utc_now())
       .set("run", run.name)
       .set("baseline_space", run.baseline)
-      .set("all_passed", all_passed)
+      // An interrupted run is not a passing one, whatever its completed records say.
+      .set("all_passed", all_passed && run.interrupted_by.empty())
+      .set("interrupted", !run.interrupted_by.empty())
+      .set("interrupted_by", run.interrupted_by.empty() ? Json() : Json(run.interrupted_by))
       .set("machine", run.machine)
       .set("deck", run.deck)
       .set("records", std::move(list))

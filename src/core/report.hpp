@@ -34,6 +34,7 @@ struct RunDescription {
   std::string baseline;
   Json machine;
   Json deck;  // path, text and the parsed run settings
+  std::string interrupted_by;  // the signal that stopped the run before its end ("SIGINT"), or empty
 };
 Json results_json(const RunDescription& run, const std::vector<ResultRecord>& records);
 std::string results_csv(const std::vector<ResultRecord>& records, const std::string& baseline);

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <ostream>
 
+#include "core/interrupt.hpp"
 #include "core/machine.hpp"
 #include "core/report.hpp"
 
@@ -44,17 +45,25 @@ int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std
 
   const MachineInfo machine = collect_machine_info();
   std::vector<ResultRecord> records;
+  int interrupted_by = 0;
   const std::size_t total = deck.stages.size();
-  for (std::size_t i = 0; i < total; ++i) {
+  for (std::size_t i = 0; i < total && !interrupted_by; ++i) {
     const StageEntry& entry = deck.stages[i];
     for (const std::string& space : deck.run.spaces) {
       const std::string prefix = "[" + std::to_string(i + 1) + "/" + std::to_string(total) + "] " + entry.label +
                                  " on " + space;
       StageContext context(entry.label, entry.type, entry.repeat, deck.run.seed, options.verbose,
                            [&](const std::string& what) { log << prefix << ": " << what << std::endl; }, records);
-      log << prefix << std::endl;
       try {
+        throw_if_interrupted();
+        log << prefix << std::endl;
         entry.stage->run(space, context);
+      } catch (const Interrupted& e) {
+        // The case in progress is dropped: a record is only ever a completed measurement.
+        interrupted_by = e.signal();
+        log << prefix << ": " << e.what() << "; writing the " << records.size() << " record(s) of completed cases"
+            << std::endl;
+        break;
       } catch (const std::exception& e) {
         ResultRecord failed = context.record(space, "-", "-", 0);
         failed.check = "stage completed";
@@ -68,8 +77,11 @@ int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std
   out << "\n" << deck.run.name << " (" << deck.path << "); ratios are " << deck.run.baseline
       << " time / space time\n\n";
   print_table(out, records, deck.run.baseline);
+  if (interrupted_by)
+    out << "INTERRUPTED by " << signal_name(interrupted_by) << ": the table holds the cases that completed\n";
 
-  const RunDescription description{deck.run.name, deck.run.baseline, to_json(machine), deck_json(deck)};
+  const RunDescription description{deck.run.name, deck.run.baseline, to_json(machine), deck_json(deck),
+                                   interrupted_by ? signal_name(interrupted_by) : ""};
   if (!json_path.empty()) {
     write_file_atomically(json_path, results_json(description, records).dump());
     log << "wrote " << json_path << std::endl;
@@ -78,6 +90,7 @@ int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std
     write_file_atomically(csv_path, results_csv(records, deck.run.baseline));
     log << "wrote " << csv_path << std::endl;
   }
+  if (interrupted_by) return interrupted_exit_status(interrupted_by);
   for (const auto& r : records)
     if (!r.passed) return 1;
   return 0;

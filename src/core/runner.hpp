@@ -13,7 +13,9 @@ struct RunOptions {
   bool verbose = false;
 };
 
-// Exit status of a run: 0 when every record passed, 1 when any failed.
+// Exit status of a run: 0 when every record passed, 1 when any failed, 128 + the signal's number
+// when SIGINT or SIGTERM interrupted it (the records of the cases that completed are written,
+// marked "interrupted"; see core/interrupt.hpp).
 int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std::ostream& log);
 
 }  // namespace klab

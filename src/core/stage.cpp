@@ -1,6 +1,13 @@
 #include "core/stage.hpp"
 
+#include "core/interrupt.hpp"
+
 namespace klab {
+
+void StageContext::announce(const std::string& what) const {
+  throw_if_interrupted();
+  announce_(what);
+}
 
 ResultRecord StageContext::record(const std::string& space, const std::string& variant, const std::string& case_label,
                                   double size) const {

@@ -31,8 +31,9 @@ class StageContext {
   const RepeatSettings& repeat() const { return repeat_; }
   std::uint64_t seed() const { return seed_; }
   bool verbose() const { return verbose_; }
-  // A progress line as a case starts, so a long run is never silent.
-  void announce(const std::string& what) const { announce_(what); }
+  // A progress line as a case starts, so a long run is never silent. Throws Interrupted when
+  // SIGINT or SIGTERM arrived: a case about to start is a safe place to stop.
+  void announce(const std::string& what) const;
   // A record with the stage's identity filled in.
   ResultRecord record(const std::string& space, const std::string& variant, const std::string& case_label,
                       double size) const;

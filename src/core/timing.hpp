@@ -4,6 +4,8 @@
 #include <chrono>
 #include <vector>
 
+#include "core/interrupt.hpp"
+
 namespace klab {
 
 struct RepeatSettings {
@@ -21,9 +23,11 @@ struct TimeStats {
 TimeStats summarize(std::vector<double> samples);
 
 // Seconds of one call of body(), fenced before and after so all its work on `space` counts.
+// Throws Interrupted first when SIGINT or SIGTERM arrived, so a long case stops between samples.
 template <class ExecSpace, class Body>
 double time_once(const ExecSpace& space, Body&& body) {
   using clock = std::chrono::steady_clock;
+  throw_if_interrupted();
   space.fence();
   const auto start = clock::now();
   body();
