@@ -1,6 +1,7 @@
 // The klab executable end to end: run the quickstart deck, parse its JSON, check the records;
 // deck errors exit 2 with file:line:column and write nothing; an interrupted run writes the
-// completed records and exits 128 + the signal.
+// completed records and exits 128 + the signal; a failing stage fails its records and the run
+// goes on.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -261,5 +262,25 @@ INSTANTIATE_TEST_SUITE_P(Cli, InterruptedRun, ::testing::Values(SIGINT, SIGTERM)
                          [](const ::testing::TestParamInfo<int>& info) {
                            return std::string(info.param == SIGINT ? "SIGINT" : "SIGTERM");
                          });
+
+TEST_F(Cli, ADivergingStageFailsItsRecordAndTheNextStageStillRuns) {
+  const std::string deck = write("diverge.yaml", "run:\n  name: diverge\n  spaces: [serial]\n  repetitions: 2\n"
+                                                 "stages:\n  - stage: gd\n    obs: 100\n    vars: 3\n"
+                                                 "    learning_rate: 1e3\n    epochs: 1000\n    strategies: [batch]\n"
+                                                 "  - stage: elementwise\n    sizes: [100]\n");
+  const Outcome out = klab("run " + deck + " --json " + path("r.json"));
+  EXPECT_EQ(out.status, 1) << out.output;
+  EXPECT_NE(out.output.find("FAILED gd "), std::string::npos) << out.output;
+  const YAML::Node doc = YAML::LoadFile(path("r.json"));
+  EXPECT_FALSE(doc["all_passed"].as<bool>());
+  EXPECT_FALSE(doc["interrupted"].as<bool>());
+  const YAML::Node records = doc["records"];
+  ASSERT_EQ(records.size(), 2u) << out.output;
+  EXPECT_EQ(records[0]["stage"].as<std::string>(), "gd");
+  EXPECT_FALSE(records[0]["passed"].as<bool>());
+  EXPECT_EQ(records[0]["failure"].as<std::string>().rfind("diverged at epoch ", 0), 0u);
+  EXPECT_EQ(records[1]["stage"].as<std::string>(), "elementwise");
+  EXPECT_TRUE(records[1]["passed"].as<bool>());
+}
 
 }  // namespace
