@@ -1,7 +1,7 @@
 // The klab executable end to end: run the quickstart deck, parse its JSON, check the records;
 // deck errors exit 2 with file:line:column and write nothing; an interrupted run writes the
-// completed records and exits 128 + the signal; a failing stage fails its records and the run
-// goes on.
+// completed records and exits 128 + the signal; a case too large for memory or a failing stage
+// fails its records and the run goes on.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -262,6 +262,28 @@ INSTANTIATE_TEST_SUITE_P(Cli, InterruptedRun, ::testing::Values(SIGINT, SIGTERM)
                          [](const ::testing::TestParamInfo<int>& info) {
                            return std::string(info.param == SIGINT ? "SIGINT" : "SIGTERM");
                          });
+
+TEST_F(Cli, ACaseTooLargeForMemoryFailsItsRecordAndTheRunGoesOn) {
+  // N = 1e6: A, B, C and the reference are 4e12 doubles, 32 TB.
+  const std::string deck = write("huge.yaml", "run:\n  name: huge\n  spaces: [serial]\n  repetitions: 2\nstages:\n"
+                                              "  - stage: matmul\n    sizes: [1e6, 8]\n    variants: [naive]\n"
+                                              "  - stage: elementwise\n    sizes: [100]\n");
+  const Outcome out = klab("run " + deck + " --json " + path("r.json"));
+  EXPECT_EQ(out.status, 1) << out.output;
+  const YAML::Node records = YAML::LoadFile(path("r.json"))["records"];
+  ASSERT_EQ(records.size(), 3u) << out.output;
+  EXPECT_EQ(records[0]["case"].as<std::string>(), "N=1000000");
+  EXPECT_FALSE(records[0]["passed"].as<bool>());
+  const std::string failure = records[0]["failure"].as<std::string>();
+  EXPECT_EQ(failure.rfind("matmul N=1000000 on serial needs an estimated 32000.00 GB, more than the ", 0), 0u)
+      << failure;
+  EXPECT_NE(failure.find(" available (host "), std::string::npos) << failure;
+  EXPECT_DOUBLE_EQ(records[0]["metrics"]["estimated_bytes"].as<double>(), 3.2e13);
+  EXPECT_EQ(records[1]["case"].as<std::string>(), "N=8");  // the next case ran
+  EXPECT_TRUE(records[1]["passed"].as<bool>());
+  EXPECT_EQ(records[2]["stage"].as<std::string>(), "elementwise");  // and the next stage
+  EXPECT_TRUE(records[2]["passed"].as<bool>());
+}
 
 TEST_F(Cli, ADivergingStageFailsItsRecordAndTheNextStageStillRuns) {
   const std::string deck = write("diverge.yaml", "run:\n  name: diverge\n  spaces: [serial]\n  repetitions: 2\n"

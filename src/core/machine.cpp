@@ -102,7 +102,35 @@ void collect_gpus([[maybe_unused]] MachineInfo& info) {
 #endif
 }
 
+// What the cgroup (v2) of this process may still allocate, or 0 when it sets no limit.
+std::uint64_t cgroup_memory_left() {
+  std::ifstream membership("/proc/self/cgroup");
+  std::string line, group;
+  while (std::getline(membership, line))
+    if (line.rfind("0::", 0) == 0) group = line.substr(3);
+  if (group.empty()) return 0;
+  const std::string folder = "/sys/fs/cgroup" + (group == "/" ? "" : group);
+  std::ifstream max_file(folder + "/memory.max"), current_file(folder + "/memory.current");
+  std::uint64_t max = 0, current = 0;
+  if (!(max_file >> max) || !(current_file >> current)) return 0;  // "max": no limit
+  return max > current ? max - current : 1;
+}
+
 }  // namespace
+
+AvailableMemory available_memory([[maybe_unused]] bool device) {
+#ifdef KOKKOS_ENABLE_CUDA
+  if (device) {
+    std::size_t free_bytes = 0, total_bytes = 0;
+    if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) return {};
+    return {free_bytes, "free GPU memory"};
+  }
+#endif
+  AvailableMemory host{meminfo_bytes("MemAvailable"), "host MemAvailable"};
+  const std::uint64_t cgroup = cgroup_memory_left();
+  if (cgroup > 0 && (host.bytes == 0 || cgroup < host.bytes)) host = {cgroup, "what the cgroup's memory.max leaves"};
+  return host;
+}
 
 MachineInfo collect_machine_info() {
   MachineInfo info;

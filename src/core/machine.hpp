@@ -43,6 +43,16 @@ struct MachineInfo {
 void restart_if_blas_kernels_are_generic(char** argv);
 
 MachineInfo collect_machine_info();
+
+// The memory new allocations can take now, and where that figure comes from; bytes is 0 when it
+// is unknown.
+struct AvailableMemory {
+  std::uint64_t bytes = 0;
+  std::string source;
+};
+// The GPU's free memory (cudaMemGetInfo) for a device space; for the host, /proc/meminfo's
+// MemAvailable, or what the process's cgroup (v2) limit leaves when that is less.
+AvailableMemory available_memory(bool device);
 Json to_json(const MachineInfo& info);
 void print_machine_info(std::ostream& out, const MachineInfo& info, bool with_configuration);
 

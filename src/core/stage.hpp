@@ -34,6 +34,16 @@ class StageContext {
   // A progress line as a case starts, so a long run is never silent. Throws Interrupted when
   // SIGINT or SIGTERM arrived: a case about to start is a safe place to stop.
   void announce(const std::string& what) const;
+  // Whether a case whose Views take an estimated `bytes` on the space fits in the memory available
+  // to it. When it does not, adds a failed record for the case naming the estimate and what is
+  // available, and returns false: the stage skips the case rather than fail halfway through
+  // allocating (or be killed by the kernel's out-of-memory killer on first touch).
+  bool fits_in_memory(const std::string& space, bool device, const std::string& case_label, double size,
+                      double bytes);
+  template <class ExecSpace>
+  bool fits_in_memory(const std::string& case_label, double size, double bytes) {
+    return fits_in_memory(SpaceTraits<ExecSpace>::name, SpaceTraits<ExecSpace>::is_device, case_label, size, bytes);
+  }
   // A record with the stage's identity filled in.
   ResultRecord record(const std::string& space, const std::string& variant, const std::string& case_label,
                       double size) const;

@@ -395,6 +395,14 @@ double normal_equation_residual(const ExecSpace& space, const SpaceMatrix<ExecSp
   return std::sqrt(g2 / r2);
 }
 
+// Bytes the stage allocates on the space: train and test X and y, the hidden layer L (obs × n),
+// the outer normal equations (n × n) and the vectors of obs rows (prediction, residual).
+inline double ann_bytes(const AnnParams& p) {
+  const double obs = static_cast<double>(p.obs), vars = static_cast<double>(p.vars),
+               n = static_cast<double>(p.outer_unknowns());
+  return 8.0 * (2.0 * obs * (vars + 1.0) + obs * n + n * n + 2.0 * obs);
+}
+
 template <class ExecSpace>
 void run_ann(const ExecSpace& space, const AnnParams& params, StageContext& context) {
   const std::string space_name = SpaceTraits<ExecSpace>::name;
@@ -404,6 +412,7 @@ void run_ann(const ExecSpace& space, const AnnParams& params, StageContext& cont
   const double obs = params.obs, m = params.rows_per_neuron(), p = params.inner_unknowns(),
                n = params.outer_unknowns(), neurons = params.neurons, vars = params.vars;
   context.announce(case_label + ": generating train and test data");
+  if (!context.fits_in_memory<ExecSpace>(case_label, size, ann_bytes(params))) return;
   const AnnData<ExecSpace> train = make_ann_data(space, params, context.seed(), ann_stream_x);
   const AnnData<ExecSpace> test = make_ann_data(space, params, context.seed(), ann_stream_test_x);
   const HostAnnData host_train = host_ann_data(params, context.seed(), ann_stream_x);

@@ -57,6 +57,9 @@ double elementwise_error(const HostView& c, std::uint64_t seed) {
   return max_ref > 0 ? max_diff / max_ref : max_diff;
 }
 
+// Bytes a case allocates on the space: A, B and C.
+inline double elementwise_bytes(std::int64_t n) { return 24.0 * static_cast<double>(n); }
+
 template <class ExecSpace>
 void run_elementwise(const ExecSpace& space, const ElementwiseParams& params, StageContext& context) {
   const std::string space_name = SpaceTraits<ExecSpace>::name;
@@ -65,6 +68,7 @@ void run_elementwise(const ExecSpace& space, const ElementwiseParams& params, St
   for (const std::int64_t n : params.sizes) {
     const std::string case_label = "N=" + std::to_string(n);
     context.announce(case_label);
+    if (!context.fits_in_memory<ExecSpace>(case_label, static_cast<double>(n), elementwise_bytes(n))) continue;
     Vector<ExecSpace> a("elementwise::a", n), b("elementwise::b", n), c("elementwise::c", n);
     fill_uniform(space, a, context.seed(), elementwise_stream_a, 0.0, 1.0);
     fill_uniform(space, b, context.seed(), elementwise_stream_b, 0.0, 1.0);

@@ -210,10 +210,18 @@ void announce_first_step(StageContext& context, const GdParams& params, const Gd
   context.announce(out.str());
 }
 
+// Bytes the stage allocates on the space: X and y, the batch buffer (as large as X for the batch
+// strategy), the residual and loss vectors, and the normal equations.
+inline double gd_bytes(const GdParams& p) {
+  const double obs = static_cast<double>(p.obs), vars = static_cast<double>(p.vars);
+  return 8.0 * (2.0 * obs * (vars + 1.0) + 2.0 * obs + vars * vars);
+}
+
 template <class ExecSpace>
 void run_gd(const ExecSpace& space, const GdParams& params, StageContext& context) {
   const std::string space_name = SpaceTraits<ExecSpace>::name;
   const std::string data_label = std::to_string(params.obs) + "x" + std::to_string(params.vars);
+  if (!context.fits_in_memory<ExecSpace>(data_label, static_cast<double>(params.obs), gd_bytes(params))) return;
   const GdData<ExecSpace> data = make_gd_data(space, params, context.seed());
   const std::vector<double> target = host_values(closed_form_weights(space, data));
   double target_norm = 0;

@@ -537,6 +537,15 @@ inline void note_share_of_best(std::vector<ResultRecord>& records) {
   }
 }
 
+// Bytes a case allocates on the space: A, B, C and the reference, and zip-reduce's products when
+// it runs for the case.
+inline double matmul_bytes(const MatmulShape& shape, const std::vector<MatmulVariant>& variants) {
+  const double m = static_cast<double>(shape.m), k = static_cast<double>(shape.k), n = static_cast<double>(shape.n);
+  const bool zip_reduce = shape.products() <= zip_reduce_max_products &&
+                          std::count(variants.begin(), variants.end(), MatmulVariant::zip_reduce) > 0;
+  return 8.0 * (m * k + k * n + 2.0 * m * n + (zip_reduce ? m * k * n : 0.0));
+}
+
 template <class ExecSpace>
 void run_matmul(const ExecSpace& space, const MatmulParams& params, StageContext& context) {
   const std::string space_name = SpaceTraits<ExecSpace>::name;
@@ -544,6 +553,7 @@ void run_matmul(const ExecSpace& space, const MatmulParams& params, StageContext
   for (const MatmulShape& shape : params.shapes) {
     const std::string label = case_label(shape);
     context.announce(label);
+    if (!context.fits_in_memory<ExecSpace>(label, shape.size(), matmul_bytes(shape, params.variants))) continue;
     const TiledLaunch tiled = plan_tiled<ExecSpace>(params.tile, shape);
     SpaceMatrix<ExecSpace> a("matmul::a", shape.m, shape.k), b("matmul::b", shape.k, shape.n);
     SpaceMatrix<ExecSpace> c("matmul::c", shape.m, shape.n), reference("matmul::reference", shape.m, shape.n);

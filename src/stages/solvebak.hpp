@@ -273,11 +273,20 @@ SolveBakState<ExecSpace> solve_bak(const ExecSpace& space, const SolveBakProblem
   return s;
 }
 
+// Bytes the stage allocates on the space: X, its vectors of obs rows (y, the residual, the check's
+// residual) and of vars, and G for the gram form.
+inline double solvebak_bytes(const SolveBakParams& p) {
+  const double obs = static_cast<double>(p.obs), vars = static_cast<double>(p.vars);
+  const bool gram = std::count(p.forms.begin(), p.forms.end(), "gram") > 0;
+  return 8.0 * (obs * vars + 3.0 * obs + 5.0 * vars + (gram ? vars * vars : 0.0));
+}
+
 template <class ExecSpace>
 void run_solvebak(const ExecSpace& space, const SolveBakParams& params, StageContext& context) {
   const std::string space_name = SpaceTraits<ExecSpace>::name;
   const std::string case_label = std::to_string(params.obs) + "x" + std::to_string(params.vars);
   context.announce(case_label + ": generating X and y");
+  if (!context.fits_in_memory<ExecSpace>(case_label, static_cast<double>(params.obs), solvebak_bytes(params))) return;
   if (params.vars > params.obs)
     context.announce("warning: vars > obs, so X·a = y has many solutions and a need not approach a_true");
   const SolveBakProblem<ExecSpace> problem = make_solvebak_problem(space, params.obs, params.vars, context.seed());
