@@ -1,0 +1,81 @@
+// Google Benchmark of one SolveBak sweep per form (residual, gram, batched) on every compiled
+// space, through the stage's own sweep functions; bytes and FLOPs per sweep as the stage counts
+// them. Setup (X, y, the gram form's G = XᵀX) is outside the timing; the sweeps continue from
+// each other, as in a solve.
+//   build/openmp/perf/bench_solvebak --benchmark_filter=/quick/ --benchmark_format=json
+#include "bench_common.hpp"
+#include "stages/solvebak.hpp"
+
+namespace {
+
+namespace stages = klab::stages;
+using klab::SpaceMatrix;
+using klab::SpaceVector;
+
+// Per sweep: the residual and batched forms read X twice and do 4 flops per element of X; the
+// gram form reads G once and does 2 flops per element of G (the stage's records count the same).
+klab::perf::Work sweep_work(std::int64_t rows, std::int64_t columns, double bytes_per_element,
+                            double flops_per_element) {
+  const double elements = static_cast<double>(rows) * static_cast<double>(columns);
+  return {bytes_per_element * elements, flops_per_element * elements};
+}
+
+template <class ExecSpace>
+stages::SolveBakState<ExecSpace> residual_state(const stages::SolveBakProblem<ExecSpace>& problem) {
+  stages::SolveBakState<ExecSpace> s{SpaceVector<ExecSpace>("a", problem.x.extent(1)),
+                                     SpaceVector<ExecSpace>("e", problem.y.extent(0))};
+  Kokkos::deep_copy(s.residual, problem.y);
+  return s;
+}
+
+template <class ExecSpace>
+void bench_residual(benchmark::State& state) {
+  const ExecSpace space;
+  const auto problem = stages::make_solvebak_problem(space, state.range(0), state.range(1), klab::perf::bench_seed);
+  stages::ResidualSweeps<ExecSpace> sweeps(space, problem, residual_state(problem));
+  klab::perf::time_iterations(state, space, sweep_work(state.range(0), state.range(1), 16, 4),
+                              [&] { sweeps.sweep(); });
+}
+
+template <class ExecSpace>
+void bench_gram(benchmark::State& state) {
+  const ExecSpace space;
+  const std::int64_t vars = state.range(1);
+  const auto problem = stages::make_solvebak_problem(space, state.range(0), vars, klab::perf::bench_seed);
+  const stages::SolveBakState<ExecSpace> s{SpaceVector<ExecSpace>("a", vars), SpaceVector<ExecSpace>("r", vars)};
+  const SpaceMatrix<ExecSpace> gram("gram", vars, vars);
+  const SpaceVector<ExecSpace> work("r_next", vars);
+  klab::compat::gemm(space, "T", "N", 1.0, problem.x, problem.x, 0.0, gram);
+  klab::compat::gemv(space, "T", 1.0, problem.x, problem.y, 0.0, s.residual);
+  klab::perf::time_iterations(state, space, sweep_work(vars, vars, 8, 2),
+                              [&] { stages::gram_sweep(space, gram, s, work); });
+}
+
+template <class ExecSpace>
+void bench_batched(benchmark::State& state) {
+  const ExecSpace space;
+  const std::int64_t batch = state.range(2);
+  const auto problem = stages::make_solvebak_problem(space, state.range(0), state.range(1), klab::perf::bench_seed);
+  const auto s = residual_state(problem);
+  const SpaceVector<ExecSpace> da("da", std::min(batch, state.range(1)));
+  klab::perf::time_iterations(state, space, sweep_work(state.range(0), state.range(1), 16, 4),
+                              [&] { stages::batched_sweep(space, problem, s, batch, da); });
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  return klab::perf::run_benchmarks(argc, argv, [] {
+    klab::for_each_compiled_space([](auto tag) {
+      using ExecSpace = typename decltype(tag)::type;
+      const klab::perf::Sizes sizes{{{5000, 200}}, {{100'000, 1000}}};
+      klab::perf::register_benchmark(klab::perf::benchmark_name("solvebak", "residual", tag), {"obs", "vars"}, sizes,
+                                     benchmark::kMillisecond, bench_residual<ExecSpace>);
+      klab::perf::register_benchmark(klab::perf::benchmark_name("solvebak", "gram", tag), {"obs", "vars"}, sizes,
+                                     benchmark::kMillisecond, bench_gram<ExecSpace>);
+      klab::perf::register_benchmark(klab::perf::benchmark_name("solvebak", "batched", tag), {"obs", "vars", "batch"},
+                                     {{{5000, 200, 50}}, {{100'000, 1000, 100}}}, benchmark::kMillisecond,
+                                     bench_batched<ExecSpace>);
+    });
+  });
+}
