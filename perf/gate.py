@@ -16,6 +16,11 @@ whole run does not read as a regression. Memory-bound benchmarks use the copy, c
 the dgemm: a benchmark is compute-bound when its FLOP/s counter over its bytes/s counter, its
 arithmetic intensity, is at least --intensity FLOP/byte (default 4, between the streaming kernels'
 <= 2 and the products' >= 20). Without a calibration the times are compared as they are.
+By default (--calibration slower) a calibration ratio below 1 counts as 1: only a slow-down that
+the calibration shows too is excused. On a shared machine the calibration itself varies by
+20-40 % between runs; dividing by a faster calibration turned that variation into false
+regressions of benchmarks that had not changed (--calibration both), while a genuinely faster
+machine class gets its own baseline. --calibration off compares raw times.
 
 Per benchmark the gate reports the normalised ratio of medians new/baseline, the one-sided
 Mann-Whitney U test's p-value that the normalised new samples are slower (normal approximation
@@ -28,8 +33,8 @@ on), and a verdict:
     new         in the new results, not in the baseline
 Both conditions are needed: the threshold ignores slow-downs too small to matter, the p-value
 ignores a shifted median that a single disturbed repetition can cause. alpha = 0.01, one-sided:
-the smallest p-value of 5 against 5 samples is 0.006, so 5 repetitions can flag; with ~60
-benchmarks per run, 0.05 would pass a chance ordering of samples about three times a run.
+the smallest p-value of 5 against 5 samples is 0.006, so 5 repetitions can flag; with ~30
+benchmarks in a quick run, 0.05 would let a chance ordering of samples through about once a run.
 
 Exit status: 0 no regression, 1 a regression, 2 bad input (one line naming the file).
 """
@@ -134,20 +139,23 @@ def mann_whitney_greater(xs, ys):
     return min(1.0, normal_upper_tail((u_x - mean - 0.5) / math.sqrt(variance)))
 
 
-def calibration_factors(baseline, new):
-    """{(suite, kind, space): median new / median baseline} of the calibration benchmarks."""
+def calibration_factors(baseline, new, mode):
+    """{(suite, kind, space): median new / median baseline} of the calibration benchmarks; with
+    mode "slower", factors below 1 count as 1; with "off", none."""
     factors = {}
+    if mode == "off":
+        return factors
     for key, base in baseline.items():
         if base.is_calibration and key in new and base.samples and new[key].samples:
             factor = statistics.median(new[key].samples) / statistics.median(base.samples)
             if factor > 0:
-                factors[(base.suite, base.parts[1], base.space)] = factor
+                factors[(base.suite, base.parts[1], base.space)] = max(factor, 1.0) if mode == "slower" else factor
     return factors
 
 
-def compare(baseline, new, threshold, alpha, intensity):
+def compare(baseline, new, threshold, alpha, intensity, calibration="slower"):
     """Rows (verdict, ratio, p, raw ratio, calibration used, name) for every benchmark."""
-    factors = calibration_factors(baseline, new)
+    factors = calibration_factors(baseline, new, calibration)
     rows = []
     for key in sorted(set(baseline) | set(new), key=lambda k: (k[0], k[1])):
         suite, name = key
@@ -166,7 +174,7 @@ def compare(baseline, new, threshold, alpha, intensity):
         known_intensity = base.intensity if base.intensity is not None else current.intensity
         kind = "dgemm" if known_intensity is not None and known_intensity >= intensity else "copy"
         factor = factors.get((suite, kind, base.space))
-        used = f"{kind}/{base.space}" if factor else "none"
+        used = f"{kind}/{base.space} {factor:.2f}" if factor else "none"
         normalised = [t / (factor or 1.0) for t in current.samples]
         ratio = statistics.median(normalised) / statistics.median(base.samples)
         p_slower = mann_whitney_greater(normalised, base.samples)
@@ -196,6 +204,9 @@ def main(argv=None):
     parser.add_argument("--intensity", type=float, default=4.0,
                         help="FLOP/byte from which a benchmark is normalised by the dgemm calibration "
                              "instead of the copy (default 4)")
+    parser.add_argument("--calibration", choices=("slower", "both", "off"), default="slower",
+                        help="divide by the calibration's ratio only where it shows a slower machine "
+                             "(default), in both directions, or not at all")
     args = parser.parse_args(argv)
     if not args.threshold >= 0 or not 0 < args.alpha < 1:
         parser.error("--threshold must be >= 0 and --alpha in (0, 1)")
@@ -204,11 +215,11 @@ def main(argv=None):
     except InputError as error:
         print(f"gate: {error}", file=sys.stderr)
         return 2
-    rows = compare(baseline, new, args.threshold, args.alpha, args.intensity)
-    print(f"{'verdict':<12}{'ratio':>8}{'p':>10}{'raw':>8}  {'calibration':<18}benchmark")
+    rows = compare(baseline, new, args.threshold, args.alpha, args.intensity, args.calibration)
+    print(f"{'verdict':<12}{'ratio':>8}{'p':>10}{'raw':>8}  {'calibration':<19}benchmark")
     for verdict, ratio, p, raw, used, label in rows:
         print(f"{verdict:<12}{format_number(ratio, '8.3f')}{format_number(p, '10.2g')}"
-              f"{format_number(raw, '8.3f')}  {used:<18}{label}")
+              f"{format_number(raw, '8.3f')}  {used:<19}{label}")
     counts = {}
     for row in rows:
         counts[row[0]] = counts.get(row[0], 0) + 1
