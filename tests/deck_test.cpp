@@ -126,6 +126,27 @@ const DeckErrorCase malformed_decks[] = {
     {"matmul_tile_not_a_multiple_of_the_register_block",
      "run:\n  name: t\nstages:\n  - stage: matmul\n    sizes: 10\n    tile: {m: 30}\n", "deck.yaml:6:15",
      "stages[0].tile.m", "expected a multiple of 4 (the register block), got 30"},
+    // Found by tests/fuzz: values and keys that hold line breaks are quoted escaped, so the error
+    // stays on one line; a quoted value with leading blanks is not a number.
+    {"line_break_in_value", "run:\n  name: t\n  repetitions: \"0\\n  see: 7\"\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
+     "deck.yaml:3:16", "run.repetitions", "expected an integer in [1, 1000000], got '0\\n  see: 7'"},
+    {"line_break_in_key", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [10]\n    \"size\\ns\": 1\n",
+     "deck.yaml:6:5", "stages[0].size\\ns", "unknown key 'size\\ns'..."},
+    {"control_character_in_stage_name",
+     "run:\n  name: t\nstages:\n  - stage: elementwise\n    name: \"a\\tb\\x01\"\n    sizes: [10]\n"
+     "  - stage: elementwise\n    name: \"a\\tb\\x01\"\n    sizes: [10]\n",
+     "deck.yaml:7:5", "stages[1]", "stage name 'a\\tb\\x01' is already used at deck.yaml:4:5 (give each entry a distinct 'name')"},
+    {"quoted_blank_before_number", "run:\n  name: t\n  repetitions: \" 5\"\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
+     "deck.yaml:3:16", "run.repetitions", "expected an integer in [1, 1000000], got ' 5'"},
+    {"long_value_is_cut", "run:\n  name: t\n  repetitions: abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijXYZ\n"
+     "stages:\n  - stage: elementwise\n    sizes: [10]\n",
+     "deck.yaml:3:16", "run.repetitions",
+     "expected an integer in [1, 1000000], got 'abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij...'"},
+    // Found by tests/fuzz: gd's rows as a scalar threw yaml-cpp's BadSubscript, not a DeckError.
+    {"gd_rows_not_a_list", "run:\n  name: t\nstages:\n  - stage: gd\n    rows: 5\n    learning_rate: 0.1\n",
+     "deck.yaml:5:11", "stages[0].rows", "expected a non-empty list, got '5'"},
+    {"gd_rows_a_mapping", "run:\n  name: t\nstages:\n  - stage: gd\n    rows: {0: [1, 2]}\n    learning_rate: 0.1\n",
+     "deck.yaml:5:11", "stages[0].rows", "expected a non-empty list, got a mapping"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Deck, MalformedDeck, ::testing::ValuesIn(malformed_decks),

@@ -1,19 +1,48 @@
 #include "core/params.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <sstream>
 
 namespace klab {
 
+namespace {
+
+// The text with its control characters escaped (a line break as \n), so that a message quoting a
+// deck's keys and values stays on one line.
+std::string one_line(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (byte < 0x20 || byte == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 DeckError::DeckError(std::string where, std::string path, std::string what)
-    : std::runtime_error(where + ": " + (path.empty() ? "" : path + ": ") + what),
-      where_(std::move(where)),
-      path_(std::move(path)),
-      detail_(std::move(what)) {}
+    : std::runtime_error(one_line(where) + ": " + (path.empty() ? "" : one_line(path) + ": ") + one_line(what)),
+      where_(one_line(where)),
+      path_(one_line(path)),
+      detail_(one_line(what)) {}
 
 std::string location_of(const std::string& file, const YAML::Node& node) {
   const YAML::Mark mark = node.Mark();
@@ -49,7 +78,12 @@ std::string kind_of(const YAML::Node& node) {
     case YAML::NodeType::Map: return "a mapping";
     case YAML::NodeType::Sequence: return node.size() == 0 ? "an empty list" : "a list";
     case YAML::NodeType::Null: return "nothing";
-    case YAML::NodeType::Scalar: return "'" + node.Scalar() + "'";
+    case YAML::NodeType::Scalar: {
+      // A long value is cut: the message names the place, it need not repeat the whole value.
+      constexpr std::size_t shown = 80;
+      const std::string& text = node.Scalar();
+      return "'" + (text.size() <= shown ? text : text.substr(0, shown) + "...") + "'";
+    }
     default: return "an undefined value";
   }
 }
@@ -94,7 +128,10 @@ std::optional<std::int64_t> parse_integer(const std::string& text) {
   std::string digits;
   for (char c : text)
     if (c != '_') digits.push_back(c);
-  if (digits.empty() || text.front() == '_' || text.back() == '_') return std::nullopt;
+  // strtoll would skip leading white space, which only a quoted value can carry: not a number.
+  if (digits.empty() || text.front() == '_' || text.back() == '_' ||
+      std::isspace(static_cast<unsigned char>(digits.front())))
+    return std::nullopt;
   errno = 0;
   char* end = nullptr;
   const long long value = std::strtoll(digits.c_str(), &end, 10);
@@ -107,7 +144,7 @@ std::optional<std::int64_t> parse_integer(const std::string& text) {
 }
 
 std::optional<double> parse_real(const std::string& text) {
-  if (text.empty()) return std::nullopt;
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text.front()))) return std::nullopt;
   errno = 0;
   char* end = nullptr;
   const double value = std::strtod(text.c_str(), &end);

@@ -279,7 +279,7 @@ inline StageDefinition gd_stage() {
           [](ParamReader& reader) {
             GdParams params;
             if (reader.has("rows")) {
-              const YAML::Node first = reader.node()["rows"][0];
+              const YAML::Node first = reader.sequence("rows")[0];  // a non-empty list, or a DeckError
               const std::size_t width = first.IsSequence() ? first.size() : 0;
               if (width < 2) reader.fail(first, "rows[0]", "expected a list of inputs followed by the target");
               params.rows = reader.real_table("rows", width);
