@@ -47,6 +47,10 @@ Outcome klab(const std::string& args) {
 // than `limit` without finishing.
 Outcome klab_interrupted(const std::vector<std::string>& args, const std::string& trigger, int signal,
                          std::chrono::seconds limit = std::chrono::seconds(300)) {
+  // Built before the fork: the child of a threaded process may only call async-signal-safe functions.
+  std::vector<char*> argv{const_cast<char*>(KLAB_EXE)};
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
   int pipe_fds[2];
   if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
   const pid_t child = ::fork();
@@ -55,9 +59,6 @@ Outcome klab_interrupted(const std::vector<std::string>& args, const std::string
     ::dup2(pipe_fds[1], STDERR_FILENO);
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
-    std::vector<char*> argv{const_cast<char*>(KLAB_EXE)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
     ::execv(KLAB_EXE, argv.data());
     ::_exit(127);
   }
