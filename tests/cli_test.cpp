@@ -1,7 +1,7 @@
 // The klab executable end to end: run the quickstart deck, parse its JSON, check the records;
 // deck errors exit 2 with file:line:column and write nothing; an interrupted run writes the
-// completed records and exits 128 + the signal; a case too large for memory or a failing stage
-// fails its records and the run goes on.
+// completed records and exits 128 + the signal; a case too large for memory, a diverging
+// iteration or a failed factorisation fails its records and the run goes on.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -102,6 +102,16 @@ class Cli : public ::testing::Test {
   std::string write(const std::string& name, const std::string& text) const {
     std::ofstream(path(name)) << text;
     return path(name);
+  }
+  struct FailedRun {
+    std::string output;
+    YAML::Node results;
+  };
+  // Runs a deck that must fail (exit 1, the results still written) and reads its results.
+  FailedRun run_failing(const std::string& name, const std::string& text) const {
+    const Outcome out = klab("run " + write(name, text) + " --json " + path("r.json"));
+    EXPECT_EQ(out.status, 1) << out.output;
+    return {out.output, fs::exists(path("r.json")) ? YAML::LoadFile(path("r.json")) : YAML::Node()};
   }
   fs::path dir_;
 };
@@ -266,13 +276,11 @@ INSTANTIATE_TEST_SUITE_P(Cli, InterruptedRun, ::testing::Values(SIGINT, SIGTERM)
 
 TEST_F(Cli, ACaseTooLargeForMemoryFailsItsRecordAndTheRunGoesOn) {
   // N = 1e6: A, B, C and the reference are 4e12 doubles, 32 TB.
-  const std::string deck = write("huge.yaml", "run:\n  name: huge\n  spaces: [serial]\n  repetitions: 2\nstages:\n"
-                                              "  - stage: matmul\n    sizes: [1e6, 8]\n    variants: [naive]\n"
-                                              "  - stage: elementwise\n    sizes: [100]\n");
-  const Outcome out = klab("run " + deck + " --json " + path("r.json"));
-  EXPECT_EQ(out.status, 1) << out.output;
-  const YAML::Node records = YAML::LoadFile(path("r.json"))["records"];
-  ASSERT_EQ(records.size(), 3u) << out.output;
+  const FailedRun run = run_failing("huge.yaml", "run:\n  name: huge\n  spaces: [serial]\n  repetitions: 2\nstages:\n"
+                                                "  - stage: matmul\n    sizes: [1e6, 8]\n    variants: [naive]\n"
+                                                "  - stage: elementwise\n    sizes: [100]\n");
+  const YAML::Node records = run.results["records"];
+  ASSERT_EQ(records.size(), 3u) << run.output;
   EXPECT_EQ(records[0]["case"].as<std::string>(), "N=1000000");
   EXPECT_FALSE(records[0]["passed"].as<bool>());
   const std::string failure = records[0]["failure"].as<std::string>();
@@ -287,23 +295,39 @@ TEST_F(Cli, ACaseTooLargeForMemoryFailsItsRecordAndTheRunGoesOn) {
 }
 
 TEST_F(Cli, ADivergingStageFailsItsRecordAndTheNextStageStillRuns) {
-  const std::string deck = write("diverge.yaml", "run:\n  name: diverge\n  spaces: [serial]\n  repetitions: 2\n"
-                                                 "stages:\n  - stage: gd\n    obs: 100\n    vars: 3\n"
-                                                 "    learning_rate: 1e3\n    epochs: 1000\n    strategies: [batch]\n"
-                                                 "  - stage: elementwise\n    sizes: [100]\n");
-  const Outcome out = klab("run " + deck + " --json " + path("r.json"));
-  EXPECT_EQ(out.status, 1) << out.output;
-  EXPECT_NE(out.output.find("FAILED gd "), std::string::npos) << out.output;
-  const YAML::Node doc = YAML::LoadFile(path("r.json"));
-  EXPECT_FALSE(doc["all_passed"].as<bool>());
-  EXPECT_FALSE(doc["interrupted"].as<bool>());
-  const YAML::Node records = doc["records"];
-  ASSERT_EQ(records.size(), 2u) << out.output;
+  const FailedRun run = run_failing("diverge.yaml", "run:\n  name: diverge\n  spaces: [serial]\n  repetitions: 2\n"
+                                                   "stages:\n  - stage: gd\n    obs: 100\n    vars: 3\n"
+                                                   "    learning_rate: 1e3\n    epochs: 1000\n    strategies: [batch]\n"
+                                                   "  - stage: elementwise\n    sizes: [100]\n");
+  EXPECT_NE(run.output.find("FAILED gd "), std::string::npos) << run.output;
+  EXPECT_FALSE(run.results["all_passed"].as<bool>());
+  EXPECT_FALSE(run.results["interrupted"].as<bool>());
+  const YAML::Node records = run.results["records"];
+  ASSERT_EQ(records.size(), 2u) << run.output;
   EXPECT_EQ(records[0]["stage"].as<std::string>(), "gd");
   EXPECT_FALSE(records[0]["passed"].as<bool>());
   EXPECT_EQ(records[0]["failure"].as<std::string>().rfind("diverged at epoch ", 0), 0u);
   EXPECT_EQ(records[1]["stage"].as<std::string>(), "elementwise");
   EXPECT_TRUE(records[1]["passed"].as<bool>());
+}
+
+TEST_F(Cli, AFailedFactorisationAbortsItsStageAndTheNextStageStillRuns) {
+  // 400 tanh features of 2 inputs are numerically dependent: without a ridge the outer layer's
+  // Cholesky factorisation meets a non-positive pivot and the stage throws after two records.
+  const FailedRun run = run_failing("singular.yaml", "run:\n  name: singular\n  spaces: [serial]\n  warmups: 0\n"
+                                                    "  repetitions: 1\nstages:\n  - stage: ann\n    obs: 4000\n"
+                                                    "    vars: 2\n    neurons: 400\n"
+                                                    "  - stage: elementwise\n    sizes: [100]\n");
+  const YAML::Node records = run.results["records"];
+  ASSERT_EQ(records.size(), 4u) << run.output;
+  EXPECT_TRUE(records[0]["passed"].as<bool>());  // inner
+  EXPECT_TRUE(records[1]["passed"].as<bool>());  // hidden
+  EXPECT_EQ(records[2]["stage"].as<std::string>(), "ann");
+  EXPECT_FALSE(records[2]["passed"].as<bool>());
+  EXPECT_EQ(records[2]["failure"].as<std::string>().rfind("stage aborted: outer layer: Cholesky pivot ", 0), 0u)
+      << records[2]["failure"].as<std::string>();
+  EXPECT_EQ(records[3]["stage"].as<std::string>(), "elementwise");
+  EXPECT_TRUE(records[3]["passed"].as<bool>());
 }
 
 }  // namespace
