@@ -17,4 +17,6 @@ if(KLAB_HOST_ARCH)
 else()
   set(KLAB_HOST_ARCH_FLAGS "")
 endif()
+# Recorded in every results file (machine.host_code_flags) and printed by `klab info`.
+add_compile_definitions(KLAB_HOST_CODE_FLAGS="${KLAB_HOST_ARCH_FLAGS}")
 message(STATUS "klab: host code flags '${KLAB_HOST_ARCH_FLAGS}' (KLAB_HOST_ARCH)")

@@ -192,7 +192,7 @@ TEST_F(Cli, ValidateAcceptsAGoodDeck) {
 TEST_F(Cli, InfoNamesKokkosSpacesAndMachine) {
   const Outcome out = klab("info");
   ASSERT_EQ(out.status, 0) << out.output;
-  for (const char* field : {"Kokkos:", "Execution spaces:", "CPU:", "Logical cores:", "RAM:", "GPU:"})
+  for (const char* field : {"Kokkos:", "Execution spaces:", "CPU:", "Logical cores:", "RAM:", "GPU:", "Host code flags:"})
     EXPECT_NE(out.output.find(field), std::string::npos) << field << "\n" << out.output;
   for (const auto& space : klab::compiled_space_names())
     EXPECT_NE(out.output.find(space + " (concurrency "), std::string::npos) << out.output;

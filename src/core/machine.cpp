@@ -148,6 +148,7 @@ MachineInfo collect_machine_info() {
     info.spaces.push_back({decltype(tag)::name, static_cast<int>(typename decltype(tag)::type().concurrency())});
   });
   collect_gpus(info);
+  info.host_code_flags = KLAB_HOST_CODE_FLAGS;
   info.blas_core = openblas_core_name();
   for (char** e = environ; e && *e; ++e) {
     const std::string entry = *e;
@@ -182,6 +183,7 @@ Json to_json(const MachineInfo& info) {
       .set("kokkos_configuration", info.kokkos_configuration)
       .set("execution_spaces", std::move(spaces))
       .set("gpus", std::move(gpus))
+      .set("host_code_flags", info.host_code_flags)
       .set("blas_core", info.blas_core)
       .set("environment", std::move(environment));
 }
@@ -201,6 +203,7 @@ void print_machine_info(std::ostream& out, const MachineInfo& info, bool with_co
     out << "GPU:               " << g.name << ", compute capability " << g.compute_capability_major << "."
         << g.compute_capability_minor << ", " << g.multiprocessors << " SMs, memory " << gib(g.memory_total)
         << " total, " << gib(g.memory_free) << " free\n";
+  out << "Host code flags:   " << (info.host_code_flags.empty() ? "compiler default" : info.host_code_flags) << "\n";
   out << "Host BLAS:         " << (info.blas_core.empty() ? "not OpenBLAS" : "OpenBLAS, " + info.blas_core + " kernels")
       << "\n";
   for (const auto& [key, value] : info.environment) out << "Environment:       " << key << "=" << value << "\n";

@@ -31,6 +31,7 @@ struct MachineInfo {
   std::string kokkos_configuration;  // Kokkos::print_configuration
   std::vector<SpaceInfo> spaces;
   std::vector<GpuInfo> gpus;
+  std::string host_code_flags;  // the target flags klab's own host code was compiled with (KLAB_HOST_ARCH)
   std::string blas_core;  // OpenBLAS's kernel family (openblas_get_corename), empty for another BLAS
   std::vector<std::pair<std::string, std::string>> environment;  // OMP_*, KOKKOS_*, OPENBLAS_* variables set
 };
