@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/random.hpp"
+#include "core/spaces.hpp"
 #include "core/stage.hpp"
 #include "core/timing.hpp"
 
@@ -35,12 +36,24 @@ using Vector = Kokkos::View<double*, Kokkos::LayoutLeft, typename ExecSpace::mem
 // Streams of the counter-based generator for A and B.
 constexpr std::uint64_t elementwise_stream_a = 1, elementwise_stream_b = 2;
 
+// On a GPU each work item adds 4 elements a quarter of the vector apart: every load of a warp
+// stays coalesced, each thread has 8 loads in flight instead of 2, and the grid is 4x smaller.
+// Measured on an H200 at N = 1e8 (.device probe beside a raw CUDA kernel): one element per item
+// 0.958 ms (2.50 TB/s), four 0.580 ms (4.14 TB/s), a raw 256-thread kernel 0.585 ms, cudaMemcpy
+// 0.602 ms. On a CPU one element per item streams best.
 template <class ExecSpace>
 void add_vectors(const ExecSpace& space, const Vector<ExecSpace>& a, const Vector<ExecSpace>& b,
                  const Vector<ExecSpace>& c) {
+  constexpr std::int64_t per_item = SpaceTraits<ExecSpace>::is_device ? 4 : 1;
+  const std::int64_t n = c.extent(0), stride = (n + per_item - 1) / per_item;
   Kokkos::parallel_for(
-      "elementwise::add", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, c.extent(0)),
-      KOKKOS_LAMBDA(std::int64_t i) { c(i) = a(i) + b(i); });
+      "elementwise::add", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, stride),
+      KOKKOS_LAMBDA(std::int64_t i) {
+        for (std::int64_t r = 0; r < per_item; ++r) {
+          const std::int64_t k = i + r * stride;
+          if (k < n) c(k) = a(k) + b(k);
+        }
+      });
 }
 
 // max_i |c_i - (a_i + b_i)| / max_i |a_i + b_i|, with A and B regenerated on the host: an
