@@ -51,7 +51,9 @@ void add_vectors(const ExecSpace& space, const Vector<ExecSpace>& a, const Vecto
       KOKKOS_LAMBDA(std::int64_t i) {
         for (std::int64_t r = 0; r < per_item; ++r) {
           const std::int64_t k = i + r * stride;
-          if (k < n) c(k) = a(k) + b(k);
+          // With one element per item k < n always holds; an unconditional store lets a CPU
+          // compiler vectorise the loop (bench_elementwise quick, openmp: 403 µs with the test, 280 without).
+          if (per_item == 1 || k < n) c(k) = a(k) + b(k);
         }
       });
 }
