@@ -36,9 +36,11 @@ cmake --preset cuda >/dev/null
 cmake --build --preset cuda
 say "running the test suite"
 CTEST_ARGS=(--preset cuda)
-# plot_test needs matplotlib beside /usr/bin/python3 (KLAB_PLOT_PYTHON); GPU images often lack it.
-if ! /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
-  say "/usr/bin/python3 cannot import matplotlib: plot_test left out (-LE plot)"
+# plot_test runs the Python the build was configured with (KLAB_PLOT_PYTHON), which needs
+# matplotlib; GPU images often lack it.
+PLOT_PYTHON=$(sed -n 's/^KLAB_PLOT_PYTHON:FILEPATH=//p' build/cuda/CMakeCache.txt)
+if ! "${PLOT_PYTHON:-/usr/bin/python3}" -c "import matplotlib" 2>/dev/null; then
+  say "${PLOT_PYTHON:-/usr/bin/python3} cannot import matplotlib: plot_test left out (-LE plot)"
   CTEST_ARGS+=(-LE plot)
 fi
 ctest "${CTEST_ARGS[@]}"
