@@ -12,7 +12,8 @@
 //                   TPLs when they are enabled (the record's notes say which path ran);
 //   naive           one work item per element of C, the inner product over K (seed 002's loop);
 //   tiled           a team per C tile; A and B tiles staged in team scratch memory, K tile by K tile
-//                   (seed 000's block split & join); each thread holds a 4×4 register block of C;
+//                   (seed 000's block split & join); each thread holds a register block of C (8×8 on a
+//                   CPU, 4×4 on a GPU);
 //   zip-reduce      the lecture's unfused form: a zip kernel writes all M·K·N products to memory,
 //                   a reduce kernel sums them over K. It shows in numbers why fusion matters, and
 //                   needs 8 M·K·N bytes, so it is limited to M·K·N <= 2^26 (512 MiB).
@@ -20,7 +21,7 @@
 // explicitly with a larger case is a deck error.
 //
 // Deck keys: `sizes` (square N) and/or `shapes` (a list of {m, k, n}), `variants`, and
-// `tile: {m, n, k}` for the tiled variant (m and n multiples of 4; each key defaults per space).
+// `tile: {m, n, k}` for the tiled variant (m and n multiples of 8; each key defaults per space).
 //
 // Inputs are uniform in [0, 1) like NumPy's random.rand, generated on the space from the deck's
 // seed. Every variant writes into C poisoned with NaN and is compared with the KokkosBlas::gemm
@@ -38,6 +39,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <numeric>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -96,8 +98,25 @@ struct MatmulParams {
 constexpr std::int64_t zip_reduce_max_products = std::int64_t(1) << 26;
 // Up to this M·N·K the gemm reference is checked against a host triple loop (under a second).
 constexpr std::int64_t host_loop_max_products = std::int64_t(1) << 27;
-// Each thread of the tiled variant computes a register block of C of this shape.
-constexpr int register_rows = 4, register_cols = 4;
+// The register block of C that one thread of the tiled variant accumulates, per arrangement
+// (see TiledMultiply). On a CPU a column of the block is one or two SIMD vectors, and the block
+// needs at least as many independent vector accumulators as FMAs can be in flight (2 pipes × 4
+// cycles on current x86 cores), all held in registers with a column of A and a broadcast of B.
+// Measured (perf/bench_matmul, N = 1000 / 2000, 2-core AMD EPYC with AVX-512, ms): 4×4 71 / 663,
+// 8×4 59 / 486, 16×4 44 / 412, 8×8 43 / 381; 16×8 and 8×12 193 / 1585 and 183 / 1522, where the
+// compiler no longer keeps the block in registers.
+struct RegisterBlock {
+  int rows, cols;
+};
+template <bool GpuLayout>
+constexpr RegisterBlock register_block = GpuLayout ? RegisterBlock{4, 4} : RegisterBlock{8, 8};
+// Register blocks in a C tile.
+inline int register_blocks(const TileShape& tile, const RegisterBlock& block) {
+  return (tile.m / block.rows) * (tile.n / block.cols);
+}
+// A deck's tile must suit the register block of every arrangement.
+constexpr RegisterBlock tile_multiple = {std::lcm(register_block<true>.rows, register_block<false>.rows),
+                                         std::lcm(register_block<true>.cols, register_block<false>.cols)};
 
 // Streams of the counter-based generator for A, B and Freivalds' vector x.
 constexpr std::uint64_t matmul_stream_a = 11, matmul_stream_b = 12, matmul_stream_x = 13;
@@ -152,11 +171,10 @@ void multiply_zip_reduce(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a
 template <class ExecSpace, bool GpuLayout = SpaceTraits<ExecSpace>::is_device>
 struct TiledMultiply {
   using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
-  using Scratch =
-      Kokkos::View<double**, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space, Kokkos::MemoryUnmanaged>;
-  using FlatScratch = Kokkos::View<double*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryUnmanaged>;
+  using Scratch = Kokkos::View<double*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryUnmanaged>;
+  static constexpr int block_rows = register_block<GpuLayout>.rows, block_cols = register_block<GpuLayout>.cols;
   struct Accumulator {
-    double value[register_cols][register_rows];
+    double value[block_cols][block_rows];
   };
 
   SpaceMatrix<ExecSpace> a, b, c;
@@ -173,21 +191,31 @@ struct TiledMultiply {
         tile(tile_),
         scratch_level(scratch_level_),
         tiles_down((static_cast<std::int64_t>(c_.extent(0)) + tile_.m - 1) / tile_.m),
-        blocks_down(tile_.m / register_rows),
-        blocks_across(tile_.n / register_cols) {}
+        blocks_down(tile_.m / block_rows),
+        blocks_across(tile_.n / block_cols) {}
 
   std::int64_t league_size() const {
     return tiles_down * ((static_cast<std::int64_t>(c.extent(1)) + tile.n - 1) / tile.n);
   }
   KOKKOS_INLINE_FUNCTION int register_blocks() const { return blocks_down * blocks_across; }
   static std::size_t scratch_bytes(const TileShape& t) {
-    return Scratch::shmem_size(t.m, t.k) + FlatScratch::shmem_size(b_tile_size(t));
+    return Scratch::shmem_size(a_tile_size(t)) + Scratch::shmem_size(b_tile_size(t));
   }
 
-  // The B tile is stored so that one step p of the inner product finds a thread's four B values in
-  // one place, as it finds its four A values in a column of the A tile; the compiler of a CPU then
-  // vectorises across the register block rather than across p. On a CPU: panels of four columns,
-  // each p-major (col % 4 + 4 p + 4 k (col / 4)), which the staging copy writes almost in order.
+  // The A tile. On a CPU: panels of block_rows rows, each p-major (row % R + R p + R k (row / R)),
+  // so that a thread's sweep over p reads its block's panel in order, one SIMD load per step. On a
+  // GPU: column-major, where the threads of a warp read consecutive rows of one column.
+  KOKKOS_INLINE_FUNCTION static std::size_t a_tile_size(const TileShape& t) {
+    return static_cast<std::size_t>(t.m) * static_cast<std::size_t>(t.k);
+  }
+  KOKKOS_INLINE_FUNCTION int a_index(int row, int p) const {
+    return GpuLayout ? row + p * tile.m : row % block_rows + block_rows * (p + tile.k * (row / block_rows));
+  }
+
+  // The B tile is stored so that one step p of the inner product finds a thread's B values in one
+  // place, as it finds its A values; the compiler of a CPU then vectorises across the register
+  // block rather than across p. On a CPU: panels of block_cols columns, each p-major
+  // (col % C + C p + C k (col / C)), which the staging copy writes almost in order.
   // On a GPU: transposed, with one spare row, so that the threads staging a column of B, which
   // write a row of the tile, hit distinct shared-memory banks.
   KOKKOS_INLINE_FUNCTION static std::size_t b_tile_size(const TileShape& t) {
@@ -195,7 +223,7 @@ struct TiledMultiply {
   }
   KOKKOS_INLINE_FUNCTION int b_index(int p, int col) const {
     return GpuLayout ? col + p * (tile.n + 1)
-                     : col % register_cols + register_cols * (p + tile.k * (col / register_cols));
+                     : col % block_cols + block_cols * (p + tile.k * (col / block_cols));
   }
 
   // The rows of a register block: adjacent on a CPU, where one thread's four values are one SIMD
@@ -203,11 +231,11 @@ struct TiledMultiply {
   // read consecutive scratch words (no bank conflicts). The same for columns.
   KOKKOS_INLINE_FUNCTION int row_in_tile(int block, int r) const {
     const int block_row = block % blocks_down;
-    return GpuLayout ? block_row + r * blocks_down : block_row * register_rows + r;
+    return GpuLayout ? block_row + r * blocks_down : block_row * block_rows + r;
   }
   KOKKOS_INLINE_FUNCTION int col_in_tile(int block, int s) const {
     const int block_col = block / blocks_down;
-    return GpuLayout ? block_col + s * blocks_across : block_col * register_cols + s;
+    return GpuLayout ? block_col + s * blocks_across : block_col * block_cols + s;
   }
 
   // Calls put(r, s, source(row0 + r, col0 + s)) over a rows×cols block, with zeros past the
@@ -235,24 +263,25 @@ struct TiledMultiply {
   }
 
   // Stages the A and B tiles at K offset k0; the barrier makes them visible to the whole team.
-  KOKKOS_INLINE_FUNCTION void stage_tiles(const Member& team, const Scratch& a_tile, const FlatScratch& b_tile,
+  KOKKOS_INLINE_FUNCTION void stage_tiles(const Member& team, const Scratch& a_tile, const Scratch& b_tile,
                                           std::int64_t row0, std::int64_t col0, std::int64_t k0) const {
-    copy_block(team, tile.m, tile.k, a, row0, k0, [&](int r, int p, double value) { a_tile(r, p) = value; });
+    copy_block(team, tile.m, tile.k, a, row0, k0, [&](int r, int p, double value) { a_tile(a_index(r, p)) = value; });
     copy_block(team, tile.k, tile.n, b, k0, col0, [&](int p, int s, double value) { b_tile(b_index(p, s)) = value; });
     team.team_barrier();
   }
 
-  KOKKOS_INLINE_FUNCTION void accumulate(Accumulator& acc, const Scratch& a_tile, const FlatScratch& b_tile, int block,
+  KOKKOS_INLINE_FUNCTION void accumulate(Accumulator& acc, const Scratch& a_tile, const Scratch& b_tile, int block,
                                          int depth) const {
-    // The block's B values at one step: adjacent on a CPU (one panel), blocks_across apart on a GPU.
-    const int b_step = GpuLayout ? blocks_across : 1;
+    // The block's A and B values at one step: adjacent on a CPU (one panel each), blocks_down and
+    // blocks_across apart on a GPU.
+    const int a_step = GpuLayout ? blocks_down : 1, b_step = GpuLayout ? blocks_across : 1;
     for (int p = 0; p < depth; ++p) {
-      double a_reg[register_rows], b_reg[register_cols];
-      for (int r = 0; r < register_rows; ++r) a_reg[r] = a_tile(row_in_tile(block, r), p);
-      const int b_first = b_index(p, col_in_tile(block, 0));
-      for (int s = 0; s < register_cols; ++s) b_reg[s] = b_tile(b_first + s * b_step);
-      for (int s = 0; s < register_cols; ++s)
-        for (int r = 0; r < register_rows; ++r) acc.value[s][r] += a_reg[r] * b_reg[s];
+      double a_reg[block_rows], b_reg[block_cols];
+      const int a_first = a_index(row_in_tile(block, 0), p), b_first = b_index(p, col_in_tile(block, 0));
+      for (int r = 0; r < block_rows; ++r) a_reg[r] = a_tile(a_first + r * a_step);
+      for (int s = 0; s < block_cols; ++s) b_reg[s] = b_tile(b_first + s * b_step);
+      for (int s = 0; s < block_cols; ++s)
+        for (int r = 0; r < block_rows; ++r) acc.value[s][r] += a_reg[r] * b_reg[s];
     }
   }
 
@@ -265,8 +294,8 @@ struct TiledMultiply {
   // Calls f(s, r, i, j) for each element (r, s) of the register block that lies in C, at (i, j).
   template <class F>
   KOKKOS_INLINE_FUNCTION void for_each_in_c(int block, std::int64_t row0, std::int64_t col0, const F& f) const {
-    for (int s = 0; s < register_cols; ++s)
-      for (int r = 0; r < register_rows; ++r) {
+    for (int s = 0; s < block_cols; ++s)
+      for (int r = 0; r < block_rows; ++r) {
         const std::int64_t i = row0 + row_in_tile(block, r), j = col0 + col_in_tile(block, s);
         if (i < static_cast<std::int64_t>(c.extent(0)) && j < static_cast<std::int64_t>(c.extent(1))) f(s, r, i, j);
       }
@@ -286,8 +315,8 @@ struct TiledMultiply {
     const std::int64_t tile_index = team.league_rank();
     const std::int64_t row0 = tile_index % tiles_down * tile.m, col0 = tile_index / tiles_down * tile.n;
     const std::int64_t depth = a.extent(1);
-    const Scratch a_tile(team.team_scratch(scratch_level), tile.m, tile.k);
-    const FlatScratch b_tile(team.team_scratch(scratch_level), b_tile_size(tile));
+    const Scratch a_tile(team.team_scratch(scratch_level), a_tile_size(tile));
+    const Scratch b_tile(team.team_scratch(scratch_level), b_tile_size(tile));
     const int passes = register_blocks() / team.team_size();
     if (passes == 1) {
       const int block = team.team_rank();
@@ -318,15 +347,16 @@ struct TiledMultiply {
 // pay for a large tile's padding. Defaults: on a GPU a 64×64 C tile, K tile 16 and 256 threads
 // (16 KiB of shared memory); on a CPU a 128×128 C tile and K tile 128, so that the A and B tiles
 // (128 KiB each) stay in a core's L2 cache and each element of A and B is copied N/128 times.
-template <class ExecSpace>
+template <class ExecSpace, bool GpuLayout = SpaceTraits<ExecSpace>::is_device>
 TileShape resolve_tile(const TileShape& requested, const MatmulShape& shape) {
+  constexpr RegisterBlock block = register_block<GpuLayout>;
   const TileShape fallback = SpaceTraits<ExecSpace>::is_device ? TileShape{64, 64, 16} : TileShape{128, 128, 128};
   const auto fit = [](int wanted, std::int64_t extent, int block) {
     const std::int64_t needed = (extent + block - 1) / block * block;
     return needed < wanted ? static_cast<int>(needed) : wanted;
   };
-  return {fit(requested.m ? requested.m : fallback.m, shape.m, register_rows),
-          fit(requested.n ? requested.n : fallback.n, shape.n, register_cols),
+  return {fit(requested.m ? requested.m : fallback.m, shape.m, block.rows),
+          fit(requested.n ? requested.n : fallback.n, shape.n, block.cols),
           fit(requested.k ? requested.k : fallback.k, shape.k, 1)};
 }
 
@@ -334,14 +364,15 @@ TileShape resolve_tile(const TileShape& requested, const MatmulShape& shape) {
 // space's limits before anything runs.
 struct TiledLaunch {
   TileShape tile;
+  RegisterBlock block{};
   int team_size = 1;
   int scratch_level = 0;
   std::size_t scratch_bytes = 0;
 
   std::string describe() const {
     std::ostringstream out;
-    out << "C tile " << tile.m << "x" << tile.n << ", K tile " << tile.k << ", " << register_rows << "x"
-        << register_cols << " register block per thread, team of " << team_size << ", " << scratch_bytes / 1024.0
+    out << "C tile " << tile.m << "x" << tile.n << ", K tile " << tile.k << ", " << block.rows << "x"
+        << block.cols << " register block per thread, team of " << team_size << ", " << scratch_bytes / 1024.0
         << " KiB scratch at level " << scratch_level;
     return out.str();
   }
@@ -351,9 +382,9 @@ template <class ExecSpace, bool GpuLayout = SpaceTraits<ExecSpace>::is_device>
 TiledLaunch plan_tiled(const TileShape& requested, const MatmulShape& shape) {
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
   TiledLaunch launch;
-  launch.tile = resolve_tile<ExecSpace>(requested, shape);
-  const int blocks = (launch.tile.m / register_rows) * (launch.tile.n / register_cols);
-  launch.team_size = SpaceTraits<ExecSpace>::is_device ? blocks : 1;
+  launch.tile = resolve_tile<ExecSpace, GpuLayout>(requested, shape);
+  launch.block = register_block<GpuLayout>;
+  launch.team_size = SpaceTraits<ExecSpace>::is_device ? register_blocks(launch.tile, launch.block) : 1;
   launch.scratch_bytes = TiledMultiply<ExecSpace, GpuLayout>::scratch_bytes(launch.tile);
   // Level 0 is a GPU's shared memory; level 1 (global memory there) takes what does not fit.
   launch.scratch_level = launch.scratch_bytes <= static_cast<std::size_t>(Policy::scratch_size_max(0)) ? 0 : 1;
@@ -651,11 +682,12 @@ inline TileShape read_tile(ParamReader& reader) {
     if (value % block != 0)
       section->fail(
           section->node()[key], key,
-          "expected a multiple of " + std::to_string(block) + " (the register block), got " + std::to_string(value));
+          "expected a multiple of " + std::to_string(block) + " (the register blocks of every space), got " +
+              std::to_string(value));
     return value;
   };
-  tile.m = multiple_of("m", register_rows);
-  tile.n = multiple_of("n", register_cols);
+  tile.m = multiple_of("m", tile_multiple.rows);
+  tile.n = multiple_of("n", tile_multiple.cols);
   tile.k = static_cast<int>(section->integer("k", 0, {1, 1024}));
   section->finish();
   return tile;
