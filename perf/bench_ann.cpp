@@ -1,6 +1,6 @@
 // Google Benchmark of the ANN stage's three steps (inner fits, hidden layer, outer solve) on every
 // compiled space, through the stage's own functions, vars = 10 with bias as in the seed; bytes
-// and FLOPs per call as the stage's records count them. Each step's inputs come from the steps
+// and FLOPs per call from the stage's ann_work. Each step's inputs come from the steps
 // before it, computed outside the timing.
 //   build/openmp/perf/bench_ann --benchmark_filter=/quick/ --benchmark_format=json
 #include "bench_common.hpp"
@@ -22,17 +22,14 @@ stages::AnnParams ann_params(const benchmark::State& state) {
   return params;
 }
 
-klab::perf::Work step_work(const stages::AnnParams& params, AnnStep step) {
-  const double obs = static_cast<double>(params.obs), m = static_cast<double>(params.rows_per_neuron()),
-               p = static_cast<double>(params.inner_unknowns()), n = static_cast<double>(params.outer_unknowns()),
-               neurons = static_cast<double>(params.neurons), vars = static_cast<double>(params.vars);
-  const double gram_share = (params.gram_blocks + 1.0) / (2.0 * params.gram_blocks);
+klab::Work step_work(const stages::AnnParams& params, AnnStep step) {
+  const stages::AnnWork work = stages::ann_work(params);
   switch (step) {
-    case AnnStep::inner: return {8.0 * neurons * m * (vars + 1), neurons * m * p * (p + 3)};
-    case AnnStep::hidden: return {8.0 * (obs * vars + 3.0 * obs * n), 2.0 * obs * neurons * vars};
+    case AnnStep::inner: return work.inner;
+    case AnnStep::hidden: return work.hidden;
     case AnnStep::outer: break;
   }
-  return {8.0 * obs * n, 2.0 * obs * n * n * gram_share + n * n * n / 3.0};
+  return work.outer;
 }
 
 template <class ExecSpace>
@@ -46,7 +43,7 @@ void bench_step(benchmark::State& state, AnnStep step) {
   const auto fit_inner = [&] { stages::fit_inner_layer(space, train, params, klab::perf::bench_seed, inner); };
   const SpaceMatrix<ExecSpace> layer("layer", params.obs, params.outer_unknowns());
   const auto fit_hidden = [&] { stages::hidden_layer(space, train.x, inner, layer); };
-  const klab::perf::Work work = step_work(params, step);
+  const klab::Work work = step_work(params, step);
   if (step == AnnStep::inner) return klab::perf::time_iterations(state, space, work, fit_inner);
   fit_inner();
   if (step == AnnStep::hidden) return klab::perf::time_iterations(state, space, work, fit_hidden);

@@ -17,6 +17,7 @@
 
 #include "core/kokkos_compat.hpp"
 #include "core/random.hpp"
+#include "core/results.hpp"
 #include "core/spaces.hpp"
 #include "core/views.hpp"
 
@@ -26,16 +27,11 @@ namespace klab::perf {
 constexpr std::uint64_t bench_seed = 20240901;
 constexpr std::uint64_t calibration_stream_a = 91, calibration_stream_b = 92;
 
-// Bytes moved and floating-point operations of one call of a timed body; 0 leaves a counter out.
-struct Work {
-  double bytes = 0, flops = 0;
-};
-
 // Calls body() once untimed (first touch, BLAS thread start-up, first-launch costs), then once per
 // iteration, each timed with a fence of `space` inside the timed region, so asynchronous device
-// work counts. Sets the bytes/s and FLOP/s counters from `work`.
+// work counts. Sets the bytes/s and FLOP/s counters from `work` (a zero leaves its counter out).
 template <class ExecSpace, class Body>
-void time_iterations(benchmark::State& state, const ExecSpace& space, const Work& work, Body&& body) {
+void time_iterations(benchmark::State& state, const ExecSpace& space, const klab::Work& work, Body&& body) {
   body();
   space.fence();
   for (auto _ : state) {

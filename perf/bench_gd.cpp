@@ -1,6 +1,6 @@
 // Google Benchmark of one gradient-descent epoch per strategy (sgd: steps of 1 row, minibatch:
 // of 32 rows, batch: of all rows) on every compiled space, through the stage's GdEpoch; bytes and
-// FLOPs per epoch as the stage counts them (two gemv passes over X). Synthetic data, vars inputs,
+// FLOPs per epoch from the stage's gd_epoch_work. Synthetic data, vars inputs,
 // a learning rate that converges; the epochs continue from each other, as in training.
 //   build/openmp/perf/bench_gd --benchmark_filter=/quick/ --benchmark_format=json
 #include "bench_common.hpp"
@@ -24,8 +24,8 @@ void bench_epoch(benchmark::State& state, const std::string& strategy) {
   const auto data = stages::make_gd_data(space, params, klab::perf::bench_seed);
   const stages::GdEpoch<ExecSpace> epoch(data, batch, params.learning_rate);
   const klab::SpaceVector<ExecSpace> w("w", params.vars);
-  const double elements = static_cast<double>(params.obs) * static_cast<double>(params.vars);
-  klab::perf::time_iterations(state, space, {16.0 * elements, 4.0 * elements}, [&] { epoch.run(space, w, -1); });
+  klab::perf::time_iterations(state, space, stages::gd_epoch_work(params.obs, params.vars),
+                              [&] { epoch.run(space, w, -1); });
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ namespace {
 
 namespace stages = klab::stages;
 
-klab::perf::Work product_work(std::int64_t n) {
+klab::Work product_work(std::int64_t n) {
   const double size = static_cast<double>(n);
   return {24.0 * size * size, 2.0 * size * size * size};
 }

@@ -1,6 +1,6 @@
 // Google Benchmark of one SolveBak sweep per form (residual, gram, batched) on every compiled
-// space, through the stage's own sweep functions; bytes and FLOPs per sweep as the stage counts
-// them. Setup (X, y, the gram form's G = XᵀX) is outside the timing; the sweeps continue from
+// space, through the stage's own sweep functions; bytes and FLOPs per sweep from the stage's
+// solvebak_sweep_work. Setup (X, y, the gram form's G = XᵀX) is outside the timing; the sweeps continue from
 // each other, as in a solve.
 //   build/openmp/perf/bench_solvebak --benchmark_filter=/quick/ --benchmark_format=json
 #include "bench_common.hpp"
@@ -11,14 +11,6 @@ namespace {
 namespace stages = klab::stages;
 using klab::SpaceMatrix;
 using klab::SpaceVector;
-
-// Per sweep: the residual and batched forms read X twice and do 4 flops per element of X; the
-// gram form reads G once and does 2 flops per element of G (the stage's records count the same).
-klab::perf::Work sweep_work(std::int64_t rows, std::int64_t columns, double bytes_per_element,
-                            double flops_per_element) {
-  const double elements = static_cast<double>(rows) * static_cast<double>(columns);
-  return {bytes_per_element * elements, flops_per_element * elements};
-}
 
 template <class ExecSpace>
 stages::SolveBakState<ExecSpace> residual_state(const stages::SolveBakProblem<ExecSpace>& problem) {
@@ -33,7 +25,7 @@ void bench_residual(benchmark::State& state) {
   const ExecSpace space;
   const auto problem = stages::make_solvebak_problem(space, state.range(0), state.range(1), klab::perf::bench_seed);
   stages::ResidualSweeps<ExecSpace> sweeps(space, problem, residual_state(problem));
-  klab::perf::time_iterations(state, space, sweep_work(state.range(0), state.range(1), 16, 4),
+  klab::perf::time_iterations(state, space, stages::solvebak_sweep_work("residual", state.range(0), state.range(1)),
                               [&] { sweeps.sweep(); });
 }
 
@@ -47,7 +39,7 @@ void bench_gram(benchmark::State& state) {
   const SpaceVector<ExecSpace> work("r_next", vars);
   klab::compat::gemm(space, "T", "N", 1.0, problem.x, problem.x, 0.0, gram);
   klab::compat::gemv(space, "T", 1.0, problem.x, problem.y, 0.0, s.residual);
-  klab::perf::time_iterations(state, space, sweep_work(vars, vars, 8, 2),
+  klab::perf::time_iterations(state, space, stages::solvebak_sweep_work("gram", state.range(0), vars),
                               [&] { stages::gram_sweep(space, gram, s, work); });
 }
 
@@ -58,7 +50,7 @@ void bench_batched(benchmark::State& state) {
   const auto problem = stages::make_solvebak_problem(space, state.range(0), state.range(1), klab::perf::bench_seed);
   const auto s = residual_state(problem);
   const SpaceVector<ExecSpace> da("da", std::min(batch, state.range(1)));
-  klab::perf::time_iterations(state, space, sweep_work(state.range(0), state.range(1), 16, 4),
+  klab::perf::time_iterations(state, space, stages::solvebak_sweep_work("batched", state.range(0), state.range(1)),
                               [&] { stages::batched_sweep(space, problem, s, batch, da); });
 }
 

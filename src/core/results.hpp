@@ -8,6 +8,12 @@
 
 namespace klab {
 
+// Bytes moved and floating-point operations of one repetition of a measured body (0: not counted).
+// Each stage computes its own, for its records and for its benchmark under perf/.
+struct Work {
+  double bytes = 0, flops = 0;
+};
+
 struct ResultRecord {
   std::string stage;         // the deck's label for the stage (its type unless named)
   std::string stage_type;    // the registered stage name
@@ -27,6 +33,10 @@ struct ResultRecord {
   std::vector<std::pair<std::string, double>> metrics;     // stage-specific numbers, e.g. a residual
   std::vector<std::pair<std::string, std::vector<double>>> series;  // e.g. the error after each sweep
 
+  void count(const Work& work) {
+    bytes = work.bytes;
+    flops = work.flops;
+  }
   double gigabytes_per_second() const;  // 0 when bytes or time are not known
   double gigaflops_per_second() const;
 };

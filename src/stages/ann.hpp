@@ -403,14 +403,30 @@ inline double ann_bytes(const AnnParams& p) {
   return 8.0 * (2.0 * obs * (vars + 1.0) + obs * n + n * n + 2.0 * obs);
 }
 
+// Work per call of each step. Inner fits: the normal equations of every neuron (p(p+1)/2 + p
+// entries, 2 flops a row) from its rows of x and y. Hidden layer: the x·w gemm; x read, L written
+// by the gemm, then read and written by tanh. Outer solve: LᵀL (gram_blocks skips that share of
+// the upper triangle) and the Cholesky factorisation, reading L.
+struct AnnWork {
+  Work inner, hidden, outer;
+};
+inline AnnWork ann_work(const AnnParams& params) {
+  const double obs = static_cast<double>(params.obs), m = static_cast<double>(params.rows_per_neuron()),
+               p = static_cast<double>(params.inner_unknowns()), n = static_cast<double>(params.outer_unknowns()),
+               neurons = static_cast<double>(params.neurons), vars = static_cast<double>(params.vars);
+  const double gram_share = (params.gram_blocks + 1.0) / (2.0 * params.gram_blocks);
+  return {{8.0 * neurons * m * (vars + 1), neurons * m * p * (p + 3)},
+          {8.0 * (obs * vars + 3.0 * obs * n), 2.0 * obs * neurons * vars},
+          {8.0 * obs * n, 2.0 * obs * n * n * gram_share + n * n * n / 3.0}};
+}
+
 template <class ExecSpace>
 void run_ann(const ExecSpace& space, const AnnParams& params, StageContext& context) {
   const std::string space_name = SpaceTraits<ExecSpace>::name;
   const std::string case_label = "obs=" + std::to_string(params.obs) + " vars=" + std::to_string(params.vars) +
                                  " neurons=" + std::to_string(params.neurons);
   const auto size = static_cast<double>(params.obs);
-  const double obs = params.obs, m = params.rows_per_neuron(), p = params.inner_unknowns(),
-               n = params.outer_unknowns(), neurons = params.neurons, vars = params.vars;
+  const AnnWork work = ann_work(params);
   context.announce(case_label + ": generating train and test data");
   if (!context.fits_in_memory<ExecSpace>(case_label, size, ann_bytes(params))) return;
   const AnnData<ExecSpace> train = make_ann_data(space, params, context.seed(), ann_stream_x);
@@ -442,9 +458,8 @@ void run_ann(const ExecSpace& space, const AnnParams& params, StageContext& cont
                        " neurons' weights vs host Householder QR";
   inner_record.error = inner_weights_error(host_train, params, context.seed(), inner);
   inner_record.tolerance = 1e-8;
-  inner_record.flops = neurons * m * p * (p + 3);  // normal equations (p(p+1)/2 + p entries, 2 flops a row)
-  inner_record.bytes = 8.0 * neurons * m * (vars + 1);
-  inner_record.metrics.emplace_back("rows_per_neuron", m);
+  inner_record.count(work.inner);
+  inner_record.metrics.emplace_back("rows_per_neuron", static_cast<double>(params.rows_per_neuron()));
   context.add(std::move(inner_record));
 
   context.announce(case_label + ": hidden layer");
@@ -454,8 +469,7 @@ void run_ann(const ExecSpace& space, const AnnParams& params, StageContext& cont
   hidden_record.check = "max |L - tanh(x·w + b)| on " + std::to_string(ann_checked_columns) + " columns vs host";
   hidden_record.error = hidden_layer_error(host_train, inner, layer);
   hidden_record.tolerance = 1e-12;
-  hidden_record.flops = 2.0 * obs * neurons * vars;
-  hidden_record.bytes = 8.0 * (obs * vars + 3.0 * obs * n);  // x; L written by gemm, then read and written
+  hidden_record.count(work.hidden);
   context.add(std::move(hidden_record));
 
   context.announce(case_label + ": outer layer");
@@ -474,9 +488,7 @@ void run_ann(const ExecSpace& space, const AnnParams& params, StageContext& cont
   outer_record.check = "1 - test correlation";
   outer_record.error = 1.0 - test_fit.correlation;
   outer_record.tolerance = 1.0 - params.min_correlation;
-  const double gram_share = (params.gram_blocks + 1.0) / (2.0 * params.gram_blocks);
-  outer_record.flops = 2.0 * obs * n * n * gram_share + n * n * n / 3.0;
-  outer_record.bytes = 8.0 * obs * n;
+  outer_record.count(work.outer);
   outer_record.metrics = {{"train_correlation", train_fit.correlation},
                           {"test_correlation", test_fit.correlation},
                           {"train_rmse", train_fit.rmse},

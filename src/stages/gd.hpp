@@ -217,6 +217,13 @@ inline double gd_bytes(const GdParams& p) {
   return 8.0 * (2.0 * obs * (vars + 1.0) + 2.0 * obs + vars * vars);
 }
 
+// Per epoch, whatever the batch: two gemv passes over X (obs × vars), 8 bytes read and 2 flops per
+// element each.
+inline Work gd_epoch_work(std::int64_t obs, std::int64_t vars) {
+  const double elements = static_cast<double>(obs) * static_cast<double>(vars);
+  return {16.0 * elements, 4.0 * elements};
+}
+
 template <class ExecSpace>
 void run_gd(const ExecSpace& space, const GdParams& params, StageContext& context) {
   const std::string space_name = SpaceTraits<ExecSpace>::name;
@@ -263,9 +270,7 @@ void run_gd(const ExecSpace& space, const GdParams& params, StageContext& contex
     record.check = "||w - w_closed_form|| / ||w_closed_form|| after " + std::to_string(params.epochs) + " epochs";
     record.error = target_norm > 0 ? std::sqrt(distance) / target_norm : std::sqrt(distance);
     record.tolerance = params.tolerance;
-    // Per epoch: two gemv passes over X (4 flops and 8 bytes per element read) per step.
-    record.flops = 4.0 * static_cast<double>(params.obs) * static_cast<double>(params.vars);
-    record.bytes = 16.0 * static_cast<double>(params.obs) * static_cast<double>(params.vars);
+    record.count(gd_epoch_work(params.obs, params.vars));
     record.metrics = {{"final_loss", losses.empty() ? 0.0 : losses.back()},
                       {"steps_per_epoch", std::ceil(static_cast<double>(params.obs) / static_cast<double>(batch))}};
     record.notes.emplace_back("weights", format_vector(weights));

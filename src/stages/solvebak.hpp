@@ -281,6 +281,14 @@ inline double solvebak_bytes(const SolveBakParams& p) {
   return 8.0 * (obs * vars + 3.0 * obs + 5.0 * vars + (gram ? vars * vars : 0.0));
 }
 
+// Per sweep of a form: the residual and batched forms read X (obs × vars) twice and do 4 flops per
+// element; the gram form reads G (vars × vars) once and does 2 flops per element.
+inline Work solvebak_sweep_work(const std::string& form, std::int64_t obs, std::int64_t vars) {
+  const bool gram = form == "gram";
+  const double elements = static_cast<double>(gram ? vars : obs) * static_cast<double>(vars);
+  return {(gram ? 8.0 : 16.0) * elements, (gram ? 2.0 : 4.0) * elements};
+}
+
 template <class ExecSpace>
 void run_solvebak(const ExecSpace& space, const SolveBakParams& params, StageContext& context) {
   const std::string space_name = SpaceTraits<ExecSpace>::name;
@@ -305,12 +313,7 @@ void run_solvebak(const ExecSpace& space, const SolveBakParams& params, StageCon
           if (params.history) errors.push_back(mean_abs_error(problem, current));
         });
     record.time = summarize(sweep_seconds);
-    // Per sweep: the residual and batched forms read X twice and do 4 flops per element;
-    // the gram form reads G once and does 2 flops per element.
-    const double elements = form == "gram" ? static_cast<double>(params.vars) * static_cast<double>(params.vars)
-                                           : static_cast<double>(params.obs) * static_cast<double>(params.vars);
-    record.bytes = (form == "gram" ? 8.0 : 16.0) * elements;
-    record.flops = (form == "gram" ? 2.0 : 4.0) * elements;
+    record.count(solvebak_sweep_work(form, params.obs, params.vars));
     record.check = "mean |a_true - a| after " + std::to_string(params.sweeps) + " sweeps";
     record.error = mean_abs_error(problem, state);
     record.tolerance = params.tolerance;
