@@ -1,7 +1,7 @@
 // C = A + B on a CUDA device, launched several ways side by side, to tell the cost of Kokkos's
-// launch shape from the memory system's: Kokkos range kernels with 1, 2, 4 and 8 elements per work
-// item (the elementwise stage uses 4), a raw CUDA kernel, cudaMemcpy, and the launch + sync floor
-// at small N. Prints medians of fenced repetitions; bytes counted are 24 per element (two loads,
+// launch shape from the memory system's: the elementwise stage's own kernel (add_vectors) with 1,
+// 2, 4 and 8 elements per work item (the stage uses 4), a raw CUDA kernel, cudaMemcpy, and the
+// launch + sync floor at small N. Prints medians of fenced repetitions; bytes counted are 24 per element (two loads,
 // one store; the copy counts 16 and is scaled to 24).
 //
 //   build/cuda/perf/cuda_elementwise_probe [N...]     default: 1000 1e8 1e9
@@ -14,9 +14,11 @@
 #include <cstdlib>
 #include <vector>
 
+#include "stages/elementwise.hpp"
+
 namespace {
 
-using DeviceVector = Kokkos::View<double*, Kokkos::CudaSpace>;
+using DeviceVector = klab::stages::Vector<Kokkos::Cuda>;
 using Index = Kokkos::IndexType<std::int64_t>;
 
 // Median seconds of `reps` runs of `launch` followed by `sync`, after three warm-up runs.
@@ -43,14 +45,7 @@ __global__ void raw_add(const double* __restrict__ a, const double* __restrict__
 
 template <int PerItem>
 void kokkos_add(const DeviceVector& a, const DeviceVector& b, const DeviceVector& c) {
-  const std::int64_t n = c.extent(0), stride = (n + PerItem - 1) / PerItem;
-  Kokkos::parallel_for(
-      "probe::add", Kokkos::RangePolicy<Kokkos::Cuda, Index>(0, stride), KOKKOS_LAMBDA(std::int64_t i) {
-        for (std::int64_t r = 0; r < PerItem; ++r) {
-          const std::int64_t k = i + r * stride;
-          if (k < n) c(k) = a(k) + b(k);
-        }
-      });
+  klab::stages::add_vectors<Kokkos::Cuda, PerItem>(Kokkos::Cuda(), a, b, c);
 }
 
 void probe(std::int64_t n) {

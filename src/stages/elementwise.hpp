@@ -40,11 +40,11 @@ constexpr std::uint64_t elementwise_stream_a = 1, elementwise_stream_b = 2;
 // stays coalesced, each thread has 8 loads in flight instead of 2, and the grid is 4x smaller.
 // Measured on an H200 at N = 1e8 (perf/cuda_elementwise_probe): one element per item 0.951 ms
 // (2.52 TB/s), four 0.571 ms (4.20 TB/s), a raw 256-thread kernel 0.591 ms, cudaMemcpy 0.603 ms.
-// On a CPU one element per item streams best.
-template <class ExecSpace>
+// On a CPU one element per item streams best. The probe times other counts through PerItem.
+template <class ExecSpace, int PerItem = SpaceTraits<ExecSpace>::is_device ? 4 : 1>
 void add_vectors(const ExecSpace& space, const Vector<ExecSpace>& a, const Vector<ExecSpace>& b,
                  const Vector<ExecSpace>& c) {
-  constexpr std::int64_t per_item = SpaceTraits<ExecSpace>::is_device ? 4 : 1;
+  constexpr std::int64_t per_item = PerItem;
   const std::int64_t n = c.extent(0), stride = (n + per_item - 1) / per_item;
   Kokkos::parallel_for(
       "elementwise::add", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, stride),
