@@ -148,10 +148,7 @@ int main(int argc, char* argv[]) {
     return 0;
   }
 
-  klab::restart_if_blas_kernels_are_generic(argv);
-  // Kokkos's recommended thread binding, unless the user chose one; results record OMP_* either way.
-  setenv("OMP_PROC_BIND", "spread", 0);
-  setenv("OMP_PLACES", "threads", 0);
+  klab::restart_with_run_environment(argv);  // results record the OMP_* and OPENBLAS_* in effect
   Kokkos::ScopeGuard kokkos(argc, argv);
   try {
     if (command.verb == "info") {

@@ -31,9 +31,11 @@ struct Outcome {
   std::string output;  // stdout and stderr together
 };
 
-Outcome klab(const std::string& args) {
+// Runs klab with `args`, its environment changed by `environment` (arguments of env(1)) if given.
+Outcome klab(const std::string& args, const std::string& environment = "") {
   const fs::path log = fs::temp_directory_path() / ("klab_cli_" + std::to_string(::getpid()) + ".log");
-  const std::string command = std::string(KLAB_EXE) + " " + args + " > " + log.string() + " 2>&1";
+  const std::string command = (environment.empty() ? "" : "env " + environment + " ") + std::string(KLAB_EXE) + " " +
+                              args + " > " + log.string() + " 2>&1";
   const int raw = std::system(command.c_str());
   std::ifstream in(log);
   std::stringstream text;
@@ -196,6 +198,27 @@ TEST_F(Cli, InfoNamesKokkosSpacesAndMachine) {
     EXPECT_NE(out.output.find(field), std::string::npos) << field << "\n" << out.output;
   for (const auto& space : klab::compiled_space_names())
     EXPECT_NE(out.output.find(space + " (concurrency "), std::string::npos) << out.output;
+}
+
+// The OpenMP runtime reads OMP_PROC_BIND when it loads, so klab sets it and restarts itself; the
+// binding must then be in effect (the initial thread on one CPU), unless OpenBLAS runs threads of
+// its own, which would inherit that CPU. A binding the user chose is kept.
+TEST_F(Cli, BindsOpenMpThreadsBeforeTheRuntimeLoadsUnlessOpenBlasRunsItsOwnThreads) {
+  const Outcome out = klab("info", "-u OMP_PROC_BIND -u OMP_PLACES");
+  ASSERT_EQ(out.status, 0) << out.output;
+  const bool blas_pthreads = out.output.find("threads: pthreads") != std::string::npos;
+  if (blas_pthreads) {
+    EXPECT_EQ(out.output.find("OMP_PROC_BIND="), std::string::npos) << out.output;
+  } else {
+    EXPECT_NE(out.output.find("OMP_PROC_BIND=spread"), std::string::npos) << out.output;
+    EXPECT_NE(out.output.find("OMP_PLACES=threads"), std::string::npos) << out.output;
+    EXPECT_NE(out.output.find("Initial thread:    may run on 1 of them"), std::string::npos) << out.output;
+  }
+  const Outcome chosen = klab("info", "-u OMP_PLACES OMP_PROC_BIND=false");
+  ASSERT_EQ(chosen.status, 0) << chosen.output;
+  EXPECT_NE(chosen.output.find("OMP_PROC_BIND=false"), std::string::npos) << chosen.output;
+  if (::sysconf(_SC_NPROCESSORS_ONLN) > 1)
+    EXPECT_EQ(chosen.output.find("Initial thread:    may run on 1 of them"), std::string::npos) << chosen.output;
 }
 
 TEST_F(Cli, UsageErrorsExitTwo) {

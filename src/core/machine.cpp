@@ -1,6 +1,7 @@
 #include "core/machine.hpp"
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <Kokkos_Core.hpp>
@@ -32,20 +33,51 @@ std::string openblas_core_name() {
   return core_name ? core_name() : "";
 }
 
-}  // namespace
+// OpenBLAS's threading (openblas_get_parallel: 0, 1, 2), or "" when the BLAS is not OpenBLAS.
+std::string openblas_threads() {
+  using Parallel = int (*)();
+  const auto parallel = reinterpret_cast<Parallel>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  if (!parallel) return "";
+  switch (parallel()) {
+    case 0: return "none";
+    case 1: return "pthreads";
+    case 2: return "OpenMP";
+    default: return "unknown";
+  }
+}
 
-void restart_if_blas_kernels_are_generic(char** argv) {
-  if (std::getenv("OPENBLAS_CORETYPE")) return;
+// Sets OMP_PROC_BIND and OMP_PLACES where unset and OpenBLAS does not run its own pthreads; true
+// when it set either.
+bool set_thread_binding() {
+  if (openblas_threads() == "pthreads") return false;
+  const bool missing = !std::getenv("OMP_PROC_BIND") || !std::getenv("OMP_PLACES");
+  setenv("OMP_PROC_BIND", "spread", 0);
+  setenv("OMP_PLACES", "threads", 0);
+  return missing;
+}
+
+// Sets OPENBLAS_CORETYPE where unset and OpenBLAS took its Prescott kernels; true when it did.
+bool set_blas_core_type() {
+  if (std::getenv("OPENBLAS_CORETYPE")) return false;
   std::string core = openblas_core_name();
   for (char& c : core) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (core != "prescott") return;
+  if (core != "prescott") return false;
   __builtin_cpu_init();
   const char* better = __builtin_cpu_supports("avx512f") ? "SkylakeX" : __builtin_cpu_supports("avx2") ? "Haswell" : nullptr;
-  if (!better) return;
+  if (!better) return false;
   std::cerr << "klab: OpenBLAS chose its generic Prescott kernels for this CPU; restarting with OPENBLAS_CORETYPE="
             << better << "\n";
   setenv("OPENBLAS_CORETYPE", better, 1);
-  execv("/proc/self/exe", argv);  // returns only on failure: then run with the generic kernels
+  return true;
+}
+
+}  // namespace
+
+void restart_with_run_environment(char** argv) {
+  const bool binding = set_thread_binding();
+  const bool core_type = set_blas_core_type();
+  // execv returns only on failure: then the program runs on as it started.
+  if (binding || core_type) execv("/proc/self/exe", argv);
 }
 
 namespace {
@@ -138,6 +170,8 @@ MachineInfo collect_machine_info() {
   if (gethostname(host, sizeof host - 1) == 0) info.hostname = host;
   info.cpu_model = proc_field("/proc/cpuinfo", "model name");
   info.logical_cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0) info.initial_thread_cpus = CPU_COUNT(&allowed);
   info.ram_total = meminfo_bytes("MemTotal");
   info.ram_available = meminfo_bytes("MemAvailable");
   info.kokkos_version = kokkos_version();
@@ -150,6 +184,7 @@ MachineInfo collect_machine_info() {
   collect_gpus(info);
   info.host_code_flags = KLAB_HOST_CODE_FLAGS;
   info.blas_core = openblas_core_name();
+  info.blas_threads = openblas_threads();
   for (char** e = environ; e && *e; ++e) {
     const std::string entry = *e;
     if (entry.rfind("OMP_", 0) != 0 && entry.rfind("KOKKOS_", 0) != 0 && entry.rfind("OPENBLAS_", 0) != 0) continue;
@@ -177,6 +212,7 @@ Json to_json(const MachineInfo& info) {
       .set("hostname", info.hostname)
       .set("cpu_model", info.cpu_model)
       .set("logical_cores", info.logical_cores)
+      .set("initial_thread_cpus", info.initial_thread_cpus)
       .set("ram_total_bytes", info.ram_total)
       .set("ram_available_bytes", info.ram_available)
       .set("kokkos_version", info.kokkos_version)
@@ -185,6 +221,7 @@ Json to_json(const MachineInfo& info) {
       .set("gpus", std::move(gpus))
       .set("host_code_flags", info.host_code_flags)
       .set("blas_core", info.blas_core)
+      .set("blas_threads", info.blas_threads)
       .set("environment", std::move(environment));
 }
 
@@ -192,6 +229,7 @@ void print_machine_info(std::ostream& out, const MachineInfo& info, bool with_co
   out << "Host:              " << info.hostname << "\n"
       << "CPU:               " << (info.cpu_model.empty() ? "unknown" : info.cpu_model) << "\n"
       << "Logical cores:     " << info.logical_cores << "\n"
+      << "Initial thread:    may run on " << info.initial_thread_cpus << " of them\n"
       << "RAM:               " << gib(info.ram_total) << " total, " << gib(info.ram_available) << " available\n"
       << "Kokkos:            " << info.kokkos_version << "\n"
       << "Execution spaces:  ";
@@ -204,7 +242,9 @@ void print_machine_info(std::ostream& out, const MachineInfo& info, bool with_co
         << g.compute_capability_minor << ", " << g.multiprocessors << " SMs, memory " << gib(g.memory_total)
         << " total, " << gib(g.memory_free) << " free\n";
   out << "Host code flags:   " << (info.host_code_flags.empty() ? "compiler default" : info.host_code_flags) << "\n";
-  out << "Host BLAS:         " << (info.blas_core.empty() ? "not OpenBLAS" : "OpenBLAS, " + info.blas_core + " kernels")
+  out << "Host BLAS:         "
+      << (info.blas_core.empty() ? "not OpenBLAS"
+                                 : "OpenBLAS, " + info.blas_core + " kernels, threads: " + info.blas_threads)
       << "\n";
   for (const auto& [key, value] : info.environment) out << "Environment:       " << key << "=" << value << "\n";
   if (with_configuration) out << "\nKokkos configuration:\n" << info.kokkos_configuration;

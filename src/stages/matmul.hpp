@@ -542,7 +542,7 @@ std::string gemm_path() {
 #if defined(KOKKOSKERNELS_ENABLE_TPL_MKL)
     return "MKL (Kokkos Kernels' MKL TPL), on MKL's own threads";
 #elif defined(KOKKOSKERNELS_ENABLE_TPL_BLAS)
-    return "host BLAS (Kokkos Kernels' BLAS TPL), on the BLAS library's own threads whatever the space";
+    return "host BLAS (Kokkos Kernels' BLAS TPL), on the BLAS library's threads whatever the space (klab info: Host BLAS)";
 #else
     return "Kokkos Kernels' own gemm kernel (no BLAS TPL)";
 #endif
