@@ -41,14 +41,15 @@ endif()
 # Debian's OpenBLAS comes in a pthreads build (the default alternative) and an OpenMP build
 # (libopenblas0-openmp). The OpenMP one runs its dgemm on the OpenMP threads Kokkos binds to the
 # cores, instead of on threads of its own that would inherit the first core's binding (see
-# restart_with_run_environment in src/core/machine.hpp). Where it is installed, klab's programs
-# load it first (a run path to its folder; the library is the same ABI, libopenblas.so.0).
+# restart_with_run_environment in src/core/machine.hpp). Where it is installed and g++ builds
+# klab (its OpenMP runtime is the one that OpenBLAS build uses, libgomp), klab's programs load it
+# first: a run path to its folder; the library has the same ABI, libopenblas.so.0.
 find_path(KLAB_OPENBLAS_OPENMP_DIR libopenblas.so.0
           PATHS "/usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp" NO_DEFAULT_PATH
           DOC "Folder of OpenBLAS's OpenMP build, loaded in place of the default OpenBLAS (empty: the default)")
-if(KLAB_OPENBLAS_OPENMP_DIR)
+if(KLAB_OPENBLAS_OPENMP_DIR AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   list(APPEND CMAKE_BUILD_RPATH "${KLAB_OPENBLAS_OPENMP_DIR}")
   message(STATUS "klab: OpenBLAS's OpenMP build from ${KLAB_OPENBLAS_OPENMP_DIR}")
 else()
-  message(STATUS "klab: OpenBLAS's OpenMP build not found (Debian: libopenblas0-openmp); the default BLAS runs")
+  message(STATUS "klab: OpenBLAS's OpenMP build not used (Debian: libopenblas0-openmp, with g++); the default BLAS runs")
 endif()

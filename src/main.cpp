@@ -111,6 +111,7 @@ Command parse_command(int argc, char* argv[]) {
 }  // namespace
 
 int main(int argc, char* argv[]) {
+  klab::restart_with_run_environment(argv);  // results record the OMP_* and OPENBLAS_* in effect
   Command command;
   try {
     command = parse_command(argc, argv);
@@ -148,7 +149,6 @@ int main(int argc, char* argv[]) {
     return 0;
   }
 
-  klab::restart_with_run_environment(argv);  // results record the OMP_* and OPENBLAS_* in effect
   Kokkos::ScopeGuard kokkos(argc, argv);
   try {
     if (command.verb == "info") {

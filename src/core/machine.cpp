@@ -46,38 +46,44 @@ std::string openblas_threads() {
   }
 }
 
-// Sets OMP_PROC_BIND and OMP_PLACES where unset and OpenBLAS does not run its own pthreads; true
-// when it set either.
-bool set_thread_binding() {
-  if (openblas_threads() == "pthreads") return false;
-  const bool missing = !std::getenv("OMP_PROC_BIND") || !std::getenv("OMP_PLACES");
-  setenv("OMP_PROC_BIND", "spread", 0);
-  setenv("OMP_PLACES", "threads", 0);
-  return missing;
+// Sets `name` to `value` where unset, noting it in `set`.
+void set_if_unset(const char* name, const char* value, std::vector<const char*>& set) {
+  if (std::getenv(name)) return;
+  setenv(name, value, 1);
+  set.push_back(name);
 }
 
-// Sets OPENBLAS_CORETYPE where unset and OpenBLAS took its Prescott kernels; true when it did.
-bool set_blas_core_type() {
-  if (std::getenv("OPENBLAS_CORETYPE")) return false;
+// The OPENBLAS_CORETYPE to restart with where OpenBLAS took its Prescott kernels, else nullptr.
+const char* better_blas_core_type() {
   std::string core = openblas_core_name();
   for (char& c : core) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (core != "prescott") return false;
+  if (core != "prescott") return nullptr;
   __builtin_cpu_init();
-  const char* better = __builtin_cpu_supports("avx512f") ? "SkylakeX" : __builtin_cpu_supports("avx2") ? "Haswell" : nullptr;
-  if (!better) return false;
-  std::cerr << "klab: OpenBLAS chose its generic Prescott kernels for this CPU; restarting with OPENBLAS_CORETYPE="
-            << better << "\n";
-  setenv("OPENBLAS_CORETYPE", better, 1);
-  return true;
+  return __builtin_cpu_supports("avx512f") ? "SkylakeX" : __builtin_cpu_supports("avx2") ? "Haswell" : nullptr;
 }
 
 }  // namespace
 
 void restart_with_run_environment(char** argv) {
-  const bool binding = set_thread_binding();
-  const bool core_type = set_blas_core_type();
-  // execv returns only on failure: then the program runs on as it started.
-  if (binding || core_type) execv("/proc/self/exe", argv);
+  std::vector<const char*> set;  // the variables that need a restart to take effect
+  if (openblas_threads() == "pthreads") {
+    // No binding. OMP_PROC_BIND=false records that (the runtime, which found neither variable,
+    // is unbound already: no restart) and keeps Kokkos from warning that it is unset.
+    if (!std::getenv("OMP_PLACES")) setenv("OMP_PROC_BIND", "false", 0);
+  } else {
+    set_if_unset("OMP_PROC_BIND", "spread", set);
+    set_if_unset("OMP_PLACES", "threads", set);
+  }
+  if (const char* core = better_blas_core_type(); core && !std::getenv("OPENBLAS_CORETYPE")) {
+    std::cerr << "klab: OpenBLAS chose its generic Prescott kernels for this CPU; restarting with OPENBLAS_CORETYPE="
+              << core << "\n";
+    set_if_unset("OPENBLAS_CORETYPE", core, set);
+  }
+  if (set.empty()) return;
+  execv("/proc/self/exe", argv);
+  // Reached only if execv failed: the variables set would not be in effect, and the results,
+  // which record the environment, must not say they were.
+  for (const char* name : set) unsetenv(name);
 }
 
 namespace {
