@@ -43,11 +43,6 @@ __global__ void raw_add(const double* __restrict__ a, const double* __restrict__
   if (i < n) c[i] = a[i] + b[i];
 }
 
-template <int PerItem>
-void kokkos_add(const DeviceVector& a, const DeviceVector& b, const DeviceVector& c) {
-  klab::stages::add_vectors<Kokkos::Cuda, PerItem>(Kokkos::Cuda(), a, b, c);
-}
-
 void probe(std::int64_t n) {
   DeviceVector a("a", n), b("b", n), c("c", n);
   // Non-zero inputs: zeros can run faster than real data.
@@ -58,17 +53,20 @@ void probe(std::int64_t n) {
       });
   Kokkos::fence();
   const int reps = n > 100000 ? 30 : 200;
-  const cudaStream_t stream = Kokkos::Cuda().cuda_stream();
-  const auto fence = [] { Kokkos::Cuda().fence(); };
+  const Kokkos::Cuda space;
+  const cudaStream_t stream = space.cuda_stream();
+  const auto fence = [space] { space.fence(); };
   const auto stream_sync = [stream] { cudaStreamSynchronize(stream); };
   const auto report = [n](const char* what, double seconds) {
     std::printf("N=%-11lld %-30s %11.3f us %9.1f GB/s\n", static_cast<long long>(n), what, seconds * 1e6,
                 24.0 * n / seconds / 1e9);
   };
-  report("kokkos, 1 per item + fence", median_seconds([&] { kokkos_add<1>(a, b, c); }, fence, reps));
-  report("kokkos, 2 per item + fence", median_seconds([&] { kokkos_add<2>(a, b, c); }, fence, reps));
-  report("kokkos, 4 per item + fence", median_seconds([&] { kokkos_add<4>(a, b, c); }, fence, reps));
-  report("kokkos, 8 per item + fence", median_seconds([&] { kokkos_add<8>(a, b, c); }, fence, reps));
+  using klab::stages::add_vectors;
+  const auto time_add = [&](auto kernel) { return median_seconds([&] { kernel(space, a, b, c); }, fence, reps); };
+  report("kokkos, 1 per item + fence", time_add(add_vectors<Kokkos::Cuda, 1>));
+  report("kokkos, 2 per item + fence", time_add(add_vectors<Kokkos::Cuda, 2>));
+  report("kokkos, 4 per item + fence", time_add(add_vectors<Kokkos::Cuda, 4>));
+  report("kokkos, 8 per item + fence", time_add(add_vectors<Kokkos::Cuda, 8>));
   const auto blocks = static_cast<unsigned>((n + 255) / 256);
   report("raw 256 threads + stream sync",
          median_seconds([&] { raw_add<<<blocks, 256, 0, stream>>>(a.data(), b.data(), c.data(), n); }, stream_sync,

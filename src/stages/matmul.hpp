@@ -101,10 +101,12 @@ constexpr std::int64_t host_loop_max_products = std::int64_t(1) << 27;
 // The register block of C that one thread of the tiled variant accumulates, per arrangement
 // (see TiledMultiply). On a CPU a column of the block is one or two SIMD vectors, and the block
 // needs at least as many independent vector accumulators as FMAs can be in flight (2 pipes × 4
-// cycles on current x86 cores), all held in registers with a column of A and a broadcast of B.
-// Measured (perf/bench_matmul, N = 1000 / 2000, 2-core AMD EPYC with AVX-512, ms): 4×4 71 / 663,
-// 8×4 59 / 486, 16×4 44 / 412, 8×8 43 / 381; 16×8 and 8×12 193 / 1585 and 183 / 1522, where the
-// compiler no longer keeps the block in registers.
+// cycles on current x86 cores), held in registers with a column of A and a broadcast of B: 8×8 is
+// eight of AVX-512's 32 registers; AVX2's 16 cannot hold its 16 accumulators and 3 more, and
+// spill some. Measured (perf/bench_matmul, N = 1000 / 2000, 2-core AMD EPYC with AVX-512, ms):
+// 4×4 71 / 663, 8×4 59 / 486, 16×4 44 / 412, 8×8 43 / 381; 16×8 and 8×12 193 / 1585 and 183 /
+// 1522, where the compiler no longer keeps the block in registers. 8×8 built for AVX2 only
+// (-march=haswell) still takes 65 ms at N = 1000.
 struct RegisterBlock {
   int rows, cols;
 };
@@ -226,8 +228,8 @@ struct TiledMultiply {
                      : col % block_cols + block_cols * (p + tile.k * (col / block_cols));
   }
 
-  // The rows of a register block: adjacent on a CPU, where one thread's four values are one SIMD
-  // load; on a GPU strided by the number of blocks down the tile, so that the threads of a warp
+  // The rows of a register block: adjacent on a CPU, where a thread's column of eight values is one
+  // AVX-512 load (two AVX2 ones); on a GPU strided by the number of blocks down the tile, so that the threads of a warp
   // read consecutive scratch words (no bank conflicts). The same for columns.
   KOKKOS_INLINE_FUNCTION int row_in_tile(int block, int r) const {
     const int block_row = block % blocks_down;
