@@ -1,7 +1,7 @@
 // Google Benchmark of one SolveBak sweep per form (residual, gram, batched) on every compiled
 // space, through the stage's own sweep functions; bytes and FLOPs per sweep from the stage's
-// solvebak_sweep_work. Setup (X, y, the gram form's G = XᵀX) is outside the timing; the sweeps continue from
-// each other, as in a solve.
+// solvebak_sweep_work. Setup (X, y, the gram form's G = XᵀX) is outside the timing; the sweeps
+// continue from each other, as in a solve.
 //   build/openmp/perf/bench_solvebak --benchmark_filter=/quick/ --benchmark_format=json
 #include "bench_common.hpp"
 #include "stages/solvebak.hpp"

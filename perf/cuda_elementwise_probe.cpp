@@ -1,8 +1,8 @@
 // C = A + B on a CUDA device, launched several ways side by side, to tell the cost of Kokkos's
 // launch shape from the memory system's: the elementwise stage's own kernel (add_vectors) with 1,
 // 2, 4 and 8 elements per work item (the stage uses 4), a raw CUDA kernel, cudaMemcpy, and the
-// launch + sync floor at small N. Prints medians of fenced repetitions; bytes counted are 24 per element (two loads,
-// one store; the copy counts 16 and is scaled to 24).
+// launch + sync floor at small N. Prints medians of fenced repetitions; bytes counted are 24 per
+// element (two loads, one store; the copy counts 16 and is scaled to 24).
 //
 //   build/cuda/perf/cuda_elementwise_probe [N...]     default: 1000 1e8 1e9
 #include <cuda_runtime.h>

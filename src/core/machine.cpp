@@ -74,7 +74,7 @@ void restart_with_run_environment(char** argv) {
     set_if_unset("OMP_PROC_BIND", "spread", set);
     set_if_unset("OMP_PLACES", "threads", set);
   }
-  if (const char* core = better_blas_core_type(); core && !std::getenv("OPENBLAS_CORETYPE")) {
+  if (const char* core = std::getenv("OPENBLAS_CORETYPE") ? nullptr : better_blas_core_type()) {
     std::cerr << "klab: OpenBLAS chose its generic Prescott kernels for this CPU; restarting with OPENBLAS_CORETYPE="
               << core << "\n";
     set_if_unset("OPENBLAS_CORETYPE", core, set);

@@ -47,10 +47,10 @@ struct MachineInfo {
 //   start after and inherit that one core (its dgemm 38 ms bound, 20 ms not). There it sets
 //   OMP_PROC_BIND=false, which needs no restart. OpenBLAS's OpenMP build runs on the bound
 //   OpenMP threads instead (20 ms); klab links it where it is installed.
-// Call it before anything reads input: the restarted program reads it again.
 // - OPENBLAS_CORETYPE, where OpenBLAS took its generic SSE3 "Prescott" kernels for a CPU model it
 //   does not know (Debian's 0.3.21 on some virtualised Xeons; 4x slower than the AVX-512 ones),
 //   named from the CPU's own feature flags.
+// Call it before anything reads input: the restarted program reads it again.
 void restart_with_run_environment(char** argv);
 
 MachineInfo collect_machine_info();

@@ -229,8 +229,8 @@ struct TiledMultiply {
   }
 
   // The rows of a register block: adjacent on a CPU, where a thread's column of eight values is one
-  // AVX-512 load (two AVX2 ones); on a GPU strided by the number of blocks down the tile, so that the threads of a warp
-  // read consecutive scratch words (no bank conflicts). The same for columns.
+  // AVX-512 load (two AVX2 ones); on a GPU strided by the number of blocks down the tile, so that
+  // the threads of a warp read consecutive scratch words (no bank conflicts). The same for columns.
   KOKKOS_INLINE_FUNCTION int row_in_tile(int block, int r) const {
     const int block_row = block % blocks_down;
     return GpuLayout ? block_row + r * blocks_down : block_row * block_rows + r;
@@ -544,7 +544,8 @@ std::string gemm_path() {
 #if defined(KOKKOSKERNELS_ENABLE_TPL_MKL)
     return "MKL (Kokkos Kernels' MKL TPL), on MKL's own threads";
 #elif defined(KOKKOSKERNELS_ENABLE_TPL_BLAS)
-    return "host BLAS (Kokkos Kernels' BLAS TPL), on the BLAS library's threads whatever the space (klab info: Host BLAS)";
+    return "host BLAS (Kokkos Kernels' BLAS TPL), on the BLAS library's threads whatever the space "
+           "(klab info: Host BLAS)";
 #else
     return "Kokkos Kernels' own gemm kernel (no BLAS TPL)";
 #endif
