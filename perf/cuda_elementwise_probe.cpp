@@ -14,7 +14,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "stages/elementwise.hpp"
+#include "stages/elementwise/elementwise.hpp"
 
 namespace {
 

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# klab's performance regression suite: runs the Google Benchmark binaries of a build (every stage,
-# each with its calibration benchmarks), merges their JSON into one result set, and records it as
-# a baseline or checks it against one with perf/gate.py.
+# klab's performance regression suite: runs the benchmarks of a build (perf/bench_klab), one stage
+# at a time, each run with the calibration benchmarks, merges their JSON into one result set (a
+# suite per stage), and records it as a baseline or checks it against one with src/tools/gate.py.
 #
 #   bash perf/regression.sh record NAME [--quick] [--build DIR]     -> perf/baselines/NAME.json
 #   bash perf/regression.sh check NAME [--quick] [--build DIR] [--out FILE] [gate options]
 #
 # --quick runs the quick set (--benchmark_filter=/quick/, about 2 minutes on 2 cores), otherwise
 # the full suite. --build defaults to build/openmp; build the binaries first:
-#   cmake --build build/openmp --target bench_elementwise bench_matmul bench_solvebak bench_ann bench_gd
-# Gate options (--threshold, --alpha, --intensity) go to perf/gate.py; check exits with its
+#   cmake --build build/openmp --target bench_klab klab
+# Gate options (--threshold, --alpha, --intensity) go to src/tools/gate.py; check exits with its
 # status: 0 no regression, 1 a regression, 2 bad input. check writes the new result set to --out
 # (default DIR/perf/regression-NAME.json). KLAB_PERF_REPETITIONS (default 10) and
 # KLAB_PERF_MIN_TIME (seconds of timed iterations per repetition, default 0.1) set the sampling.
@@ -21,7 +21,6 @@ set -euo pipefail
 
 perf_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$perf_dir")
-binaries=(bench_elementwise bench_matmul bench_solvebak bench_ann bench_gd)
 
 usage() {
   sed -n '6,7p' "${BASH_SOURCE[0]}" | sed 's/^#   /usage: /' >&2
@@ -50,17 +49,20 @@ if [[ $mode == check && ! -f $baseline ]]; then
   echo "regression.sh: no baseline $baseline; record one with: bash perf/regression.sh record $name" >&2
   exit 2
 fi
-for binary in "${binaries[@]}"; do
-  if [[ ! -x $build/perf/$binary ]]; then
-    echo "regression.sh: $build/perf/$binary is not built; run: cmake --build $build --target ${binaries[*]}" >&2
+for binary in perf/bench_klab src/klab; do
+  if [[ ! -x $build/$binary ]]; then
+    echo "regression.sh: $build/$binary is not built; run: cmake --build $build --target bench_klab klab" >&2
     exit 2
   fi
 done
+bench=$build/perf/bench_klab
+# The stages with benchmarks: the first component of every benchmark's name but the calibration's.
+mapfile -t stages < <("$bench" --benchmark_list_tests=true | cut -d/ -f1 | grep -vx calibration | sort -u)
 
 repetitions=${KLAB_PERF_REPETITIONS:-10}
 min_time=${KLAB_PERF_MIN_TIME:-0.1}
-filter=.
-$quick && filter=/quick/
+set_filter=/
+$quick && set_filter=/quick/
 # The thread placement klab uses (it sets these unless they are set), so the numbers compare:
 # bound, unless OpenBLAS runs threads of its own, which the binding would crowd onto one core
 # (see restart_with_run_environment in src/core/machine.hpp). The benchmarks start bound or not
@@ -74,31 +76,31 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 echo "regression.sh: $mode $name: $($quick && echo quick set || echo full suite), $repetitions repetitions," \
-  "min time ${min_time}s, binaries of $build" >&2
+  "min time ${min_time}s, stages ${stages[*]} of $build" >&2
 start=$SECONDS
-for binary in "${binaries[@]}"; do
-  binary_start=$SECONDS
-  # Repetitions interleaved at random across the binary's benchmarks: a burst of load on a shared
-  # machine then spreads over every benchmark and the calibration instead of hitting one of them.
-  if ! "$build/perf/$binary" --benchmark_filter="$filter" --benchmark_repetitions="$repetitions" \
+for stage in "${stages[@]}"; do
+  stage_start=$SECONDS
+  # Repetitions interleaved at random across the stage's benchmarks and the calibration: a burst
+  # of load on a shared machine then spreads over all of them instead of hitting one.
+  if ! "$bench" --benchmark_filter="^($stage|calibration)/.*$set_filter" --benchmark_repetitions="$repetitions" \
       --benchmark_report_aggregates_only=false --benchmark_display_aggregates_only=true \
       --benchmark_enable_random_interleaving=true --benchmark_min_time="$min_time" \
-      --benchmark_out="$work/$binary.json" --benchmark_out_format=json >"$work/$binary.log" 2>&1; then
-    tail -20 "$work/$binary.log" >&2
-    echo "regression.sh: $binary failed" >&2
+      --benchmark_out="$work/$stage.json" --benchmark_out_format=json >"$work/$stage.log" 2>&1; then
+    tail -20 "$work/$stage.log" >&2
+    echo "regression.sh: the $stage benchmarks failed" >&2
     exit 2
   fi
-  echo "regression.sh: $binary: $((SECONDS - binary_start)) s" >&2
+  echo "regression.sh: $stage: $((SECONDS - stage_start)) s" >&2
 done
 echo "regression.sh: benchmarks ran in $((SECONDS - start)) s" >&2
 
 if [[ $mode == record ]]; then
   mkdir -p "$perf_dir/baselines"
-  python3 "$perf_dir/merge.py" "$baseline" "$work"/*.json
+  python3 "$root/src/tools/merge.py" "$baseline" "$work"/*.json
   echo "regression.sh: recorded $baseline" >&2
   exit 0
 fi
 out=${out:-$build/perf/regression-$name.json}
-python3 "$perf_dir/merge.py" "$out" "$work"/*.json
+python3 "$root/src/tools/merge.py" "$out" "$work"/*.json
 echo "regression.sh: new results in $out" >&2
-exec python3 "$perf_dir/gate.py" "$baseline" "$out" "${gate_args[@]}"
+exec python3 "$root/src/tools/gate.py" "$baseline" "$out" "${gate_args[@]}"

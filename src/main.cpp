@@ -27,6 +27,7 @@ constexpr int exit_usage = 2;
 void print_usage(std::ostream& out) {
   out << "usage: klab run DECK [--json PATH] [--csv PATH] [--spaces LIST] [--verbose]\n"
          "       klab validate DECK\n"
+         "       klab deck RESULTS.json      prints the deck a results file ran, every default filled in\n"
          "       klab info [--verbose]\n"
          "       klab --help\n"
          "\n"
@@ -41,7 +42,8 @@ void print_usage(std::ostream& out) {
 struct Command {
   std::string verb;
   std::string deck;
-  std::string spaces;  // comma-separated override of the deck's run.spaces
+  std::string results;  // the results file of `klab deck`
+  std::string spaces;   // comma-separated override of the deck's run.spaces
   klab::RunOptions options;
 };
 
@@ -92,11 +94,14 @@ Command parse_command(int argc, char* argv[]) {
     }
   }
   if (command.verb == "help") return command;
-  if (positional.empty()) throw std::invalid_argument("missing command (run, validate or info)");
+  if (positional.empty()) throw std::invalid_argument("missing command (run, validate, deck or info)");
   command.verb = positional[0];
   if (command.verb == "run" || command.verb == "validate") {
     if (positional.size() != 2) throw std::invalid_argument(command.verb + " takes exactly one DECK");
     command.deck = positional[1];
+  } else if (command.verb == "deck") {
+    if (positional.size() != 2) throw std::invalid_argument("deck takes exactly one RESULTS.json");
+    command.results = positional[1];
   } else if (command.verb == "info") {
     if (positional.size() != 1) throw std::invalid_argument("info takes no arguments");
   } else {
@@ -123,6 +128,16 @@ int main(int argc, char* argv[]) {
   if (command.verb == "help") {
     print_usage(std::cout);
     return 0;
+  }
+
+  if (command.verb == "deck") {
+    try {
+      std::cout << klab::resolved_deck_of_results(command.results);
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "klab: error: " << e.what() << "\n";
+      return exit_usage;
+    }
   }
 
   // Decks are validated before Kokkos starts: a bad deck costs nothing and writes nothing.

@@ -1,16 +1,17 @@
 // The ann stage on every compiled space: row subsets, the batched inner fits against host QR,
-// the outer solve against a host LU solve, the fit at a seed-like shape, and its errors.
+// the outer solve against a host LU solve, the fit at a seed-like shape, its errors, and what
+// each deck key changes.
 #include <gtest/gtest.h>
 
 #include <Kokkos_Core.hpp>
 #include <algorithm>
 #include <random>
 #include <set>
+#include <string>
 #include <vector>
 
-#include "core/deck.hpp"
-#include "stages/ann.hpp"
-#include "stages/registry.hpp"
+#include "stage_test_helpers.hpp"
+#include "stages/ann/ann.hpp"
 #include "test_helpers.hpp"
 #include "test_spaces.hpp"
 
@@ -130,36 +131,49 @@ TYPED_TEST(AnnOnSpace, OuterWeightsMatchAHostLuSolve) {
   for (std::size_t r = 0; r < obs; ++r) ASSERT_EQ(l[r + (n - 1) * obs], 1.0);
 }
 
-template <class ExecSpace>
-std::vector<klab::ResultRecord> run_stage(const AnnParams& params, const ExecSpace& space) {
-  std::vector<klab::ResultRecord> records;
-  klab::StageContext context("ann", "ann", klab::RepeatSettings{0, 1}, 20240901, false, [](const std::string&) {},
-                             records);
-  klab::stages::run_ann(space, params, context);
-  return records;
+// The ann entry `entry` (its keys after `stage:`), one repetition without warm-up, run through the
+// harness on `space`.
+std::vector<klab::ResultRecord> run_ann(const std::string& entry, const std::string& space) {
+  const klab::Deck deck =
+      klab::testing::parse_stage(klab::stages::ann_stage(), entry + "    warmups: 0\n    repetitions: 1\n");
+  return klab::testing::run_stage(deck, space);
+}
+
+double metric(const klab::ResultRecord& record, const std::string& name) {
+  for (const auto& [key, value] : record.metrics)
+    if (key == name) return value;
+  ADD_FAILURE() << record.variant << " has no metric " << name;
+  return 0.0;
 }
 
 TYPED_TEST(AnnOnSpace, SeedShapedRunFitsTheTestSet) {
+  // obs / neurons = 100 rows per neuron, as in the seed.
+  const auto records =
+      run_ann("    obs: 20000\n    neurons: 200\n    sample: 50\n", klab::SpaceTraits<TypeParam>::name);
+  ASSERT_EQ(records.size(), 3u);
   AnnParams p;
   p.obs = 20000;
-  p.neurons = 200;  // obs / neurons = 100 rows per neuron, as in the seed
-  p.sample = 50;
-  const auto records = run_stage(p, TypeParam());
-  ASSERT_EQ(records.size(), 3u);
-  for (const auto& r : records) EXPECT_TRUE(r.passed) << r.variant << ": " << r.failure;
-  EXPECT_EQ(records[0].variant, "inner");
-  EXPECT_EQ(records[1].variant, "hidden");
+  p.neurons = 200;
+  const klab::stages::AnnWork work = klab::stages::ann_work(p);
+  const std::vector<klab::Work> works = {work.inner, work.hidden, work.outer};
+  const std::vector<std::string> variants = {"inner", "hidden", "outer"};
+  for (std::size_t v = 0; v < records.size(); ++v) {
+    const auto& r = records[v];
+    EXPECT_TRUE(r.passed) << r.variant << ": " << r.failure;
+    EXPECT_EQ(r.variant, variants[v]);
+    EXPECT_EQ(r.case_label, "obs=20000 vars=10 neurons=200");
+    EXPECT_EQ(r.size_name, "obs");
+    EXPECT_EQ(r.size, 20000.0);
+    EXPECT_EQ(r.time.count, 1);
+    EXPECT_EQ(r.bytes, works[v].bytes) << r.variant;
+    EXPECT_EQ(r.flops, works[v].flops) << r.variant;
+  }
+  EXPECT_EQ(metric(records[0], "rows_per_neuron"), 100.0);
+  EXPECT_LE(metric(records[0], "condition_max"), klab::stages::ann_inner_condition_limit);
   const auto& outer = records[2];
-  EXPECT_EQ(outer.variant, "outer");
-  const auto metric = [&](const std::string& name) {
-    for (const auto& [key, value] : outer.metrics)
-      if (key == name) return value;
-    ADD_FAILURE() << "no metric " << name;
-    return 0.0;
-  };
-  EXPECT_GE(metric("test_correlation"), 0.999);
-  EXPECT_GE(metric("train_correlation"), 0.999);
-  EXPECT_LT(metric("normal_equation_residual"), 1e-10);
+  EXPECT_GE(metric(outer, "test_correlation"), 0.999);
+  EXPECT_GE(metric(outer, "train_correlation"), 0.999);
+  EXPECT_LT(metric(outer, "normal_equation_residual"), 1e-10);
   ASSERT_EQ(outer.series.size(), 2u);
   EXPECT_EQ(outer.series[0].second.size(), 50u);
   EXPECT_EQ(outer.series[1].second.size(), 50u);
@@ -167,29 +181,26 @@ TYPED_TEST(AnnOnSpace, SeedShapedRunFitsTheTestSet) {
 
 TYPED_TEST(AnnOnSpace, SingularOuterSystemIsAClearError) {
   // 400 tanh features of 2 inputs are numerically dependent: LᵀL is singular without a ridge.
-  AnnParams p;
-  p.obs = 4000;
-  p.vars = 2;
-  p.neurons = 400;
-  try {
-    run_stage(p, TypeParam());
-    ADD_FAILURE() << "no error";
-  } catch (const std::runtime_error& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find("outer layer: Cholesky pivot "), std::string::npos) << what;
-    EXPECT_NE(what.find("lambda > 0"), std::string::npos) << what;
-  }
-  p.lambda = 1e-6;
-  const auto records = run_stage(p, TypeParam());
-  ASSERT_EQ(records.size(), 3u);
-  EXPECT_TRUE(records[2].passed) << records[2].failure;
+  const std::string entry = "    obs: 4000\n    vars: 2\n    neurons: 400\n";
+  const auto singular = run_ann(entry, klab::SpaceTraits<TypeParam>::name);
+  ASSERT_EQ(singular.size(), 3u);
+  EXPECT_TRUE(singular[0].passed) << singular[0].failure;
+  EXPECT_TRUE(singular[1].passed) << singular[1].failure;
+  EXPECT_FALSE(singular[2].passed);
+  const std::string& what = singular[2].failure;
+  EXPECT_NE(what.find("outer layer: Cholesky pivot "), std::string::npos) << what;
+  EXPECT_NE(what.find("lambda > 0"), std::string::npos) << what;
+
+  const auto ridged = run_ann(entry + "    lambda: 1e-6\n", klab::SpaceTraits<TypeParam>::name);
+  ASSERT_EQ(ridged.size(), 3u);
+  EXPECT_TRUE(ridged[2].passed) << ridged[2].failure;
 }
 
 TEST(Ann, DeckErrors) {
-  const auto expect_error = [](const std::string& stage, const std::string& where, const std::string& what) {
+  const auto expect_error = [](const std::string& entry, const std::string& where, const std::string& what) {
     try {
-      klab::parse_deck("run:\n  name: t\nstages:\n  - stage: ann\n" + stage, "deck.yaml", klab::stage_registry());
-      ADD_FAILURE() << "accepted: " << stage;
+      klab::testing::parse_stage(klab::stages::ann_stage(), entry);
+      ADD_FAILURE() << "accepted: " << entry;
     } catch (const klab::DeckError& e) {
       EXPECT_EQ(e.where(), where) << e.what();
       EXPECT_EQ(e.detail(), what) << e.what();
@@ -203,6 +214,62 @@ TEST(Ann, DeckErrors) {
   expect_error("    obs: 1000\n    vars: 41\n", "deck.yaml:6:11", "out of range: expected an integer in [1, 40], got 41");
   expect_error("    obs: 1000\n    lambda: -1\n", "deck.yaml:6:13",
                "out of range: expected a number in [0, 1e+300], got -1");
+}
+
+TEST(Ann, EveryKeyChangesWhatRuns) {
+  const std::string base = "    obs: 2000\n    vars: 6\n    neurons: 20\n";
+  const auto only_case = [](const std::string& entry) {
+    const auto cases = klab::testing::parse_stage(klab::stages::ann_stage(), entry).stages.at(0).cases;
+    EXPECT_EQ(cases.size(), 1u);
+    return cases.at(0);
+  };
+  const klab::Case plain = only_case(base);
+  EXPECT_EQ(plain.label, "obs=2000 vars=6 neurons=20");
+  EXPECT_EQ(plain.size_name, "obs");
+  EXPECT_EQ(plain.size, 2000.0);
+  EXPECT_FALSE(plain.same_result);
+  ASSERT_EQ(plain.variants.size(), 3u);
+  EXPECT_EQ(plain.variants[0].name, "inner");
+  EXPECT_EQ(plain.variants[1].name, "hidden");
+  EXPECT_EQ(plain.variants[2].name, "outer");
+  EXPECT_EQ(plain.sampling.unit, "repetition");
+
+  // Keys seen in the case itself: its identity, its memory and its variants' work.
+  EXPECT_EQ(only_case("    obs: 3000\n    vars: 6\n    neurons: 20\n").size, 3000.0);
+  EXPECT_EQ(only_case("    obs: 2000\n    vars: 5\n    neurons: 20\n").label, "obs=2000 vars=5 neurons=20");
+  EXPECT_EQ(only_case("    obs: 2000\n    vars: 6\n    neurons: 25\n").label, "obs=2000 vars=6 neurons=25");
+  const klab::Case unbiased = only_case(base + "    bias: false\n");
+  EXPECT_LT(unbiased.memory_bytes, plain.memory_bytes);
+  EXPECT_LT(unbiased.variants[0].work.flops, plain.variants[0].work.flops);
+  // One column block multiplies the whole of LᵀL, not just its lower triangle.
+  EXPECT_GT(only_case(base + "    gram_blocks: 1\n").variants[2].work.flops, plain.variants[2].work.flops);
+  const klab::Case sampled = only_case(base + "    warmups: 4\n    repetitions: 7\n");
+  EXPECT_EQ(sampled.sampling.warmups, 4);
+  EXPECT_EQ(sampled.sampling.count, 7);
+
+  // Keys seen in what the outer variant records.
+  const std::string space = klab::SpaceTraits<Kokkos::DefaultExecutionSpace>::name;
+  const auto outer = [&](const std::string& entry) {
+    const auto records = run_ann(entry, space);
+    EXPECT_EQ(records.size(), 3u);
+    // Checked, though not necessarily passed: the keys change the fit as well.
+    EXPECT_EQ(records.at(2).check, "1 - test correlation") << entry << records.at(2).failure;
+    return records.at(2);
+  };
+  const klab::ResultRecord reference = outer(base);
+  ASSERT_EQ(reference.series.size(), 2u);
+  // y = amplitude·sin(Σ_j x_ij): halving the amplitude halves every target exactly.
+  const klab::ResultRecord halved = outer(base + "    amplitude: 0.25\n");
+  ASSERT_EQ(halved.series.size(), 2u);
+  for (std::size_t i = 0; i < reference.series[1].second.size(); ++i)
+    EXPECT_EQ(2.0 * halved.series[1].second[i], reference.series[1].second[i]) << "target " << i;
+  EXPECT_GT(metric(outer(base + "    lambda: 1.0\n"), "min_pivot"), metric(reference, "min_pivot"));
+  EXPECT_NE(outer(base + "    block: 5\n").notes, reference.notes);
+  EXPECT_EQ(outer(base + "    min_correlation: 0.5\n").tolerance, 0.5);
+  const klab::ResultRecord fewer = outer(base + "    sample: 7\n");
+  ASSERT_EQ(fewer.series.size(), 2u);
+  EXPECT_EQ(fewer.series[0].second.size(), 7u);
+  EXPECT_TRUE(outer(base + "    sample: 0\n").series.empty());
 }
 
 }  // namespace

@@ -171,6 +171,44 @@ TEST_F(Cli, QuickstartRunsEveryStageOnEverySpaceAndWritesParsableResults) {
   EXPECT_EQ(lines, 1 + static_cast<int>(records.size()));
 }
 
+// (stage, variant, space, case, check, passed, sampling) of every record of a results file.
+std::vector<std::string> record_identities(const YAML::Node& results) {
+  std::vector<std::string> out;
+  for (const auto& r : results["records"])
+    out.push_back(r["stage"].as<std::string>() + "|" + r["variant"].as<std::string>() + "|" +
+                  r["space"].as<std::string>() + "|" + r["case"].as<std::string>() + "|" + r["check"].as<std::string>() +
+                  "|" + r["passed"].as<std::string>() + "|" + r["sampling"]["unit"].as<std::string>() + "x" +
+                  r["sampling"]["count"].as<std::string>());
+  return out;
+}
+
+TEST_F(Cli, TheResolvedDeckOfAResultsFileRunsTheSameCasesAndChecks) {
+  const std::string deck = write("small.yaml",
+                                 "run:\n  name: small\n  repetitions: 2\n  warmups: 0\nstages:\n"
+                                 "  - stage: elementwise\n    sizes: [100, 1000]\n"
+                                 "  - stage: matmul\n    sizes: 16\n    variants: [naive, tiled]\n"
+                                 "  - stage: solvebak\n    obs: 200\n    vars: 5\n    sweeps: 3\n    tolerance: 1\n"
+                                 "  - stage: gd\n    obs: 40\n    vars: 2\n    learning_rate: 0.05\n    epochs: 3\n"
+                                 "    tolerance: 10\n");
+  const Outcome first = klab("run " + deck + " --json " + path("r1.json"));
+  ASSERT_EQ(first.status, 0) << first.output;
+  const Outcome resolved = klab("deck " + path("r1.json"));
+  ASSERT_EQ(resolved.status, 0) << resolved.output;
+  EXPECT_NE(resolved.output.find("include_transfers: false"), std::string::npos) << resolved.output;  // a default
+  const std::string again = write("resolved.yaml", resolved.output);
+  ASSERT_EQ(klab("validate " + again).status, 0);
+  const Outcome second = klab("run " + again + " --json " + path("r2.json"));
+  ASSERT_EQ(second.status, 0) << second.output;
+  const auto before = record_identities(YAML::LoadFile(path("r1.json")));
+  EXPECT_EQ(record_identities(YAML::LoadFile(path("r2.json"))), before);
+  EXPECT_FALSE(before.empty());
+  for (const auto& r : YAML::LoadFile(path("r1.json"))["records"]) EXPECT_GT(r["setup_s"].as<double>(), 0.0);
+
+  const Outcome no_results = klab("deck " + deck);
+  EXPECT_EQ(no_results.status, 2);
+  EXPECT_NE(no_results.output.find("no resolved deck"), std::string::npos) << no_results.output;
+}
+
 TEST_F(Cli, TypoInDeckExitsTwoWithLocationAndWritesNothing) {
   const std::string deck =
       write("typo.yaml", "run:\n  name: t\n  output:\n    json: " + path("r.json") +
@@ -343,9 +381,9 @@ TEST_F(Cli, ADivergingStageFailsItsRecordAndTheNextStageStillRuns) {
   EXPECT_TRUE(records[1]["passed"].as<bool>());
 }
 
-TEST_F(Cli, AFailedFactorisationAbortsItsStageAndTheNextStageStillRuns) {
+TEST_F(Cli, AFailedFactorisationFailsItsVariantAndTheNextStageStillRuns) {
   // 400 tanh features of 2 inputs are numerically dependent: without a ridge the outer layer's
-  // Cholesky factorisation meets a non-positive pivot and the stage throws after two records.
+  // Cholesky factorisation meets a non-positive pivot and the outer variant throws.
   const FailedRun run = run_failing("singular.yaml", "run:\n  name: singular\n  spaces: [serial]\n  warmups: 0\n"
                                                     "  repetitions: 1\nstages:\n  - stage: ann\n    obs: 4000\n"
                                                     "    vars: 2\n    neurons: 400\n"
@@ -356,7 +394,7 @@ TEST_F(Cli, AFailedFactorisationAbortsItsStageAndTheNextStageStillRuns) {
   EXPECT_TRUE(records[1]["passed"].as<bool>());  // hidden
   EXPECT_EQ(records[2]["stage"].as<std::string>(), "ann");
   EXPECT_FALSE(records[2]["passed"].as<bool>());
-  EXPECT_EQ(records[2]["failure"].as<std::string>().rfind("stage aborted: outer layer: Cholesky pivot ", 0), 0u)
+  EXPECT_EQ(records[2]["failure"].as<std::string>().rfind("variant failed: outer layer: Cholesky pivot ", 0), 0u)
       << records[2]["failure"].as<std::string>();
   EXPECT_EQ(records[3]["stage"].as<std::string>(), "elementwise");
   EXPECT_TRUE(records[3]["passed"].as<bool>());

@@ -57,7 +57,7 @@ const DeckErrorCase malformed_decks[] = {
     {"missing_run_name", "run:\n  seed: 3\nstages:\n  - stage: elementwise\n    sizes: [10]\n", "deck.yaml:2:3",
      "run.name", "missing required key (expected a string)"},
     {"unknown_stage", "run:\n  name: t\nstages:\n  - stage: elementwize\n    sizes: [10]\n", "deck.yaml:4:12",
-     "stages[0].stage", "expected one of 'elementwise', 'matmul', 'solvebak', 'ann', 'gd', got 'elementwize' (did you mean 'elementwise'?)"},
+     "stages[0].stage", "expected one of 'ann', 'elementwise', 'gd', 'matmul', 'solvebak', got 'elementwize' (did you mean 'elementwise'?)"},
     {"unknown_space", "run:\n  name: t\n  spaces: [serial, openmpp]\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
      "deck.yaml:3:20", "run.spaces[1]", "expected one of 'openmp', 'cuda', 'serial', got 'openmpp' (did you mean 'openmp'?)"},
     {"bad_list_element", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [10, 1e3, abc]\n",
@@ -203,6 +203,60 @@ TEST(Deck, MatmulDefaultsRunZipReduceOnlyWhereItFits) {
   EXPECT_EQ(deck.stages[0].type, "matmul");
 }
 
+TEST(Deck, RepetitionsOfAnIterativeStageAreRefusedNamingItsSamples) {
+  try {
+    parse("run:\n  name: t\nstages:\n  - stage: solvebak\n    obs: 100\n    vars: 10\n    repetitions: 1000\n");
+    FAIL() << "no error";
+  } catch (const klab::DeckError& e) {
+    EXPECT_EQ(e.where(), "deck.yaml:7:18");
+    EXPECT_EQ(e.path(), "stages[0].repetitions");
+    EXPECT_EQ(e.detail(), "solvebak: samples are sweeps; set 'sweeps' instead of 'repetitions'");
+  }
+  // The run section's repetitions are a default for the stages sampled by repetition: no error.
+  const klab::Deck deck = parse(
+      "run:\n  name: t\n  repetitions: 3\nstages:\n  - stage: gd\n    obs: 50\n    vars: 2\n    learning_rate: 0.1\n"
+      "    epochs: 4\n    strategies: [batch]\n");
+  EXPECT_EQ(deck.stages[0].cases.at(0).sampling.unit, "epoch");
+  EXPECT_EQ(deck.stages[0].cases.at(0).sampling.count, 4);
+}
+
+// Labels, sizes, sampling and variants (with their work) of every case of a deck.
+std::vector<std::string> describe_cases(const klab::Deck& deck) {
+  std::vector<std::string> out;
+  for (const auto& entry : deck.stages)
+    for (const auto& c : entry.cases) {
+      std::string line = entry.label + " " + c.label + " " + c.size_name + "=" + std::to_string(c.size) + " " +
+                         c.sampling.unit + " " + std::to_string(c.sampling.warmups) + "+" +
+                         std::to_string(c.sampling.count) + " mem " + std::to_string(c.memory_bytes);
+      for (const auto& v : c.variants)
+        line += " " + v.name + ":" + std::to_string(v.work.bytes) + "/" + std::to_string(v.work.flops);
+      out.push_back(line);
+    }
+  return out;
+}
+
+TEST(Deck, TheResolvedDeckOfEveryShippedDeckReadsBackToTheSameCases) {
+  for (const auto& file : std::filesystem::directory_iterator(std::string(KLAB_SOURCE_DIR) + "/inputs")) {
+    if (file.path().extension() != ".yaml") continue;
+    SCOPED_TRACE(file.path().string());
+    const klab::Deck deck = klab::load_deck(file.path().string(), klab::stage_registry());
+    const std::string resolved = klab::resolved_deck_yaml(deck);
+    const klab::Deck again = klab::parse_deck(resolved, "resolved.yaml", klab::stage_registry());
+    EXPECT_EQ(describe_cases(again), describe_cases(deck));
+    EXPECT_EQ(again.run.seed, deck.run.seed);
+    EXPECT_EQ(again.run.spaces, deck.run.spaces);
+    EXPECT_EQ(klab::resolved_deck_yaml(again), resolved);  // a fixed point
+  }
+}
+
+TEST(Deck, TheResolvedDeckFillsInEveryDefault) {
+  const klab::Deck deck = parse("run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: 10\n");
+  const std::string resolved = klab::resolved_deck_yaml(deck);
+  for (const std::string key : {"seed:", "warmups:", "repetitions:", "include_transfers: false", "sizes: [10]",
+                                "baseline:", "spaces:"})
+    EXPECT_NE(resolved.find(key), std::string::npos) << key << " in\n" << resolved;
+}
+
 TEST(Deck, UnreadableFileIsADeckError) {
   try {
     klab::load_deck("/nonexistent/deck.yaml", klab::stage_registry());
@@ -220,7 +274,7 @@ TEST(Deck, SpaceNotCompiledInIsNamed) {
     FAIL() << "no error";
   } catch (const klab::DeckError& e) {
     EXPECT_EQ(e.where(), "deck.yaml:3:12");
-    EXPECT_EQ(e.path(), "run.spaces");
+    EXPECT_EQ(e.path(), "run.spaces[0]");
     EXPECT_EQ(e.detail().rfind("execution space 'cuda' is not compiled into this build (compiled: ", 0), 0u) << e.what();
   }
 }

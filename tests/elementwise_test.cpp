@@ -6,7 +6,8 @@
 #include <limits>
 #include <random>
 
-#include "stages/elementwise.hpp"
+#include "stage_test_helpers.hpp"
+#include "stages/elementwise/elementwise.hpp"
 #include "test_spaces.hpp"
 
 namespace {
@@ -46,14 +47,15 @@ TYPED_TEST(ElementwiseOnSpace, KernelMatchesHostSumOnFreshRandomInputs) {
 
 TYPED_TEST(ElementwiseOnSpace, StageRecordsEveryCaseAndVariantAndPasses) {
   using ExecSpace = TypeParam;
-  std::vector<klab::ResultRecord> records;
-  std::vector<std::string> announced;
-  klab::StageContext context("ew", "elementwise", klab::RepeatSettings{1, 3}, 2024, false,
-                             [&](const std::string& what) { announced.push_back(what); }, records);
-  klab::stages::ElementwiseParams params{{1, 17, 100000}, true};
-  klab::stages::run_elementwise(ExecSpace(), params, context);
+  const klab::Deck deck = klab::testing::parse_stage(
+      klab::stages::elementwise_stage(),
+      "    name: ew\n    sizes: [1, 17, 100000]\n    include_transfers: true\n    warmups: 1\n    repetitions: 3\n");
+  std::vector<std::string> log;
+  const auto records = klab::testing::run_stage(deck, klab::SpaceTraits<ExecSpace>::name, &log);
 
-  EXPECT_EQ(announced, (std::vector<std::string>{"N=1", "N=17", "N=100000"}));
+  EXPECT_EQ(log, (std::vector<std::string>{"N=1", "N=1 kernel", "N=1 kernel+transfers", "N=17", "N=17 kernel",
+                                           "N=17 kernel+transfers", "N=100000", "N=100000 kernel",
+                                           "N=100000 kernel+transfers"}));
   ASSERT_EQ(records.size(), 6u);
   for (const auto& r : records) {
     SCOPED_TRACE(r.case_label + " " + r.variant);
@@ -61,12 +63,31 @@ TYPED_TEST(ElementwiseOnSpace, StageRecordsEveryCaseAndVariantAndPasses) {
     EXPECT_EQ(r.error, 0.0);
     EXPECT_EQ(r.space, klab::SpaceTraits<ExecSpace>::name);
     EXPECT_EQ(r.stage, "ew");
+    EXPECT_EQ(r.size_name, "N");
     EXPECT_EQ(r.time.count, 3);
+    EXPECT_EQ(r.sampling.unit, "repetition");
     EXPECT_GT(r.time.min, 0.0);
+    EXPECT_GT(r.setup_s, 0.0);
+    EXPECT_EQ(r.transfer_s >= 0, klab::SpaceTraits<ExecSpace>::is_device);
     EXPECT_DOUBLE_EQ(r.bytes, 24.0 * r.size);
+    EXPECT_DOUBLE_EQ(r.flops, r.size);
   }
   EXPECT_EQ(records[0].variant, "kernel");
   EXPECT_EQ(records[1].variant, "kernel+transfers");
+}
+
+TEST(Elementwise, EveryKeyChangesWhatRuns) {
+  const auto cases = [](const std::string& entry) {
+    return klab::testing::parse_stage(klab::stages::elementwise_stage(), entry).stages.at(0).cases;
+  };
+  const auto plain = cases("    sizes: [10, 20]\n");
+  ASSERT_EQ(plain.size(), 2u);
+  EXPECT_EQ(plain[1].label, "N=20");
+  EXPECT_EQ(plain[0].variants.size(), 1u);
+  EXPECT_EQ(cases("    sizes: [10]\n    include_transfers: true\n")[0].variants.size(), 2u);
+  const auto sampled = cases("    sizes: [10]\n    warmups: 4\n    repetitions: 7\n");
+  EXPECT_EQ(sampled[0].sampling.warmups, 4);
+  EXPECT_EQ(sampled[0].sampling.count, 7);
 }
 
 TEST(Elementwise, ValidationCatchesAWrongOrMissingElement) {

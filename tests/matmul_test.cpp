@@ -1,6 +1,6 @@
 // The matmul stage on every compiled space: each variant against the host triple loop on square,
-// rectangular and odd shapes; the stage's records; the backward pass against central differences;
-// the host checks themselves.
+// rectangular and odd shapes; the stage's cases from its deck keys and their records; the backward
+// pass against central differences; the host checks themselves.
 #include <gtest/gtest.h>
 
 #include <Kokkos_Core.hpp>
@@ -11,7 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "stages/matmul.hpp"
+#include "stage_test_helpers.hpp"
+#include "stages/matmul/matmul.hpp"
 #include "test_spaces.hpp"
 
 namespace {
@@ -127,53 +128,153 @@ TYPED_TEST(MatmulOnSpace, TiledKernelInBothLayoutsWithOneOrSeveralThreadsPerTeam
   }
 }
 
+// The notes of a record, by key.
+std::string note(const klab::ResultRecord& r, const std::string& key) {
+  for (const auto& [name, value] : r.notes)
+    if (name == key) return value;
+  return "";
+}
+
 TYPED_TEST(MatmulOnSpace, StageRecordsEveryCaseAndVariantAndPasses) {
   using ExecSpace = TypeParam;
-  std::vector<klab::ResultRecord> records;
-  std::vector<std::string> announced;
-  klab::StageContext context(
-      "mm", "matmul", klab::RepeatSettings{1, 2}, 2024, false,
-      [&](const std::string& what) { announced.push_back(what); }, records);
-  stages::MatmulParams params;
-  params.shapes = {{1, 1, 1}, {40, 40, 40}, {13, 15, 17}};
-  params.variants = {MatmulVariant::kokkos_kernels, MatmulVariant::naive, MatmulVariant::tiled,
-                     MatmulVariant::zip_reduce};
-  stages::run_matmul(ExecSpace(), params, context);
+  const klab::Deck deck = klab::testing::parse_stage(
+      stages::matmul_stage(),
+      "    name: mm\n    sizes: [1, 40]\n    shapes: [{m: 13, k: 15, n: 17}]\n    warmups: 1\n    repetitions: 2\n",
+      "  seed: 2024\n");
+  std::vector<std::string> log;
+  const auto records = klab::testing::run_stage(deck, klab::SpaceTraits<ExecSpace>::name, &log);
 
-  EXPECT_EQ(announced, (std::vector<std::string>{"N=1", "N=40", "M=13 K=15 N=17"}));
+  const std::vector<MatmulShape> shapes = {{1, 1, 1}, {40, 40, 40}, {13, 15, 17}};
+  std::vector<std::string> expected_log;
+  for (const MatmulShape& shape : shapes) {
+    expected_log.push_back(stages::case_label(shape));
+    for (const std::string& variant : stages::matmul_variant_names())
+      expected_log.push_back(stages::case_label(shape) + " " + variant);
+  }
+  EXPECT_EQ(log, expected_log);
   ASSERT_EQ(records.size(), 12u);
   for (std::size_t i = 0; i < records.size(); ++i) {
     const klab::ResultRecord& r = records[i];
-    const MatmulShape& shape = params.shapes[i / 4];
+    const MatmulShape& shape = shapes[i / 4];
     SCOPED_TRACE(r.case_label + " " + r.variant);
+    EXPECT_EQ(r.case_label, stages::case_label(shape));
     EXPECT_EQ(r.variant, stages::matmul_variant_names()[i % 4]);
     EXPECT_TRUE(r.passed) << r.failure;
+    EXPECT_EQ(r.stage, "mm");
     EXPECT_EQ(r.space, klab::SpaceTraits<ExecSpace>::name);
+    EXPECT_EQ(r.size_name, "N");
+    EXPECT_DOUBLE_EQ(r.size, shape.size());
     EXPECT_EQ(r.time.count, 2);
+    EXPECT_EQ(r.transfer_s >= 0, klab::SpaceTraits<ExecSpace>::is_device);
     EXPECT_DOUBLE_EQ(r.flops, 2.0 * shape.m * shape.n * shape.k);
+    EXPECT_DOUBLE_EQ(r.bytes, 8.0 * (shape.m * shape.k + shape.k * shape.n + shape.m * shape.n));
     EXPECT_DOUBLE_EQ(r.tolerance, 2.0 * shape.k * eps);
-    std::vector<std::string> keys;
-    for (const auto& note : r.notes) keys.push_back(note.first);
     const char* variant_note[] = {"gemm_path", nullptr, "tiling", "products"};
     for (const char* key : {"reference", "share_of_fastest_variant", variant_note[i % 4]})
-      if (key) EXPECT_NE(std::find(keys.begin(), keys.end(), key), keys.end()) << key;
+      if (key) EXPECT_NE(note(r, key), "") << key;
   }
 }
 
 TYPED_TEST(MatmulOnSpace, ZipReduceIsLeftOutBeyondItsLimit) {
   using ExecSpace = TypeParam;
-  std::vector<klab::ResultRecord> records;
-  klab::StageContext context(
-      "mm", "matmul", klab::RepeatSettings{0, 1}, 7, false, [](const std::string&) {}, records);
-  stages::MatmulParams params;
-  params.shapes = {{407, 407, 407}, {8, 8, 8}};  // 407^3 just passes 2^26
-  params.variants = {MatmulVariant::kokkos_kernels, MatmulVariant::zip_reduce};
-  stages::run_matmul(ExecSpace(), params, context);
-  ASSERT_EQ(records.size(), 3u);
-  EXPECT_EQ(records[0].case_label + " " + records[0].variant, "N=407 kokkos-kernels");
-  EXPECT_EQ(records[1].case_label + " " + records[1].variant, "N=8 kokkos-kernels");
-  EXPECT_EQ(records[2].case_label + " " + records[2].variant, "N=8 zip-reduce");
-  for (const auto& r : records) EXPECT_TRUE(r.passed) << r.failure;
+  // zip-reduce is among the default variants; 407^3 just passes 2^26.
+  const klab::Deck deck = klab::testing::parse_stage(
+      stages::matmul_stage(), "    sizes: [407, 8]\n    warmups: 0\n    repetitions: 1\n", "  seed: 7\n");
+  const auto records = klab::testing::run_stage(deck, klab::SpaceTraits<ExecSpace>::name);
+  std::vector<std::string> ran;
+  for (const auto& r : records) {
+    ran.push_back(r.case_label + " " + r.variant);
+    EXPECT_TRUE(r.passed) << r.case_label << " " << r.variant << ": " << r.failure;
+  }
+  EXPECT_EQ(ran, (std::vector<std::string>{"N=407 kokkos-kernels", "N=407 naive", "N=407 tiled", "N=8 kokkos-kernels",
+                                           "N=8 naive", "N=8 tiled", "N=8 zip-reduce"}));
+}
+
+TEST(Matmul, EveryKeyChangesWhatRuns) {
+  const auto cases = [](const std::string& entry) {
+    return klab::testing::parse_stage(stages::matmul_stage(), entry).stages.at(0).cases;
+  };
+  const auto names = [](const klab::Case& c) {
+    std::vector<std::string> out;
+    for (const auto& variant : c.variants) out.push_back(variant.name);
+    return out;
+  };
+
+  const auto squares = cases("    sizes: [10, 20]\n");
+  ASSERT_EQ(squares.size(), 2u);
+  EXPECT_EQ(squares[1].label, "N=20");
+  EXPECT_EQ(squares[1].size_name, "N");
+  EXPECT_EQ(squares[1].size, 20.0);
+  EXPECT_TRUE(squares[1].same_result);
+  EXPECT_EQ(names(squares[1]), stages::matmul_variant_names());
+  for (const auto& variant : squares[1].variants) {
+    EXPECT_DOUBLE_EQ(variant.work.flops, 2.0 * 20 * 20 * 20);
+    EXPECT_DOUBLE_EQ(variant.work.bytes, 8.0 * 3 * 20 * 20);
+  }
+  EXPECT_DOUBLE_EQ(squares[1].memory_bytes, stages::matmul_bytes({20, 20, 20}, {MatmulVariant::zip_reduce}));
+
+  const auto rectangles = cases("    shapes: [{m: 2, k: 3, n: 4}]\n    sizes: 5\n");
+  ASSERT_EQ(rectangles.size(), 2u);
+  EXPECT_EQ(rectangles[0].label, "N=5");
+  EXPECT_EQ(rectangles[1].label, "M=2 K=3 N=4");
+  EXPECT_DOUBLE_EQ(rectangles[1].size, std::cbrt(24.0));
+  EXPECT_DOUBLE_EQ(rectangles[1].variants[0].work.bytes, 8.0 * (2 * 3 + 3 * 4 + 2 * 4));
+
+  const auto chosen = cases("    sizes: 10\n    variants: [tiled, naive]\n");
+  EXPECT_EQ(names(chosen[0]), (std::vector<std::string>{"tiled", "naive"}));
+  EXPECT_DOUBLE_EQ(chosen[0].memory_bytes, stages::matmul_bytes({10, 10, 10}, {MatmulVariant::naive}));
+
+  const auto sampled = cases("    sizes: 10\n    warmups: 4\n    repetitions: 7\n");
+  EXPECT_EQ(sampled[0].sampling.unit, "repetition");
+  EXPECT_EQ(sampled[0].sampling.warmups, 4);
+  EXPECT_EQ(sampled[0].sampling.count, 7);
+
+  // The tile shows in the tiled variant's record, fitted to the product (K = 20 < 32).
+  const std::string host = klab::SpaceTraits<Kokkos::DefaultHostExecutionSpace>::name;
+  const auto tiling = [&](const std::string& entry) {
+    const std::string deck = "    sizes: 20\n    variants: tiled\n    repetitions: 1\n" + entry;
+    const auto records = klab::testing::run_stage(klab::testing::parse_stage(stages::matmul_stage(), deck), host);
+    EXPECT_EQ(records.size(), 1u);
+    return records.empty() ? std::string() : note(records[0], "tiling");
+  };
+  EXPECT_EQ(tiling("    tile: {m: 16, n: 8, k: 32}\n").rfind("C tile 16x8, K tile 20,", 0), 0u);
+  EXPECT_NE(tiling(""), tiling("    tile: {m: 16, n: 8, k: 5}\n"));
+}
+
+// Each deck error of the stage, at its place in the deck (line 5 is the first key of the entry).
+TEST(Matmul, DeckErrorsPointAtTheOffendingEntry) {
+  struct Refused {
+    std::string entry, where, path, detail;
+  };
+  const std::string beyond = " products, more than its limit of 67108864 (2^26, 512 MiB): use a smaller size or leave "
+                             "zip-reduce out of 'variants'";
+  const std::vector<Refused> decks = {
+      {"    sizes: [100, 2000]\n    variants: [naive, zip-reduce]\n", "deck.yaml:5:18", "stages[0].sizes[1]",
+       "zip-reduce materialises M*K*N = 8000000000" + beyond},
+      {"    variants: zip-reduce\n    sizes: 500\n", "deck.yaml:6:12", "stages[0].sizes",
+       "zip-reduce materialises M*K*N = 125000000" + beyond},
+      {"    variants: zip-reduce\n    shapes:\n      - {m: 10, k: 10, n: 10}\n      - {m: 1000, k: 1000, n: 100}\n",
+       "deck.yaml:8:9", "stages[0].shapes[1]", "zip-reduce materialises M*K*N = 100000000" + beyond},
+      {"    sizes: 10\n    tile: {m: 30}\n", "deck.yaml:6:15", "stages[0].tile.m",
+       "expected a multiple of 8 (the register blocks of every space), got 30"},
+      {"    sizes: 10\n    variants: [naive]\n    tile: {m: 16}\n", "deck.yaml:7:11", "stages[0].tile",
+       "'tile' shapes the tiled variant only, which 'variants' leaves out"},
+      {"    variants: [naive]\n", "deck.yaml:4:5", "stages[0].sizes",
+       "missing required key (expected an integer or a list of integers, or 'shapes')"},
+      {"    sizes: 10\n    variants: [all, naive]\n", "deck.yaml:6:15", "stages[0].variants",
+       "'all' stands alone: it means every variant"},
+  };
+  for (const Refused& refused : decks) {
+    SCOPED_TRACE(refused.entry);
+    try {
+      klab::testing::parse_stage(stages::matmul_stage(), refused.entry);
+      ADD_FAILURE() << "no error";
+    } catch (const klab::DeckError& e) {
+      EXPECT_EQ(e.where(), refused.where);
+      EXPECT_EQ(e.path(), refused.path);
+      EXPECT_EQ(e.detail(), refused.detail);
+    }
+  }
 }
 
 // L(M, N) = sum(G ∘ (M·N)) has dL/dM = G·Nᵀ and dL/dN = Mᵀ·G. L is linear in each entry, so

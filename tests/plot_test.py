@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""perf/plot.py on the shipped results files, on records that failed, and its errors on files it
+"""src/tools/plot.py on synthetic schema-2 results of stages it cannot know, on a shipped schema-1
+results file (no size_name, no sampling), on records that failed, and its errors on files it
 cannot read. Runs the plotter with this interpreter (ctest passes Debian's /usr/bin/python3)."""
 
 import importlib.util
@@ -15,30 +16,95 @@ import unittest
 from pathlib import Path
 
 SOURCE_DIR = Path(os.environ.get("KLAB_SOURCE_DIR") or Path(__file__).resolve().parent.parent)
-PLOTTER = SOURCE_DIR / "perf" / "plot.py"
+PLOTTER = SOURCE_DIR / "src" / "tools" / "plot.py"
 RESULTS_DIR = SOURCE_DIR / "perf" / "results"
+SCHEMA_1_RESULTS = RESULTS_DIR / "NVIDIA-H200-quickstart.json"
 
 FIGURE_PIXELS = (1200, 800)  # every figure: 12 x 8 inches at 100 DPI
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-EXPECTED_PLOTS = {
-    "NVIDIA-H200-quickstart.json": [
-        "elementwise-time.png", "elementwise-sweep.png",
-        "matmul-time.png", "matmul-sweep.png", "matmul-gflops.png",
-        "matmul-zip-reduce-time.png", "matmul-zip-reduce-gflops.png",
-        "solvebak-time.png", "solvebak-error-after-sweep.png",
-        "ann-time.png", "ann-scatter.png",
-        "gd-time.png", "gd-loss-after-epoch.png",
-    ],
-    "NVIDIA-H200-seed-notebook.json": [
-        "elementwise-time.png", "elementwise-sweep.png",
-        "matmul-time.png", "matmul-gflops.png",
-        "matmul-fusion-time.png", "matmul-fusion-gflops.png",
-        "solvebak-time.png", "solvebak-error-after-sweep.png",
-        "solvebak-batched-time.png", "solvebak-batched-error-after-sweep.png",
-        "ann-time.png", "ann-scatter.png",
-    ],
-}
+# Stage names no plotter can know: whatever it draws for them comes from the records' fields.
+SCHEMA_2_PLOTS = [
+    "widget-time.png", "widget-setup.png", "widget-sweep.png", "widget-gbps.png",
+    "relaxer-time.png", "relaxer-setup.png", "relaxer-gflops.png", "relaxer-gbps.png",
+    "relaxer-residual-per-sweep.png", "relaxer-probe-values.png",
+]
+SCHEMA_1_PLOTS = [
+    "elementwise-time.png", "elementwise-sweep.png", "elementwise-gbps.png",
+    "matmul-time.png", "matmul-sweep.png", "matmul-gflops.png",
+    "matmul-zip-reduce-time.png", "matmul-zip-reduce-gflops.png",
+    "solvebak-time.png", "solvebak-gflops.png", "solvebak-gbps.png", "solvebak-error-after-sweep.png",
+    "ann-time.png", "ann-gflops.png", "ann-gbps.png", "ann-test-prediction-sample.png", "ann-test-target-sample.png",
+    "gd-time.png", "gd-gflops.png", "gd-gbps.png", "gd-loss-after-epoch.png",
+]
+
+WIDGET_SIZES = (1000, 10000, 100000)
+RELAXER_SWEEPS = 12
+PROBE_VALUES = [0.5, -0.25, 0.125, 0.0, 1.0, 2.0, 3.0]  # not one per sweep: a set of values, not a trajectory
+
+
+def timed(median, count):
+    """`count` >= 3 samples around `median`."""
+    samples = [0.9 * median] + [median] * (count - 2) + [1.2 * median]
+    return {"count": count, "min": samples[0], "median": median, "mean": sum(samples) / count,
+            "max": samples[-1], "stddev": 0.1 * median, "samples": samples}
+
+
+def record(stage, stage_type, variant, space, case, size_name, size, unit, count, median, baseline_median,
+           bytes_per_sample=0, flops_per_sample=0, setup_s=0.0, transfer_s=None, series=None):
+    """A record as src/core/report.cpp writes it in schema 2."""
+    return {
+        "stage": stage, "stage_type": stage_type, "variant": variant, "space": space, "case": case,
+        "size_name": size_name, "size": size, "sampling": {"unit": unit, "count": count, "warmups": 1},
+        "setup_s": setup_s, "transfer_s": transfer_s, "time_s": timed(median, count),
+        "bytes": bytes_per_sample, "flops": flops_per_sample,
+        "gb_per_s": bytes_per_sample / median * 1e-9, "gflop_per_s": flops_per_sample / median * 1e-9,
+        "speedup_vs_baseline": baseline_median / median, "check": "max error vs host", "error": 1e-12,
+        "tolerance": 1e-9, "passed": True, "failure": "", "notes": {}, "metrics": {}, "series": series or {},
+    }
+
+
+def schema_2_results():
+    """Two made-up stages on openmp (the baseline) and cuda: "widget" swept over rows with
+    repetitions, counting bytes; "relaxer" timed per sweep, counting bytes and FLOPs, with a
+    series per sweep and one of another length. Only cuda's setup measured transfers."""
+    records = []
+    setup = {"openmp": (1e-3, None), "cuda": (4e-3, 2e-3)}
+    for size in WIDGET_SIZES:
+        for variant, factor in (("plain", 1.0), ("fused", 0.8)):
+            medians = {"openmp": factor * (1e-6 + size * 2e-9), "cuda": factor * (1e-5 + size * 1e-10)}
+            for space, median in medians.items():
+                records.append(record("widget", "stretch", variant, space, f"rows={size}", "rows", size, "repetition",
+                                      5, median, medians["openmp"], bytes_per_sample=16 * size,
+                                      setup_s=setup[space][0], transfer_s=setup[space][1]))
+    residuals = [10.0 ** -sweep for sweep in range(RELAXER_SWEEPS)]
+    for variant, factor in (("jacobi", 1.0), ("gauss-seidel", 1.5)):
+        medians = {"openmp": factor * 3e-4, "cuda": factor * 2e-5}
+        for space, median in medians.items():
+            records.append(record("relaxer", "iterate", variant, space, "grid=64", "cells", 4096, "sweep",
+                                  RELAXER_SWEEPS, median, medians["openmp"], bytes_per_sample=8 * 4096 * 5,
+                                  flops_per_sample=6 * 4096, setup_s=setup[space][0], transfer_s=setup[space][1],
+                                  series={"residual_per_sweep": residuals, "probe_values": PROBE_VALUES}))
+    crossovers = [{"stage": "widget", "variant": variant, "winner": "cuda", "loser": "openmp", "verdict": "from",
+                   "from_case": "rows=10000",
+                   "summary": f"widget/{variant}: cuda is faster than openmp from rows=10000 up "
+                              "(rows=1000 .. rows=100000)"}
+                  for variant in ("plain", "fused")]
+    return {
+        "schema": "klab-results", "schema_version": 2, "created_utc": "2025-01-01T00:00:00Z", "run": "synthetic",
+        "baseline_space": "openmp", "all_passed": True, "interrupted": False, "interrupted_by": None,
+        "machine": {"hostname": "testhost", "cpu_model": "Test CPU", "logical_cores": 4, "ram_total_bytes": 2 ** 34,
+                    "kokkos_version": "4.5.01",
+                    "gpus": [{"name": "Test GPU", "compute_capability": "9.0", "multiprocessors": 132,
+                              "memory_total_bytes": 2 ** 36}],
+                    "execution_spaces": [{"name": "openmp", "concurrency": 4}, {"name": "cuda", "concurrency": 1}],
+                    "environment": {"OMP_PROC_BIND": "spread"}},
+        "deck": {"path": "inputs/synthetic.yaml", "text": "stages:\n  - widget: {}\n  - relaxer: {}\n",
+                 "run": {"name": "synthetic", "spaces": ["openmp", "cuda"], "baseline": "openmp", "warmups": 1,
+                         "repetitions": 5, "seed": 7}},
+        "records": records,
+        "crossovers": crossovers,
+    }
 
 
 def png_size(path):
@@ -54,6 +120,20 @@ def linked_files(index):
     return re.findall(r"!\[[^\]]*\]\(([^)]+)\)", index.read_text(encoding="utf-8"))
 
 
+def table_rows(index_text):
+    """The records table of an index.md as dicts, keyed by its header."""
+    table = index_text.split("## Records", 1)[1].strip().splitlines()
+    cells = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in table if line.startswith("|")]
+    return [dict(zip(cells[0], row)) for row in cells[2:]]
+
+
+def load_plotter_module():
+    spec = importlib.util.spec_from_file_location("klab_plot", PLOTTER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 class PlotTest(unittest.TestCase):
     def setUp(self):
         self.work = Path(tempfile.mkdtemp(prefix="klab-plot-test-"))
@@ -67,11 +147,6 @@ class PlotTest(unittest.TestCase):
         path = self.work / name
         path.write_text(json.dumps(results), encoding="utf-8")
         return path
-
-    def quickstart_subset(self, stage):
-        results = json.loads((RESULTS_DIR / "NVIDIA-H200-quickstart.json").read_text(encoding="utf-8"))
-        results["records"] = [r for r in results["records"] if r["stage"] == stage]
-        return results
 
     def assert_fails_cleanly(self, results_path, message):
         """Exit 2, one line naming the problem, and nothing written beside the input."""
@@ -93,57 +168,86 @@ class PlotTest(unittest.TestCase):
         for link in links:
             self.assertTrue((folder / link).is_file(), link)
 
-    def test_shipped_results_give_every_plot_and_an_index_linking_them(self):
-        for name, expected_plots in EXPECTED_PLOTS.items():
-            with self.subTest(results=name):
-                results_path = self.work / name
-                shutil.copy(RESULTS_DIR / name, results_path)
-                run = self.plot(results_path)  # the default folder: <stem>-plots beside the file
-                self.assertEqual(run.returncode, 0, run.stderr)
-                folder = self.work / f"{results_path.stem}-plots"
-                self.assert_plot_folder(folder, expected_plots)
-                index = (folder / "index.md").read_text(encoding="utf-8")
-                for text in ("NVIDIA H200", "Kokkos | 3.4.01", "openmp (concurrency 16)", "inputs/", "stages:",
-                             "| stage | case | variant | space | median | rate | openmp/space | error | check |"):
-                    self.assertIn(text, index)
+    def test_schema_2_results_give_plots_and_a_table_from_their_fields(self):
+        results_path = self.write_results("synthetic.json", schema_2_results())
+        run = self.plot(results_path)  # the default folder: <stem>-plots beside the file
+        self.assertEqual(run.returncode, 0, run.stderr)
+        folder = self.work / "synthetic-plots"
+        self.assert_plot_folder(folder, SCHEMA_2_PLOTS)
+        index = (folder / "index.md").read_text(encoding="utf-8")
+        for text in ("# klab results: synthetic", "every check passed", "| Kokkos | 4.5.01 |",
+                     "openmp (concurrency 4)", "Test GPU (compute capability 9.0, 132 SMs, 64.0 GiB)",
+                     "`inputs/synthetic.yaml`", "relaxer: {}", "cuda is faster than openmp from rows=10000 up"):
+            self.assertIn(text, index)
+        rows = table_rows(index)
+        self.assertEqual(list(rows[0]), ["stage", "case", "variant", "space", "samples", "median", "setup", "transfers",
+                                         "GFLOP/s", "GB/s", "openmp/space", "error", "check"])
+        self.assertEqual(len(rows), len(schema_2_results()["records"]))
+        widget_cuda = next(r for r in rows if r["stage"] == "widget" and r["space"] == "cuda")
+        self.assertEqual([widget_cuda[column] for column in ("samples", "setup", "transfers", "GFLOP/s")],
+                         ["5 × repetition", "4.00 ms", "2.00 ms", "-"])
+        self.assertNotEqual(widget_cuda["GB/s"], "-")
+        relaxer_openmp = next(r for r in rows if r["stage"] == "relaxer" and r["space"] == "openmp")
+        self.assertEqual((relaxer_openmp["samples"], relaxer_openmp["median"], relaxer_openmp["transfers"]),
+                         (f"{RELAXER_SWEEPS} × sweep", "300.00 µs", "-"))
+        self.assertEqual(float(relaxer_openmp["GFLOP/s"]), round(6 * 4096 / 3e-4 * 1e-9, 2))
+
+    def test_schema_1_results_fall_back_to_neutral_names(self):
+        results_path = self.work / SCHEMA_1_RESULTS.name
+        shutil.copy(SCHEMA_1_RESULTS, results_path)
+        run = self.plot(results_path, "--out", self.work / "plots")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assert_plot_folder(self.work / "plots", SCHEMA_1_PLOTS)
+        index = (self.work / "plots" / "index.md").read_text(encoding="utf-8")
+        for text in ("NVIDIA H200", "| Kokkos | 3.4.01 |", "openmp (concurrency 16)", "inputs/", "stages:"):
+            self.assertIn(text, index)
+        rows = table_rows(index)
+        self.assertEqual(len(rows), len(json.loads(SCHEMA_1_RESULTS.read_text(encoding="utf-8"))["records"]))
+        self.assertEqual({(r["samples"].split(" × ")[1], r["setup"], r["transfers"]) for r in rows},
+                         {("sample", "-", "-")})
 
     def test_an_earlier_output_folder_is_replaced_and_no_temporary_folder_is_left(self):
-        results_path = self.write_results("gd.json", self.quickstart_subset("gd"))
+        results_path = self.write_results("synthetic.json", schema_2_results())
         out = self.work / "plots"
         for _ in range(2):
             run = self.plot(results_path, "--out", out)
             self.assertEqual(run.returncode, 0, run.stderr)
-        self.assert_plot_folder(out, ["gd-time.png", "gd-loss-after-epoch.png"])
-        self.assertEqual(sorted(p.name for p in self.work.iterdir()), ["gd.json", "plots"])
+        self.assert_plot_folder(out, SCHEMA_2_PLOTS)
+        self.assertEqual(sorted(p.name for p in self.work.iterdir()), ["plots", "synthetic.json"])
 
     def test_a_folder_that_is_not_an_earlier_output_is_left_alone(self):
-        results_path = self.write_results("gd.json", self.quickstart_subset("gd"))
-        (self.work / "gd-plots").mkdir()
-        (self.work / "gd-plots" / "notes.txt").write_text("mine", encoding="utf-8")
+        results_path = self.write_results("synthetic.json", schema_2_results())
+        (self.work / "synthetic-plots").mkdir()
+        (self.work / "synthetic-plots" / "notes.txt").write_text("mine", encoding="utf-8")
         self.assert_fails_cleanly(results_path, "is not an earlier plot folder")
-        self.assertEqual(sorted(p.name for p in (self.work / "gd-plots").iterdir()), ["notes.txt"])
+        self.assertEqual(sorted(p.name for p in (self.work / "synthetic-plots").iterdir()), ["notes.txt"])
 
     def test_failed_untimed_and_null_values_are_skipped(self):
-        results = self.quickstart_subset("solvebak")
+        results = schema_2_results()
+        results["records"] = [r for r in results["records"] if r["stage"] == "relaxer"]
         untimed, failed = results["records"][0], results["records"][1]
         untimed["time_s"] = {"count": 0, "min": None, "median": None, "mean": None, "max": None, "stddev": None,
                              "samples": []}
-        untimed.update(passed=False, failure="could not run", speedup_vs_baseline=None, error=None)
-        failed.update(passed=False, failure="error 1 exceeds tolerance 1e-6")
-        failed["series"]["error_after_sweep"][2:4] = [None, 0.0]
+        untimed.update(passed=False, failure="could not run", speedup_vs_baseline=None, error=None, gb_per_s=0,
+                       gflop_per_s=0, setup_s=0, series={})
+        failed.update(passed=False, failure="error 1 exceeds tolerance 1e-6", transfer_s=None)
+        failed["series"] = {"residual_per_sweep": [1.0, 0.1, None, 0.0] + [0.001] * (RELAXER_SWEEPS - 4)}
         results["all_passed"] = False
-        run = self.plot(self.write_results("solvebak.json", results), "--out", self.work / "plots")
+        run = self.plot(self.write_results("relaxer.json", results), "--out", self.work / "plots")
         self.assertEqual(run.returncode, 0, run.stderr)
-        self.assert_plot_folder(self.work / "plots", ["solvebak-time.png", "solvebak-error-after-sweep.png"])
+        self.assert_plot_folder(self.work / "plots", [name for name in SCHEMA_2_PLOTS if name.startswith("relaxer-")])
         index = (self.work / "plots" / "index.md").read_text(encoding="utf-8")
         self.assertIn("**2 FAILED**", index)
         self.assertIn("could not run", index)
+        untimed_row = table_rows(index)[0]
+        self.assertEqual([untimed_row[column] for column in ("samples", "median", "setup", "GFLOP/s", "GB/s", "check")],
+                         ["-", "-", "-", "-", "-", "FAILED"])
 
     def test_unsupported_schema_version(self):
-        results = self.quickstart_subset("gd")
-        results["schema_version"] = 0
-        path = self.write_results("old.json", results)
-        self.assert_fails_cleanly(path, f"{path}: schema_version 0 is not supported (this plotter reads version 1)")
+        results = schema_2_results()
+        results["schema_version"] = 3
+        path = self.write_results("newer.json", results)
+        self.assert_fails_cleanly(path, f"{path}: schema_version 3 is not supported (this plotter reads versions 1, 2)")
 
     def test_not_json(self):
         path = self.work / "table.json"
@@ -155,6 +259,65 @@ class PlotTest(unittest.TestCase):
 
     def test_missing_file(self):
         self.assert_fails_cleanly(self.work / "absent.json", "absent.json: no such file")
+
+
+class DerivedAxesTest(unittest.TestCase):
+    """The titles and axis labels of every figure, read before it is saved."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.plot = load_plotter_module()
+        cls.pyplot, cls.ticker = cls.plot.import_matplotlib()
+
+    def figures(self, results):
+        """{file name: [(title, x label, y label) per panel]} for every plot of `results`."""
+        figures = {}
+
+        class RecordingPlotter(self.plot.Plotter):
+            def save(self, fig, name):
+                figures[name] = [(ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes]
+                self.plt.close(fig)
+                return name
+
+        plotter = RecordingPlotter(self.pyplot, self.ticker, results, out_dir=None)
+        for stage, records in self.plot.by_stage(results["records"]).items():
+            plotter.stage_plots(stage, records)
+        return figures
+
+    def test_schema_2_axes_come_from_size_name_sampling_and_series_names(self):
+        figures = self.figures(schema_2_results())
+        self.assertEqual(sorted(figures), sorted(SCHEMA_2_PLOTS))
+        self.assertEqual(figures["widget-sweep.png"], [("plain", "rows", "time per repetition"),
+                                                       ("fused", "rows", "time per repetition")])
+        self.assertEqual(figures["widget-time.png"][0][2], "time per repetition")
+        self.assertEqual(figures["relaxer-time.png"][0][2], "time per sweep")
+        self.assertEqual(figures["relaxer-residual-per-sweep.png"],
+                         [("relaxer: residual per sweep", "sweep", "residual per sweep")])
+        # Fewer values than samples: not one per sample, so drawn against their position.
+        self.assertEqual(figures["relaxer-probe-values.png"],
+                         [("relaxer: probe values", "position in the series", "probe values")])
+        self.assertEqual([panel[2] for panel in figures["relaxer-gflops.png"]], ["GFLOP/s", "GFLOP/s"])
+        self.assertEqual([panel[0] for panel in figures["widget-gbps.png"]], ["openmp", "cuda"])
+        self.assertEqual(figures["widget-setup.png"][0][2], "setup time")
+
+    def test_schema_1_axes_fall_back_to_size_and_sample(self):
+        figures = self.figures(json.loads(SCHEMA_1_RESULTS.read_text(encoding="utf-8")))
+        self.assertEqual(sorted(figures), sorted(SCHEMA_1_PLOTS))
+        self.assertEqual({(x, y) for panels in (figures["elementwise-sweep.png"], figures["matmul-sweep.png"])
+                          for _, x, y in panels}, {("size", "time per sample")})
+        self.assertEqual(figures["gd-loss-after-epoch.png"], [("gd: loss after epoch", "sample", "loss after epoch")])
+        self.assertEqual(figures["ann-test-target-sample.png"][0][1], "position in the series")
+
+    def test_the_plotter_names_no_stage(self):
+        """Every stage and stage type of the shipped results and of the synthetic ones: none may
+        appear in plot.py."""
+        names = {name for r in schema_2_results()["records"] for name in (r["stage"], r["stage_type"])}
+        for path in RESULTS_DIR.glob("*.json"):
+            results = json.loads(path.read_text(encoding="utf-8"))
+            if results.get("schema") == "klab-results":
+                names |= {name for r in results["records"] for name in (r["stage"], r["stage_type"])}
+        source = PLOTTER.read_text(encoding="utf-8")
+        self.assertEqual([name for name in sorted(names) if re.search(rf"\b{re.escape(name)}\b", source)], [])
 
 
 class MatplotlibTest(unittest.TestCase):

@@ -8,23 +8,41 @@
 #include <string>
 #include <vector>
 
+#include "core/deck.hpp"
+#include "core/harness.hpp"
 #include "core/machine.hpp"
 #include "core/random.hpp"
-#include "core/stage.hpp"
-#include "stages/ann.hpp"
-#include "stages/elementwise.hpp"
-#include "stages/gd.hpp"
-#include "stages/matmul.hpp"
-#include "stages/solvebak.hpp"
+#include "stages/matmul/matmul.hpp"
+#include "stages/registry.hpp"
 
 namespace {
 
-struct ContextWithRecords {
+// The records and progress lines of one case, run by the harness on the first space compiled in.
+struct HarnessRun {
   std::vector<klab::ResultRecord> records;
   std::vector<std::string> lines;
-  klab::StageContext context{"big",   "elementwise", klab::RepeatSettings{}, 1, false,
-                             [this](const std::string& line) { lines.push_back(line); }, records};
+  explicit HarnessRun(const klab::Case& c) {
+    klab::Harness harness(records, [this](const std::string& line) { lines.push_back(line); }, false);
+    harness.run_case({"big", "elementwise"}, c, klab::compiled_space_names().front());
+  }
 };
+
+// A case that allocates nothing and passes, with `bytes` as its memory estimate.
+klab::Case case_needing(double bytes) {
+  klab::Case c;
+  c.label = "N=10000000000";
+  c.size = 1e10;
+  c.memory_bytes = bytes;
+  c.sampling = {"repetition", 0, 1};
+  c.variants = {{"kernel", {}}};
+  c.setup = [](const std::string&, const klab::CaseContext&) {
+    klab::CaseSetup setup;
+    setup.fence = [] {};
+    setup.variants.push_back({{}, [] {}, {}, [] { return klab::Check{"none", 0, 1, "", {}, {}, {}}; }});
+    return setup;
+  };
+  return c;
+}
 
 TEST(MemoryBudget, HostMemoryAvailableIsKnown) {
   const klab::AvailableMemory host = klab::available_memory(false);
@@ -32,58 +50,52 @@ TEST(MemoryBudget, HostMemoryAvailableIsKnown) {
   EXPECT_FALSE(host.source.empty());
 }
 
-TEST(MemoryBudget, ACaseThatFitsAddsNothing) {
-  ContextWithRecords c;
-  EXPECT_TRUE(c.context.fits_in_memory("serial", false, "N=1000", 1000, 24e3));
-  EXPECT_TRUE(c.records.empty());
-  EXPECT_TRUE(c.lines.empty());
+TEST(MemoryBudget, ACaseThatFitsRuns) {
+  const HarnessRun run(case_needing(24e3));
+  ASSERT_EQ(run.records.size(), 1u);
+  EXPECT_TRUE(run.records[0].passed) << run.records[0].failure;
+  EXPECT_EQ(run.lines, (std::vector<std::string>{"N=10000000000", "N=10000000000 kernel"}));
 }
 
 TEST(MemoryBudget, ACaseThatCannotFitIsAFailedRecordNamingTheEstimate) {
-  ContextWithRecords c;
-  // N = 1e10 doubles three times over: 240 GB; 1e18 bytes exceeds any machine.
-  const double bytes = klab::stages::elementwise_bytes(10'000'000'000) * 1e7;
-  EXPECT_FALSE(c.context.fits_in_memory("serial", false, "N=10000000000", 1e10, bytes));
-  ASSERT_EQ(c.records.size(), 1u);
-  const klab::ResultRecord& r = c.records[0];
+  // 2.4e18 bytes exceeds any machine.
+  const HarnessRun run(case_needing(2.4e18));
+  ASSERT_EQ(run.records.size(), 1u);
+  const klab::ResultRecord& r = run.records[0];
+  const std::string space = klab::compiled_space_names().front();
   EXPECT_FALSE(r.passed);
   EXPECT_EQ(r.stage, "big");
   EXPECT_EQ(r.case_label, "N=10000000000");
-  EXPECT_EQ(r.space, "serial");
+  EXPECT_EQ(r.space, space);
   EXPECT_GT(r.error, 1.0);
-  EXPECT_EQ(r.failure.rfind("big N=10000000000 on serial needs an estimated 2400000000.00 GB, more than the ", 0), 0u)
+  EXPECT_EQ(r.failure.rfind("big N=10000000000 on " + space + " needs an estimated 2400000000.00 GB, more than the ", 0),
+            0u)
       << r.failure;
   EXPECT_NE(r.failure.find(" GB available ("), std::string::npos) << r.failure;
-  ASSERT_EQ(c.lines.size(), 1u);
-  EXPECT_EQ(c.lines[0], "skipped: " + r.failure);
+  ASSERT_EQ(run.lines.size(), 2u);
+  EXPECT_EQ(run.lines[1], "skipped: " + r.failure);
+}
+
+// The memory estimate of the first case of a deck entry (keys after `stage:`).
+double estimate(const std::string& stage, const std::string& keys) {
+  const klab::Deck deck = klab::parse_deck("run:\n  name: t\nstages:\n  - stage: " + stage + "\n" + keys, "deck.yaml",
+                                           klab::stage_registry());
+  return deck.stages.at(0).cases.at(0).memory_bytes;
 }
 
 TEST(MemoryEstimates, CountTheLargestViewsOfACase) {
-  using namespace klab::stages;
-  EXPECT_DOUBLE_EQ(elementwise_bytes(10'000'000'000), 2.4e11);
-  const MatmulShape big{1'000'000, 1'000'000, 1'000'000};
-  EXPECT_DOUBLE_EQ(matmul_bytes(big, {MatmulVariant::naive, MatmulVariant::zip_reduce}), 3.2e13);
-  const MatmulShape small{64, 64, 64};  // zip-reduce's M·K·N products count only where it runs
-  EXPECT_DOUBLE_EQ(matmul_bytes(small, {MatmulVariant::zip_reduce}) - matmul_bytes(small, {MatmulVariant::naive}),
+  EXPECT_DOUBLE_EQ(estimate("elementwise", "    sizes: [1e10]\n"), 2.4e11);
+  EXPECT_GE(estimate("matmul", "    sizes: [1000000]\n    variants: [naive]\n"), 3.2e13);  // A, B, C, reference
+  // zip-reduce's M·K·N products count where it runs.
+  EXPECT_DOUBLE_EQ(estimate("matmul", "    sizes: [64]\n    variants: [zip-reduce]\n") -
+                       estimate("matmul", "    sizes: [64]\n    variants: [naive]\n"),
                    8.0 * 64 * 64 * 64);
-
-  SolveBakParams solvebak;
-  solvebak.obs = 1'000'000'000;
-  solvebak.vars = 1000;
-  solvebak.forms = {"residual"};
-  EXPECT_GE(solvebak_bytes(solvebak), 8e12);  // X alone
-  solvebak.forms = {"gram"};
-  EXPECT_GE(solvebak_bytes(solvebak), 8e12 + 8e6);
-
-  AnnParams ann;
-  ann.obs = 1'000'000'000;
-  ann.neurons = 1000;
-  EXPECT_GE(ann_bytes(ann), 8.0 * 1e9 * 1001);  // the hidden layer L
-
-  GdParams gd;
-  gd.obs = 1'000'000'000;
-  gd.vars = 4096;
-  EXPECT_GE(gd_bytes(gd), 2 * 8.0 * 1e9 * 4096);  // X and a batch buffer as large
+  const std::string solvebak = "    obs: 1e9\n    vars: 1000\n";
+  EXPECT_GE(estimate("solvebak", solvebak + "    forms: [residual]\n"), 8e12);  // X alone
+  EXPECT_GE(estimate("solvebak", solvebak + "    forms: [gram]\n"), 8e12 + 8e6);
+  EXPECT_GE(estimate("ann", "    obs: 1e9\n    neurons: 1000\n"), 8.0 * 1e9 * 1001);  // the hidden layer L
+  // X and a batch buffer as large.
+  EXPECT_GE(estimate("gd", "    obs: 1e9\n    vars: 4096\n    learning_rate: 0.1\n"), 2 * 8.0 * 1e9 * 4096);
 }
 
 TEST(LargeIndices, MatmulProductCountIsExactAtTheDeckLimit) {

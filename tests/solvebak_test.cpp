@@ -7,9 +7,8 @@
 #include <random>
 #include <vector>
 
-#include "core/deck.hpp"
-#include "stages/registry.hpp"
-#include "stages/solvebak.hpp"
+#include "stage_test_helpers.hpp"
+#include "stages/solvebak/solvebak.hpp"
 #include "test_helpers.hpp"
 #include "test_spaces.hpp"
 
@@ -44,15 +43,17 @@ std::vector<double> host_solvebak(const std::vector<double>& x, const std::vecto
   return a;
 }
 
+// a after `sweeps` sweeps of `form` from its start; `errors` collects mean |a_true - a| after each.
 template <class ExecSpace>
 std::vector<double> solve(const SolveBakProblem<ExecSpace>& p, const std::string& form, int sweeps,
                           std::int64_t batch = 1, std::vector<double>* errors = nullptr) {
-  double setup_s = 0;
-  const auto state = klab::stages::solve_bak(ExecSpace(), p, form, sweeps, batch, setup_s,
-                                             [&](double, const SolveBakState<ExecSpace>& s) {
-                                               if (errors) errors->push_back(klab::stages::mean_abs_error(p, s));
-                                             });
-  return to_vector(state.a);
+  klab::stages::SolveBakSweeps<ExecSpace> solver(ExecSpace(), p, {form}, batch);
+  solver.start(form);
+  for (int s = 0; s < sweeps; ++s) {
+    solver.sweep();
+    if (errors) errors->push_back(klab::stages::mean_abs_error(p, solver.state()));
+  }
+  return to_vector(solver.state().a);
 }
 
 template <class ExecSpace>
@@ -117,40 +118,143 @@ TYPED_TEST(SolveBakOnSpace, ZeroColumnIsAClearError) {
 
 TYPED_TEST(SolveBakOnSpace, StageRecordsEveryFormWithHistory) {
   using ExecSpace = TypeParam;
-  std::vector<klab::ResultRecord> records;
-  std::vector<std::string> announced;
-  klab::StageContext context("sb", "solvebak", klab::RepeatSettings{1, 10}, 3, false,
-                             [&](const std::string& what) { announced.push_back(what); }, records);
-  klab::stages::SolveBakParams params;
-  params.obs = 800;
-  params.vars = 30;
-  params.sweeps = 6;
-  params.forms = {"residual", "gram", "batched"};
-  params.batch = 7;
-  params.tolerance = 1e-4;  // block Jacobi (batched) converges slower than the sequential forms
-  params.history = true;
-  klab::stages::run_solvebak(ExecSpace(), params, context);
+  // Block Jacobi (batched) converges slower than the sequential forms: tolerance 1e-4.
+  const klab::Deck deck = klab::testing::parse_stage(
+      klab::stages::solvebak_stage(),
+      "    name: sb\n    obs: 800\n    vars: 30\n    sweeps: 6\n    batch: 7\n    tolerance: 1e-4\n"
+      "    history: true\n    warmups: 1\n");
+  std::vector<std::string> log;
+  const auto records = klab::testing::run_stage(deck, klab::SpaceTraits<ExecSpace>::name, &log);
+  EXPECT_EQ(log, (std::vector<std::string>{"800x30", "800x30 residual", "800x30 gram", "800x30 batched"}));
   ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].variant, "residual");
+  EXPECT_EQ(records[1].variant, "gram");
+  EXPECT_EQ(records[2].variant, "batched");
   for (const auto& r : records) {
     SCOPED_TRACE(r.variant);
     EXPECT_TRUE(r.passed) << r.failure;
+    EXPECT_EQ(r.stage, "sb");
+    EXPECT_EQ(r.case_label, "800x30");
+    EXPECT_EQ(r.size_name, "obs");
+    EXPECT_EQ(r.size, 800.0);
+    EXPECT_EQ(r.sampling.unit, "sweep");
+    EXPECT_EQ(r.check, "mean |a_true - a| after 6 sweeps");
+    EXPECT_EQ(r.tolerance, 1e-4);
     EXPECT_EQ(r.time.count, 6);
+    EXPECT_GT(r.setup_s, 0.0);
+    const klab::Work work = klab::stages::solvebak_sweep_work(r.variant, 800, 30);
+    EXPECT_DOUBLE_EQ(r.bytes, work.bytes);
+    EXPECT_DOUBLE_EQ(r.flops, work.flops);
     ASSERT_EQ(r.series.size(), 1u);
+    EXPECT_EQ(r.series[0].first, "error_after_sweep");
     EXPECT_EQ(r.series[0].second.size(), 6u);
     EXPECT_DOUBLE_EQ(r.series[0].second.back(), r.error);
+    std::vector<std::string> metrics;
+    for (const auto& [name, value] : r.metrics) {
+      metrics.push_back(name);
+      EXPECT_GE(value, 0.0) << name;
+    }
+    const std::vector<std::string> expected_metrics =
+        r.variant == "gram" ? std::vector<std::string>{"gram_setup_s", "relative_residual"}
+                            : std::vector<std::string>{"relative_residual"};
+    EXPECT_EQ(metrics, expected_metrics);
+    EXPECT_LT(r.metrics.back().second, 1e-3);
+    const decltype(r.notes) expected_notes =
+        r.variant == "batched" ? decltype(r.notes){{"batch", "7"}} : decltype(r.notes){};
+    EXPECT_EQ(r.notes, expected_notes);
   }
 }
 
-TEST(SolveBak, DeckErrorsForTheBatch) {
-  const auto parse = [](const std::string& stage) {
-    return klab::parse_deck("run:\n  name: t\nstages:\n  - stage: solvebak\n" + stage, "deck.yaml",
-                            klab::stage_registry());
+// start() puts a form back at a = 0: warm-up sweeps leave the timed sweeps' errors unchanged.
+TYPED_TEST(SolveBakOnSpace, WarmupSweepsDoNotCarryIntoTheTimedOnes) {
+  using ExecSpace = TypeParam;
+  const auto history = [](int warmups) {
+    const klab::Deck deck = klab::testing::parse_stage(
+        klab::stages::solvebak_stage(), "    obs: 300\n    vars: 12\n    sweeps: 4\n    batch: 5\n    history: true\n"
+                                        "    tolerance: 1\n    warmups: " + std::to_string(warmups) + "\n");
+    std::vector<std::vector<double>> errors;
+    for (const auto& r : klab::testing::run_stage(deck, klab::SpaceTraits<ExecSpace>::name))
+      errors.push_back(r.series.at(0).second);
+    return errors;
+  };
+  const auto cold = history(0), warm = history(3);
+  ASSERT_EQ(cold.size(), 3u);
+  ASSERT_EQ(warm.size(), 3u);
+  for (std::size_t form = 0; form < cold.size(); ++form) {
+    ASSERT_EQ(warm[form].size(), 4u);
+    for (std::size_t s = 0; s < cold[form].size(); ++s)
+      EXPECT_NEAR(warm[form][s], cold[form][s], 1e-9 * cold[form][s]) << "form " << form << ", sweep " << s + 1;
+  }
+}
+
+TYPED_TEST(SolveBakOnSpace, MoreVarsThanObsIsAnnounced) {
+  using ExecSpace = TypeParam;
+  const klab::Deck deck =
+      klab::testing::parse_stage(klab::stages::solvebak_stage(), "    obs: 10\n    vars: 20\n    forms: [residual]\n");
+  std::vector<std::string> log;
+  const auto records = klab::testing::run_stage(deck, klab::SpaceTraits<ExecSpace>::name, &log);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(log, (std::vector<std::string>{
+                     "10x20", "warning: vars > obs, so X·a = y has many solutions and a need not approach a_true",
+                     "10x20 residual"}));
+}
+
+TEST(SolveBak, EveryKeyChangesWhatRuns) {
+  const auto cases = [](const std::string& entry) {
+    return klab::testing::parse_stage(klab::stages::solvebak_stage(), entry).stages.at(0).cases;
+  };
+  const auto plain = cases("    obs: 200\n    vars: 8\n");
+  ASSERT_EQ(plain.size(), 1u);
+  const klab::Case& c = plain[0];
+  EXPECT_EQ(c.label, "200x8");
+  EXPECT_EQ(c.size_name, "obs");
+  EXPECT_EQ(c.size, 200.0);
+  EXPECT_EQ(c.sampling.unit, "sweep");
+  EXPECT_EQ(c.sampling.count, 10);
+  EXPECT_EQ(c.sampling.warmups, 1);
+  ASSERT_EQ(c.variants.size(), 3u);
+  EXPECT_EQ(c.variants[1].name, "gram");
+  EXPECT_DOUBLE_EQ(c.variants[1].work.flops, klab::stages::solvebak_sweep_work("gram", 200, 8).flops);
+  EXPECT_DOUBLE_EQ(c.memory_bytes, 8.0 * (200 * 8 + 3 * 200 + 5 * 8 + 8 * 8));
+
+  EXPECT_EQ(cases("    obs: 300\n    vars: 8\n")[0].size, 300.0);
+  EXPECT_EQ(cases("    obs: 200\n    vars: 9\n")[0].label, "200x9");
+  const auto sampled = cases("    obs: 200\n    vars: 8\n    sweeps: 7\n    warmups: 4\n")[0].sampling;
+  EXPECT_EQ(sampled.count, 7);
+  EXPECT_EQ(sampled.warmups, 4);
+  const auto residual = cases("    obs: 200\n    vars: 8\n    forms: [residual]\n")[0];
+  ASSERT_EQ(residual.variants.size(), 1u);
+  EXPECT_EQ(residual.variants[0].name, "residual");
+  EXPECT_LT(residual.memory_bytes, c.memory_bytes);  // no G
+
+  // batch, tolerance and history change the records: run them.
+  const auto records = [](const std::string& keys) {
+    const klab::Deck deck = klab::testing::parse_stage(
+        klab::stages::solvebak_stage(), "    obs: 60\n    vars: 6\n    sweeps: 2\n    forms: [batched]\n" + keys);
+    const auto out = klab::testing::run_stage(deck, klab::compiled_space_names().front());
+    EXPECT_EQ(out.size(), 1u);
+    return out.at(0);
+  };
+  const klab::ResultRecord defaults = records("");
+  EXPECT_EQ(defaults.notes, (decltype(defaults.notes){{"batch", "6"}}));
+  EXPECT_EQ(defaults.tolerance, 1e-6);
+  EXPECT_TRUE(defaults.series.empty());
+  const klab::ResultRecord blocks_of_two = records("    batch: 2\n");
+  EXPECT_EQ(blocks_of_two.notes, (decltype(defaults.notes){{"batch", "2"}}));
+  EXPECT_NE(blocks_of_two.error, defaults.error);
+  EXPECT_EQ(records("    tolerance: 0.5\n").tolerance, 0.5);
+  EXPECT_EQ(records("    history: true\n").series.at(0).second.size(), 2u);
+}
+
+TEST(SolveBak, DeckErrors) {
+  const auto parse = [](const std::string& entry) {
+    return klab::testing::parse_stage(klab::stages::solvebak_stage(), entry);
   };
   EXPECT_NO_THROW(parse("    obs: 100\n    vars: 40\n    batch: 40\n"));
-  const auto expect_error = [&](const std::string& stage, const std::string& where, const std::string& what) {
+  const auto expect_error = [&](const std::string& entry, const std::string& where, const std::string& what) {
     try {
-      parse(stage);
-      ADD_FAILURE() << "accepted: " << stage;
+      parse(entry);
+      ADD_FAILURE() << "accepted: " << entry;
     } catch (const klab::DeckError& e) {
       EXPECT_EQ(e.where(), where) << e.what();
       EXPECT_EQ(e.detail(), what) << e.what();
@@ -160,8 +264,14 @@ TEST(SolveBak, DeckErrorsForTheBatch) {
                "out of range: expected an integer in [1, 40], got 0");
   expect_error("    obs: 100\n    vars: 40\n    batch: 41\n", "deck.yaml:7:12",
                "out of range: expected an integer in [1, 40], got 41");
+  expect_error("    obs: 100\n    vars: 40\n    forms: [residual, gram]\n    batch: 10\n", "deck.yaml:8:12",
+               "only the batched form takes a batch: add 'batched' to forms or drop 'batch'");
   expect_error("    obs: 100\n    vars: 40\n    forms: [residual, grams]\n", "deck.yaml:7:23",
                "expected one of 'residual', 'gram', 'batched', got 'grams' (did you mean 'gram'?)");
+  expect_error("    obs: 100\n    vars: 50000\n    forms: [gram]\n", "deck.yaml:6:11",
+               "the gram form stores vars x vars doubles: at most 46000 vars (drop 'gram' from forms)");
+  expect_error("    obs: 100\n    vars: 40\n    repetitions: 3\n", "deck.yaml:7:18",
+               "solvebak: samples are sweeps; set 'sweeps' instead of 'repetitions'");
   expect_error("    vars: 40\n", "deck.yaml:4:5", "missing required key (expected an integer)");
 }
 

@@ -5,6 +5,7 @@
 #include <limits>
 #include <sstream>
 
+#include "core/params_yaml.hpp"
 #include "core/spaces.hpp"
 
 namespace klab {
@@ -33,10 +34,8 @@ RunSettings read_run(ParamReader& reader) {
   run.spaces = reader.choice_list("spaces", compiled, known_space_names());
   for (std::size_t i = 0; i < run.spaces.size(); ++i) {
     if (std::find(compiled.begin(), compiled.end(), run.spaces[i]) != compiled.end()) continue;
-    const YAML::Node spaces = reader.node()["spaces"];
-    const YAML::Node at = spaces.IsSequence() ? spaces[i] : spaces;
-    reader.fail(at, "spaces", "execution space '" + run.spaces[i] + "' is not compiled into this build (compiled: " +
-                                  joined(compiled) + ")");
+    reader.fail_element("spaces", i, "execution space '" + run.spaces[i] +
+                                         "' is not compiled into this build (compiled: " + joined(compiled) + ")");
   }
   run.baseline = reader.choice("baseline", run.spaces.front(), run.spaces);
   run.repeat = read_repeat(reader, RepeatSettings{});
@@ -58,13 +57,23 @@ std::vector<std::string> stage_names(const StageRegistry& registry) {
 
 StageEntry read_stage(ParamReader& reader, const RunSettings& run, const StageRegistry& registry) {
   StageEntry entry;
-  entry.where = location_of(reader.file(), reader.node());
+  entry.where = location_of(reader.file(), reader.impl().node);
   entry.type = reader.choice("stage", std::nullopt, stage_names(registry));
   entry.label = reader.text("name", entry.type);
-  entry.repeat = read_repeat(reader, run.repeat);
   const auto definition = std::find_if(registry.begin(), registry.end(),
                                        [&](const StageDefinition& d) { return d.name == entry.type; });
-  entry.stage = definition->parse(reader);
+  // A stage whose samples are its method's iterations has no repetitions to set.
+  const std::string& iterations = definition->iterations_key;
+  if (!iterations.empty() && reader.has("repetitions"))
+    reader.fail("repetitions", entry.type + ": samples are " + iterations + "; set '" + iterations +
+                                   "' instead of 'repetitions'");
+  entry.repeat.warmups =
+      static_cast<int>(reader.integer("warmups", run.repeat.warmups, {0, max_repetitions}));
+  entry.repeat.repetitions =
+      iterations.empty()
+          ? static_cast<int>(reader.integer("repetitions", run.repeat.repetitions, {1, max_repetitions}))
+          : 0;
+  entry.cases = definition->cases(reader, StageSettings{entry.repeat, run.seed});
   reader.finish();
   return entry;
 }
@@ -81,29 +90,55 @@ Deck parse_deck(const std::string& text, const std::string& path, const StageReg
   }
   auto file = std::make_shared<const std::string>(path);
   if (!root.IsMap()) throw DeckError(location_of(path, root), "", "a deck is a mapping with keys 'run' and 'stages'");
-  ParamReader top(root, "", file);
-
   Deck deck;
   deck.path = path;
   deck.text = text;
+  deck.resolved = std::make_shared<YAML::Node>(YAML::NodeType::Map);
+  ParamReader top = read_mapping(root, "", file, *deck.resolved);
+
   auto run = top.child("run");
   if (!run) top.missing("run", "a mapping with at least 'name'");
   deck.run = read_run(*run);
 
-  const YAML::Node stages = top.sequence("stages");
+  std::vector<ParamReader> stages = top.mappings("stages");
   top.finish();
 
-  for (std::size_t i = 0; i < stages.size(); ++i) {
-    ParamReader reader(stages[i], "stages[" + std::to_string(i) + "]", file);
+  for (ParamReader& reader : stages) {
     StageEntry entry = read_stage(reader, deck.run, registry);
     for (const auto& earlier : deck.stages)
       if (earlier.label == entry.label)
-        throw DeckError(location_of(path, stages[i]), reader.path(),
+        throw DeckError(entry.where, reader.path(),
                         "stage name '" + entry.label + "' is already used at " + earlier.where +
                             " (give each entry a distinct 'name')");
     deck.stages.push_back(std::move(entry));
   }
   return deck;
+}
+
+std::string resolved_deck_yaml(const Deck& deck) {
+  YAML::Node resolved = YAML::Clone(*deck.resolved);
+  YAML::Node spaces(YAML::NodeType::Sequence);
+  for (const auto& s : deck.run.spaces) spaces.push_back(s);
+  spaces.SetStyle(YAML::EmitterStyle::Flow);
+  resolved["run"]["spaces"] = spaces;
+  resolved["run"]["baseline"] = deck.run.baseline;
+  YAML::Emitter out;
+  out.SetDoublePrecision(17);  // every double reads back as the same double
+  out << resolved;
+  return std::string(out.c_str()) + "\n";
+}
+
+std::string resolved_deck_of_results(const std::string& results_path) {
+  YAML::Node results;
+  try {
+    results = YAML::LoadFile(results_path);  // JSON is YAML
+  } catch (const YAML::Exception& e) {
+    throw std::runtime_error(results_path + ": not a readable results file: " + e.msg);
+  }
+  const YAML::Node resolved = results.IsMap() && results["deck"].IsMap() ? results["deck"]["resolved"] : YAML::Node();
+  if (!resolved.IsScalar())
+    throw std::runtime_error(results_path + ": no resolved deck (deck.resolved) in this results file");
+  return resolved.Scalar();
 }
 
 Deck load_deck(const std::string& path, const StageRegistry& registry) {

@@ -6,6 +6,10 @@
 #include <vector>
 
 #include "core/params.hpp"
+
+namespace YAML {
+class Node;
+}
 #include "core/stage.hpp"
 #include "core/timing.hpp"
 
@@ -26,7 +30,7 @@ struct StageEntry {
   std::string type;    // registered stage name
   std::string where;   // file:line:column of the entry
   RepeatSettings repeat;
-  std::unique_ptr<Stage> stage;
+  std::vector<Case> cases;
 };
 
 struct Deck {
@@ -34,7 +38,16 @@ struct Deck {
   std::string text;
   RunSettings run;
   std::vector<StageEntry> stages;
+  std::shared_ptr<YAML::Node> resolved;  // the deck as read, every default filled in
 };
+
+// The deck as YAML with every default filled in, and the spaces and baseline it runs with:
+// `klab run` on it runs the same cases.
+std::string resolved_deck_yaml(const Deck& deck);
+
+// The resolved deck kept in a results file (`klab deck RESULTS.json`). Throws std::runtime_error
+// when the file holds none.
+std::string resolved_deck_of_results(const std::string& results_path);
 
 // Throws DeckError naming file:line:column, the key path and what was expected.
 Deck parse_deck(const std::string& text, const std::string& path, const StageRegistry& registry);

@@ -1,5 +1,7 @@
 #include "core/params.hpp"
 
+#include "core/params_yaml.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -159,22 +161,64 @@ std::optional<bool> parse_boolean(const std::string& text) {
   return std::nullopt;
 }
 
-ParamReader::ParamReader(const YAML::Node& node, std::string path, std::shared_ptr<const std::string> file)
-    : node_(node), path_(std::move(path)), file_(std::move(file)) {
-  if (!node_.IsMap()) throw DeckError(location_of(*file_, node_), path_, "expected a mapping, got " + kind_of(node_));
+
+ParamReader read_mapping(const YAML::Node& node, std::string path, std::shared_ptr<const std::string> file,
+                         YAML::Node resolved) {
+  if (!node.IsMap()) throw DeckError(location_of(*file, node), path, "expected a mapping, got " + kind_of(node));
+  auto impl = std::make_shared<ParamReader::Impl>();
+  impl->node = node;
+  impl->resolved = resolved;
+  impl->path = std::move(path);
+  impl->file = std::move(file);
+  return ParamReader(std::move(impl));
 }
 
-std::string ParamReader::key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+ParamReader::ParamReader(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-void ParamReader::fail(const YAML::Node& at, const std::string& key, const std::string& what) const {
-  throw DeckError(location_of(*file_, at.IsDefined() ? at : node_), key.empty() ? path_ : key_path(key), what);
+const std::string& ParamReader::path() const { return impl_->path; }
+const std::string& ParamReader::file() const { return *impl_->file; }
+
+namespace {
+
+std::string key_path(const ParamReader::Impl& impl, const std::string& key) {
+  return impl.path.empty() ? key : impl.path + "." + key;
 }
 
-bool ParamReader::has(const std::string& key) const {
-  for (const auto& entry : node_)
-    if (entry.first.IsScalar() && entry.first.Scalar() == key) return true;
-  return false;
+YAML::Node find_key(const YAML::Node& mapping, const std::string& key) {
+  for (const auto& entry : mapping)
+    if (entry.first.IsScalar() && entry.first.Scalar() == key) return entry.second;
+  return YAML::Node(YAML::NodeType::Undefined);
 }
+
+[[noreturn]] void fail_at(const ParamReader::Impl& impl, const YAML::Node& at, const std::string& item_path,
+                          const std::string& what) {
+  throw DeckError(location_of(*impl.file, at.IsDefined() ? at : impl.node), item_path, what);
+}
+
+// The value as the resolved deck holds it: a list for a list, so a lone scalar reads back alike.
+template <class T>
+YAML::Node list_node(const std::vector<T>& values) {
+  YAML::Node list(YAML::NodeType::Sequence);
+  for (const auto& v : values) list.push_back(v);
+  list.SetStyle(YAML::EmitterStyle::Flow);
+  return list;
+}
+
+}  // namespace
+
+YAML::Node value_of(const ParamReader& reader, const std::string& key) { return find_key(reader.impl().node, key); }
+
+void ParamReader::fail(const std::string& key, const std::string& what) const {
+  fail_at(*impl_, find_key(impl_->node, key), key.empty() ? impl_->path : key_path(*impl_, key), what);
+}
+
+void ParamReader::fail_element(const std::string& key, std::size_t index, const std::string& what) const {
+  const YAML::Node value = find_key(impl_->node, key);
+  if (!value.IsSequence()) fail(key, what);
+  fail_at(*impl_, value[index], key_path(*impl_, key) + "[" + std::to_string(index) + "]", what);
+}
+
+bool ParamReader::has(const std::string& key) const { return find_key(impl_->node, key).IsDefined(); }
 
 // True when the key is absent and `fallback` applies; fails when it is absent and required.
 template <class T>
@@ -185,55 +229,70 @@ bool use_fallback(const ParamReader& reader, const YAML::Node& value, const std:
   return true;
 }
 
-YAML::Node ParamReader::lookup(const std::string& key) {
-  asked_.push_back(key);
-  for (const auto& entry : node_)
-    if (entry.first.IsScalar() && entry.first.Scalar() == key) return entry.second;
-  return YAML::Node(YAML::NodeType::Undefined);
+namespace {
+
+YAML::Node lookup(ParamReader::Impl& impl, const std::string& key) {
+  impl.asked.push_back(key);
+  return find_key(impl.node, key);
 }
+
+// Returns `value` after writing it to the resolved deck under `key`.
+template <class T>
+T resolve(ParamReader::Impl& impl, const std::string& key, T value) {
+  impl.resolved[key] = value;
+  return value;
+}
+
+template <class T>
+std::vector<T> resolve(ParamReader::Impl& impl, const std::string& key, std::vector<T> values) {
+  impl.resolved[key] = list_node(values);
+  return values;
+}
+
+}  // namespace
 
 std::int64_t ParamReader::integer(const std::string& key, std::optional<std::int64_t> fallback,
                                   Range<std::int64_t> range) {
-  const YAML::Node value = lookup(key);
-  if (use_fallback(*this, value, key, fallback, "an integer")) return *fallback;
+  const YAML::Node value = lookup(*impl_, key);
+  if (use_fallback(*this, value, key, fallback, "an integer")) return resolve(*impl_, key, *fallback);
   const std::string expected = "an integer in [" + format_number(range.min) + ", " + format_number(range.max) + "]";
   const auto parsed = value.IsScalar() ? parse_integer(value.Scalar()) : std::nullopt;
-  if (!parsed) fail(value, key, "expected " + expected + ", got " + kind_of(value));
-  if (*parsed < range.min || *parsed > range.max) fail(value, key, "out of range: expected " + expected + ", got " + value.Scalar());
-  return *parsed;
+  if (!parsed) fail(key, "expected " + expected + ", got " + kind_of(value));
+  if (*parsed < range.min || *parsed > range.max) fail(key, "out of range: expected " + expected + ", got " + value.Scalar());
+  return resolve(*impl_, key, *parsed);
 }
 
 double ParamReader::real(const std::string& key, std::optional<double> fallback, Range<double> range) {
-  const YAML::Node value = lookup(key);
-  if (use_fallback(*this, value, key, fallback, "a number")) return *fallback;
+  const YAML::Node value = lookup(*impl_, key);
+  if (use_fallback(*this, value, key, fallback, "a number")) return resolve(*impl_, key, *fallback);
   const std::string expected = "a number in [" + format_number(range.min) + ", " + format_number(range.max) + "]";
   const auto parsed = value.IsScalar() ? parse_real(value.Scalar()) : std::nullopt;
-  if (!parsed) fail(value, key, "expected " + expected + ", got " + kind_of(value));
-  if (*parsed < range.min || *parsed > range.max) fail(value, key, "out of range: expected " + expected + ", got " + value.Scalar());
-  return *parsed;
+  if (!parsed) fail(key, "expected " + expected + ", got " + kind_of(value));
+  if (*parsed < range.min || *parsed > range.max) fail(key, "out of range: expected " + expected + ", got " + value.Scalar());
+  return resolve(*impl_, key, *parsed);
 }
 
 bool ParamReader::boolean(const std::string& key, std::optional<bool> fallback) {
-  const YAML::Node value = lookup(key);
-  if (use_fallback(*this, value, key, fallback, "true or false")) return *fallback;
+  const YAML::Node value = lookup(*impl_, key);
+  if (use_fallback(*this, value, key, fallback, "true or false")) return resolve(*impl_, key, *fallback);
   const auto parsed = value.IsScalar() ? parse_boolean(value.Scalar()) : std::nullopt;
-  if (!parsed) fail(value, key, "expected true or false, got " + kind_of(value));
-  return *parsed;
+  if (!parsed) fail(key, "expected true or false, got " + kind_of(value));
+  return resolve(*impl_, key, *parsed);
 }
 
 std::string ParamReader::text(const std::string& key, std::optional<std::string> fallback) {
-  const YAML::Node value = lookup(key);
-  if (use_fallback(*this, value, key, fallback, "a string")) return *fallback;
-  if (!value.IsScalar() || value.Scalar().empty()) fail(value, key, "expected a non-empty string, got " + kind_of(value));
-  return value.Scalar();
+  const YAML::Node value = lookup(*impl_, key);
+  if (use_fallback(*this, value, key, fallback, "a string")) return resolve(*impl_, key, *fallback);
+  if (!value.IsScalar() || value.Scalar().empty()) fail(key, "expected a non-empty string, got " + kind_of(value));
+  return resolve(*impl_, key, value.Scalar());
 }
 
 std::string ParamReader::choice(const std::string& key, std::optional<std::string> fallback,
                                 const std::vector<std::string>& allowed) {
-  const YAML::Node value = lookup(key);
-  if (use_fallback(*this, value, key, fallback, "one of " + quoted_list(allowed))) return *fallback;
-  if (!is_choice(value, allowed)) fail(value, key, not_a_choice(value, allowed));
-  return value.Scalar();
+  const YAML::Node value = lookup(*impl_, key);
+  if (use_fallback(*this, value, key, fallback, "one of " + quoted_list(allowed))) return resolve(*impl_, key, *fallback);
+  if (!is_choice(value, allowed)) fail(key, not_a_choice(value, allowed));
+  return resolve(*impl_, key, value.Scalar());
 }
 
 namespace {
@@ -253,19 +312,20 @@ void for_each_element(const YAML::Node& value, const std::string& path, F&& elem
 std::vector<std::int64_t> ParamReader::integer_list(const std::string& key,
                                                     std::optional<std::vector<std::int64_t>> fallback,
                                                     Range<std::int64_t> range) {
-  const YAML::Node value = lookup(key);
-  if (use_fallback(*this, value, key, fallback, "an integer or a list of integers")) return *fallback;
-  if (value.IsSequence() && value.size() == 0) fail(value, key, "expected a non-empty list of integers, got []");
+  const YAML::Node value = lookup(*impl_, key);
+  if (use_fallback(*this, value, key, fallback, "an integer or a list of integers"))
+    return resolve(*impl_, key, *fallback);
+  if (value.IsSequence() && value.size() == 0) fail(key, "expected a non-empty list of integers, got []");
   const std::string expected = "an integer in [" + format_number(range.min) + ", " + format_number(range.max) + "]";
   std::vector<std::int64_t> out;
-  for_each_element(value, key_path(key), [&](const YAML::Node& item, const std::string& item_path) {
+  for_each_element(value, key_path(*impl_, key), [&](const YAML::Node& item, const std::string& item_path) {
     const auto parsed = item.IsScalar() ? parse_integer(item.Scalar()) : std::nullopt;
-    if (!parsed) throw DeckError(location_of(*file_, item), item_path, "expected " + expected + ", got " + kind_of(item));
+    if (!parsed) fail_at(*impl_, item, item_path, "expected " + expected + ", got " + kind_of(item));
     if (*parsed < range.min || *parsed > range.max)
-      throw DeckError(location_of(*file_, item), item_path, "out of range: expected " + expected + ", got " + item.Scalar());
+      fail_at(*impl_, item, item_path, "out of range: expected " + expected + ", got " + item.Scalar());
     out.push_back(*parsed);
   });
-  return out;
+  return resolve(*impl_, key, std::move(out));
 }
 
 namespace {
@@ -281,91 +341,120 @@ double finite_number(const YAML::Node& item, const std::string& item_path, const
 }  // namespace
 
 std::vector<double> ParamReader::real_list(const std::string& key, std::optional<std::vector<double>> fallback) {
-  const YAML::Node value = lookup(key);
-  if (use_fallback(*this, value, key, fallback, "a number or a list of numbers")) return *fallback;
-  if (value.IsSequence() && value.size() == 0) fail(value, key, "expected a non-empty list of numbers, got []");
+  const YAML::Node value = lookup(*impl_, key);
+  if (use_fallback(*this, value, key, fallback, "a number or a list of numbers")) return resolve(*impl_, key, *fallback);
+  if (value.IsSequence() && value.size() == 0) fail(key, "expected a non-empty list of numbers, got []");
   std::vector<double> out;
-  for_each_element(value, key_path(key), [&](const YAML::Node& item, const std::string& item_path) {
-    out.push_back(finite_number(item, item_path, *file_));
+  for_each_element(value, key_path(*impl_, key), [&](const YAML::Node& item, const std::string& item_path) {
+    out.push_back(finite_number(item, item_path, *impl_->file));
   });
-  return out;
+  return resolve(*impl_, key, std::move(out));
 }
 
-std::vector<std::vector<double>> ParamReader::real_table(const std::string& key, std::size_t width) {
-  const YAML::Node rows = sequence(key);
+namespace {
+
+// The required, non-empty list at `key`.
+YAML::Node required_list(const ParamReader& reader, const YAML::Node& value, const std::string& key) {
+  if (!value.IsDefined()) reader.missing(key, "a list");
+  if (!value.IsSequence() || value.size() == 0) reader.fail(key, "expected a non-empty list, got " + kind_of(value));
+  return value;
+}
+
+}  // namespace
+
+std::vector<std::vector<double>> ParamReader::real_table(const std::string& key, std::size_t min_width) {
+  const YAML::Node rows = required_list(*this, lookup(*impl_, key), key);
+  const std::size_t width = rows[0].IsSequence() ? rows[0].size() : 0;
+  if (width < min_width)
+    fail_element(key, 0, "expected a list of at least " + std::to_string(min_width) + " numbers, got " +
+                             (rows[0].IsSequence() ? "a list of " + std::to_string(width) : kind_of(rows[0])));
   std::vector<std::vector<double>> out;
+  YAML::Node resolved(YAML::NodeType::Sequence);
   for (std::size_t r = 0; r < rows.size(); ++r) {
-    const std::string row_path = key_path(key) + "[" + std::to_string(r) + "]";
+    const std::string row_path = key_path(*impl_, key) + "[" + std::to_string(r) + "]";
     if (!rows[r].IsSequence() || rows[r].size() != width)
-      throw DeckError(location_of(*file_, rows[r]), row_path,
-                      "expected a list of " + std::to_string(width) + " numbers, got " +
-                          (rows[r].IsSequence() ? "a list of " + std::to_string(rows[r].size()) : kind_of(rows[r])));
+      fail_at(*impl_, rows[r], row_path,
+              "expected a list of " + std::to_string(width) + " numbers, got " +
+                  (rows[r].IsSequence() ? "a list of " + std::to_string(rows[r].size()) : kind_of(rows[r])));
     out.emplace_back();
     for (std::size_t c = 0; c < width; ++c)
-      out.back().push_back(finite_number(rows[r][c], row_path + "[" + std::to_string(c) + "]", *file_));
+      out.back().push_back(finite_number(rows[r][c], row_path + "[" + std::to_string(c) + "]", *impl_->file));
+    resolved.push_back(list_node(out.back()));
   }
+  impl_->resolved[key] = resolved;
   return out;
 }
 
 std::vector<std::string> ParamReader::choice_list(const std::string& key,
                                                   std::optional<std::vector<std::string>> fallback,
                                                   const std::vector<std::string>& allowed) {
-  const YAML::Node value = lookup(key);
-  if (use_fallback(*this, value, key, fallback, "a list of " + quoted_list(allowed))) return *fallback;
-  if (value.IsSequence() && value.size() == 0) fail(value, key, "expected a non-empty list, got []");
+  const YAML::Node value = lookup(*impl_, key);
+  if (use_fallback(*this, value, key, fallback, "a list of " + quoted_list(allowed))) return resolve(*impl_, key, *fallback);
+  if (value.IsSequence() && value.size() == 0) fail(key, "expected a non-empty list, got []");
   std::vector<std::string> out;
-  for_each_element(value, key_path(key), [&](const YAML::Node& item, const std::string& item_path) {
-    const std::string where = location_of(*file_, item);
-    if (!is_choice(item, allowed)) throw DeckError(where, item_path, not_a_choice(item, allowed));
+  for_each_element(value, key_path(*impl_, key), [&](const YAML::Node& item, const std::string& item_path) {
+    if (!is_choice(item, allowed)) fail_at(*impl_, item, item_path, not_a_choice(item, allowed));
     if (std::find(out.begin(), out.end(), item.Scalar()) != out.end())
-      throw DeckError(where, item_path, "'" + item.Scalar() + "' is listed twice");
+      fail_at(*impl_, item, item_path, "'" + item.Scalar() + "' is listed twice");
     out.push_back(item.Scalar());
   });
-  return out;
+  return resolve(*impl_, key, std::move(out));
 }
 
 void ParamReader::missing(const std::string& key, const std::string& expected) const {
   // A misspelt required key reads better as the typo than as a missing key.
-  for (const auto& entry : node_) {
+  for (const auto& entry : impl_->node) {
     if (!entry.first.IsScalar()) continue;
     const std::string& name = entry.first.Scalar();
-    if (std::find(asked_.begin(), asked_.end(), name) == asked_.end() && nearest_word(name, {key}) == key)
-      throw DeckError(location_of(*file_, entry.first), key_path(name),
+    if (std::find(impl_->asked.begin(), impl_->asked.end(), name) == impl_->asked.end() &&
+        nearest_word(name, {key}) == key)
+      throw DeckError(location_of(*impl_->file, entry.first), key_path(*impl_, name),
                       "unknown key '" + name + "' (did you mean '" + key + "'?)");
   }
-  fail(YAML::Node(YAML::NodeType::Undefined), key, "missing required key (expected " + expected + ")");
+  fail_at(*impl_, YAML::Node(YAML::NodeType::Undefined), key_path(*impl_, key),
+          "missing required key (expected " + expected + ")");
 }
 
-YAML::Node ParamReader::sequence(const std::string& key) {
-  const YAML::Node value = lookup(key);
-  if (!value.IsDefined()) missing(key, "a list");
-  if (!value.IsSequence() || value.size() == 0) fail(value, key, "expected a non-empty list, got " + kind_of(value));
-  return value;
+std::vector<ParamReader> ParamReader::mappings(const std::string& key) {
+  const YAML::Node list = required_list(*this, lookup(*impl_, key), key);
+  // Nodes made through the resolved deck's own nodes share its memory: one made apart and added
+  // later would be freed with its reader.
+  impl_->resolved[key] = YAML::Node(YAML::NodeType::Sequence);
+  YAML::Node resolved = impl_->resolved[key];
+  std::vector<ParamReader> out;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    resolved.push_back(YAML::Node(YAML::NodeType::Map));
+    out.push_back(read_mapping(list[i], key_path(*impl_, key) + "[" + std::to_string(i) + "]", impl_->file,
+                               resolved[i]));
+  }
+  return out;
 }
 
 std::optional<ParamReader> ParamReader::child(const std::string& key) {
-  const YAML::Node value = lookup(key);
+  const YAML::Node value = lookup(*impl_, key);
   if (!value.IsDefined()) return std::nullopt;
-  if (!value.IsMap()) fail(value, key, "expected a mapping, got " + kind_of(value));
-  return ParamReader(value, key_path(key), file_);
+  if (!value.IsMap()) fail(key, "expected a mapping, got " + kind_of(value));
+  impl_->resolved[key] = YAML::Node(YAML::NodeType::Map);
+  return read_mapping(value, key_path(*impl_, key), impl_->file, impl_->resolved[key]);
 }
 
 void ParamReader::finish() const {
   std::set<std::string> seen;
-  for (const auto& entry : node_) {
+  const auto& asked = impl_->asked;
+  for (const auto& entry : impl_->node) {
     const YAML::Node& key = entry.first;
-    if (!key.IsScalar()) throw DeckError(location_of(*file_, key), path_, "expected a plain key, got " + kind_of(key));
+    if (!key.IsScalar()) fail_at(*impl_, key, impl_->path, "expected a plain key, got " + kind_of(key));
     const std::string& name = key.Scalar();
-    if (!seen.insert(name).second) throw DeckError(location_of(*file_, key), key_path(name), "duplicate key");
-    if (std::find(asked_.begin(), asked_.end(), name) != asked_.end()) continue;
-    std::vector<std::string> valid = asked_;
+    if (!seen.insert(name).second) fail_at(*impl_, key, key_path(*impl_, name), "duplicate key");
+    if (std::find(asked.begin(), asked.end(), name) != asked.end()) continue;
+    std::vector<std::string> valid = asked;
     std::sort(valid.begin(), valid.end());
     valid.erase(std::unique(valid.begin(), valid.end()), valid.end());
     std::string what = "unknown key '" + name + "'";
     const std::string near = nearest_word(name, valid);
     if (!near.empty()) what += " (did you mean '" + near + "'?)";
     what += "; valid keys: " + quoted_list(valid);
-    throw DeckError(location_of(*file_, key), key_path(name), what);
+    fail_at(*impl_, key, key_path(*impl_, name), what);
   }
 }
 

@@ -1,9 +1,7 @@
 #pragma once
-// Strict reading of one YAML mapping of a deck: every value is checked for type and range,
-// every error names file:line:column and the key path, and keys nobody asked for are errors
-// (with the nearest valid key suggested).
-#include <yaml-cpp/yaml.h>
-
+// Strict reading of one mapping of a deck: every value is checked for type and range, every
+// error names file:line:column and the key path, and keys nobody asked for are errors (with the
+// nearest valid key suggested).
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,9 +23,6 @@ class DeckError : public std::runtime_error {
   std::string where_, path_, detail_;
 };
 
-// "file:line:column" of a node (1-based), or "file" when the node carries no position.
-std::string location_of(const std::string& file, const YAML::Node& node);
-
 // The entry of `candidates` closest to `word` by edit distance, or "" if none is close.
 std::string nearest_word(const std::string& word, const std::vector<std::string>& candidates);
 
@@ -37,10 +32,13 @@ struct Range {
   T max;
 };
 
+// Reads one mapping of a deck. Every value read, or the default used in its place, is also
+// written to the resolved deck (the deck with every default filled in, which the results file
+// keeps). The YAML behind it stays in params.cpp: stage code never sees yaml-cpp.
 class ParamReader {
  public:
-  // `node` must be a mapping (checked here); `path` is its key path in the deck.
-  ParamReader(const YAML::Node& node, std::string path, std::shared_ptr<const std::string> file);
+  struct Impl;
+  explicit ParamReader(std::shared_ptr<Impl> impl);
 
   std::int64_t integer(const std::string& key, std::optional<std::int64_t> fallback, Range<std::int64_t> range);
   double real(const std::string& key, std::optional<double> fallback, Range<double> range);
@@ -53,13 +51,14 @@ class ParamReader {
                                          Range<std::int64_t> range);
   // A list of finite numbers; a single scalar is read as a one-element list.
   std::vector<double> real_list(const std::string& key, std::optional<std::vector<double>> fallback);
-  // A required table: a non-empty list of rows, each a list of `width` finite numbers.
-  std::vector<std::vector<double>> real_table(const std::string& key, std::size_t width);
+  // A required table: a non-empty list of rows of finite numbers, all as wide as the first row,
+  // which has at least `min_width` of them.
+  std::vector<std::vector<double>> real_table(const std::string& key, std::size_t min_width);
   // A list of choices; a single scalar is read as a one-element list. Duplicates are errors.
   std::vector<std::string> choice_list(const std::string& key, std::optional<std::vector<std::string>> fallback,
                                        const std::vector<std::string>& allowed);
-  // A required, non-empty list, returned as is for the caller to read element by element.
-  YAML::Node sequence(const std::string& key);
+  // A required, non-empty list of mappings, a reader for each.
+  std::vector<ParamReader> mappings(const std::string& key);
   // A nested mapping, or nullopt when the key is absent.
   std::optional<ParamReader> child(const std::string& key);
 
@@ -67,21 +66,19 @@ class ParamReader {
   // Fails on keys never asked for (suggesting the nearest asked-for key) and on duplicate keys.
   void finish() const;
 
-  const std::string& path() const { return path_; }
-  const std::string& file() const { return *file_; }
-  const YAML::Node& node() const { return node_; }
+  const std::string& path() const;
+  const std::string& file() const;
   // Fails for an absent required key, pointing at a near-miss spelling of it when there is one.
   [[noreturn]] void missing(const std::string& key, const std::string& expected) const;
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& what) const;
+  // Fails at the value of `key` (at the mapping when the key is absent).
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const;
+  // Fails at element `index` of the list at `key` (at the value itself when it is a lone scalar).
+  [[noreturn]] void fail_element(const std::string& key, std::size_t index, const std::string& what) const;
+
+  Impl& impl() const { return *impl_; }
 
  private:
-  YAML::Node lookup(const std::string& key);
-  std::string key_path(const std::string& key) const;
-
-  YAML::Node node_;
-  std::string path_;
-  std::shared_ptr<const std::string> file_;
-  std::vector<std::string> asked_;
+  std::shared_ptr<Impl> impl_;
 };
 
 // Parses a YAML scalar as an exact integer: accepts 1000, 1_000, 1e6 (when exactly integral).

@@ -37,9 +37,11 @@ std::string format_number(double value, const char* format) {
   return buf;
 }
 
+// The rate that bounds the record: GB/s below one FLOP per byte (memory-bound on every machine
+// klab runs on), GFLOP/s above.
 std::string rate_text(const ResultRecord& r) {
+  if (r.bytes > 0 && r.flops < r.bytes) return format_number(r.gigabytes_per_second(), "%.2f GB/s");
   if (r.flops > 0) return format_number(r.gigaflops_per_second(), "%.2f GFLOP/s");
-  if (r.bytes > 0) return format_number(r.gigabytes_per_second(), "%.2f GB/s");
   return "-";
 }
 
@@ -169,7 +171,14 @@ Json results_json(const RunDescription& run, const std::vector<ResultRecord>& re
                   .set("variant", r.variant)
                   .set("space", r.space)
                   .set("case", r.case_label)
+                  .set("size_name", r.size_name)
                   .set("size", r.size)
+                  .set("sampling", Json::object()
+                                       .set("unit", r.sampling.unit)
+                                       .set("count", r.sampling.count)
+                                       .set("warmups", r.sampling.warmups))
+                  .set("setup_s", r.setup_s)
+                  .set("transfer_s", r.transfer_s < 0 ? Json() : Json(r.transfer_s))
                   .set("time_s", Json::object()
                                      .set("count", r.time.count)
                                      .set("min", r.time.min)
@@ -222,13 +231,16 @@ std::string results_csv(const std::vector<ResultRecord>& records, const std::str
   const std::vector<double> ratio = speedups(records, baseline);
   std::ostringstream out;
   out.precision(17);
-  out << "stage,stage_type,variant,space,case,size,count,min_s,median_s,mean_s,max_s,stddev_s,bytes,flops,gb_per_s,"
+  out << "stage,stage_type,variant,space,case,size,sample_unit,count,setup_s,transfer_s,min_s,median_s,mean_s,max_s,stddev_s,bytes,flops,gb_per_s,"
          "gflop_per_s,speedup_vs_"
       << baseline << ",error,tolerance,passed,failure\n";
   for (std::size_t i = 0; i < records.size(); ++i) {
     const ResultRecord& r = records[i];
     out << csv_field(r.stage) << "," << csv_field(r.stage_type) << "," << csv_field(r.variant) << ","
-        << csv_field(r.space) << "," << csv_field(r.case_label) << "," << r.size << "," << r.time.count << ","
+        << csv_field(r.space) << "," << csv_field(r.case_label) << "," << r.size << "," << r.sampling.unit << "," << r.time.count << ","
+        << r.setup_s << ",";
+    if (r.transfer_s >= 0) out << r.transfer_s;
+    out << ","
         << r.time.min << "," << r.time.median << "," << r.time.mean << "," << r.time.max << "," << r.time.stddev << ","
         << r.bytes << "," << r.flops << "," << r.gigabytes_per_second() << "," << r.gigaflops_per_second() << ","
         << (std::isfinite(ratio[i]) ? std::to_string(ratio[i]) : "") << "," << r.error << "," << r.tolerance << ","

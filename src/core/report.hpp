@@ -10,7 +10,8 @@
 
 namespace klab {
 
-constexpr int results_schema_version = 1;
+// 2: records carry size_name, sampling, setup_s and transfer_s; the deck carries `resolved`.
+constexpr int results_schema_version = 2;
 
 // t(baseline) / t(record) for the record of the same stage, variant and case on the baseline
 // space: the seed's "NumPy/CuPy Time" with the baseline in NumPy's place. NaN when absent.

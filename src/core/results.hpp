@@ -8,8 +8,9 @@
 
 namespace klab {
 
-// Bytes moved and floating-point operations of one repetition of a measured body (0: not counted).
-// Each stage computes its own, for its records and for its benchmark under perf/.
+// Bytes moved and floating-point operations of one sample of a measured body (0: not counted).
+// A stage states it once per variant of a case (core/stage.hpp); records and benchmarks read it
+// from there.
 struct Work {
   double bytes = 0, flops = 0;
 };
@@ -20,10 +21,14 @@ struct ResultRecord {
   std::string variant;       // e.g. "kernel", "kernel+transfers"
   std::string space;         // execution space name
   std::string case_label;    // e.g. "N=1000"
+  std::string size_name;     // what `size` counts, e.g. "N", "obs"
   double size = 0;           // the swept size, for crossover analysis
+  Sampling sampling;         // what a sample is and how many were asked for
   TimeStats time;
-  double bytes = 0;          // bytes moved per repetition (0: not counted)
-  double flops = 0;          // floating-point operations per repetition (0: not counted)
+  double setup_s = 0;        // allocating, generating and copying the case's inputs, timed apart
+  double transfer_s = -1;    // of which host<->space copies, where the stage measured them; < 0: none
+  double bytes = 0;          // bytes moved per sample (0: not counted)
+  double flops = 0;          // floating-point operations per sample (0: not counted)
   std::string check;         // what `error` measures, e.g. "max relative error vs host reference"
   double error = 0;
   double tolerance = 0;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <ostream>
 
+#include "core/harness.hpp"
 #include "core/interrupt.hpp"
 #include "core/machine.hpp"
 #include "core/report.hpp"
@@ -18,6 +19,7 @@ Json deck_json(const Deck& deck) {
   return Json::object()
       .set("path", deck.path)
       .set("text", deck.text)
+      .set("resolved", resolved_deck_yaml(deck))
       .set("run", Json::object()
                       .set("name", deck.run.name)
                       .set("spaces", std::move(spaces))
@@ -52,24 +54,17 @@ int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std
     for (const std::string& space : deck.run.spaces) {
       const std::string prefix = "[" + std::to_string(i + 1) + "/" + std::to_string(total) + "] " + entry.label +
                                  " on " + space;
-      StageContext context(entry.label, entry.type, entry.repeat, deck.run.seed, options.verbose,
-                           [&](const std::string& what) { log << prefix << ": " << what << std::endl; }, records);
+      Harness harness(records, [&](const std::string& what) { log << prefix << ": " << what << std::endl; },
+                      options.verbose);
       try {
-        throw_if_interrupted();
         log << prefix << std::endl;
-        entry.stage->run(space, context);
+        for (const Case& c : entry.cases) harness.run_case({entry.label, entry.type}, c, space);
       } catch (const Interrupted& e) {
         // The case in progress is dropped: a record is only ever a completed measurement.
         interrupted_by = e.signal();
         log << prefix << ": " << e.what() << "; writing the " << records.size() << " record(s) of completed cases"
             << std::endl;
         break;
-      } catch (const std::exception& e) {
-        ResultRecord failed = context.record(space, "-", "-", 0);
-        failed.check = "stage completed";
-        failed.failure = std::string("stage aborted: ") + e.what();
-        records.push_back(std::move(failed));
-        log << prefix << ": FAILED: " << e.what() << std::endl;
       }
     }
   }

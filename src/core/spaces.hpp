@@ -75,6 +75,15 @@ inline std::vector<std::string> compiled_space_names() {
   return names;
 }
 
+// Whether the named space (compiled in) computes in memory the host cannot reach.
+inline bool space_is_device(const std::string& name) {
+  bool device = false;
+  for_each_compiled_space([&](auto tag) {
+    if (name == decltype(tag)::name) device = SpaceTraits<typename decltype(tag)::type>::is_device;
+  });
+  return device;
+}
+
 // Calls f(ExecSpace()) for the space called `name`; throws if it is not compiled in.
 template <class F>
 void with_space(const std::string& name, F&& f) {

@@ -1,9 +1,11 @@
 #pragma once
-// What a stage is to the core: a name, a parser for its deck entry, and a run on one execution
-// space that appends result records. The core knows no stage; src/stages/registry.cpp lists them.
+// What a stage is to the core: it reads its deck entry into cases. A case is set up on one
+// execution space and offers variants, each a body to time and a check of its result; the
+// harness (core/harness.hpp) owns everything else: the loops, warm-ups, fences, timing, memory
+// budget, judging, progress and records. The core knows no stage; a stage is one folder under
+// src/stages/, listed by CMake.
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,84 +17,95 @@
 
 namespace klab {
 
-// What a stage's run receives besides its own parameters.
-class StageContext {
- public:
-  StageContext(std::string label, std::string type, RepeatSettings repeat, std::uint64_t seed, bool verbose,
-               std::function<void(const std::string&)> announce, std::vector<ResultRecord>& records)
-      : label_(std::move(label)),
-        type_(std::move(type)),
-        repeat_(repeat),
-        seed_(seed),
-        verbose_(verbose),
-        announce_(std::move(announce)),
-        records_(records) {}
-
-  const RepeatSettings& repeat() const { return repeat_; }
-  std::uint64_t seed() const { return seed_; }
-  bool verbose() const { return verbose_; }
-  // A progress line as a case starts, so a long run is never silent. Throws Interrupted when
-  // SIGINT or SIGTERM arrived: a case about to start is a safe place to stop.
-  void announce(const std::string& what) const;
-  // Whether a case whose Views take an estimated `bytes` on the space fits in the memory available
-  // to it. When it does not, adds a failed record for the case naming the estimate and what is
-  // available, and returns false: the stage skips the case rather than fail halfway through
-  // allocating (or be killed by the kernel's out-of-memory killer on first touch).
-  bool fits_in_memory(const std::string& space, bool device, const std::string& case_label, double size,
-                      double bytes);
-  template <class ExecSpace>
-  bool fits_in_memory(const std::string& case_label, double size, double bytes) {
-    return fits_in_memory(SpaceTraits<ExecSpace>::name, SpaceTraits<ExecSpace>::is_device, case_label, size, bytes);
-  }
-  // A record with the stage's identity filled in.
-  ResultRecord record(const std::string& space, const std::string& variant, const std::string& case_label,
-                      double size) const;
-  // Judges the record (finite error within tolerance) and keeps it.
-  void add(ResultRecord record);
-
- private:
-  std::string label_, type_;
-  RepeatSettings repeat_;
-  std::uint64_t seed_;
-  bool verbose_;
-  std::function<void(const std::string&)> announce_;
-  std::vector<ResultRecord>& records_;
+// What a variant's check found: `error` against `tolerance`, and facts for the record.
+struct Check {
+  std::string name;      // what `error` measures
+  double error = 0;
+  double tolerance = 0;
+  std::string failure;   // a reason to fail beyond the error (e.g. divergence), or empty
+  std::vector<std::pair<std::string, std::string>> notes;
+  std::vector<std::pair<std::string, double>> metrics;
+  std::vector<std::pair<std::string, std::vector<double>>> series;
 };
 
-class Stage {
- public:
-  virtual ~Stage() = default;
-  // Runs every case of the stage on the named execution space (compiled in: the deck checked).
-  virtual void run(const std::string& space, StageContext& context) const = 0;
+// One variant of a case set up on a space. Only `body` and `check` are required.
+struct VariantRun {
+  std::function<void()> start;                   // untimed, before the warm-ups and again before the samples
+  std::function<void()> body;                    // one sample
+  std::function<bool(int sample)> after_sample;  // untimed, after sample i; false ends the sampling early
+  std::function<Check()> check;                  // untimed, after the samples
+};
+
+// A case set up on one space: its variants' runs, in the order of Case::variants.
+struct CaseSetup {
+  std::vector<VariantRun> variants;
+  std::function<void()> fence;  // waits for the space's work: the timer's fence
+  double transfer_s = -1;       // seconds of host<->space copies within the setup; < 0: none
+};
+
+// What a case's setup may tell the user as it runs.
+struct CaseContext {
+  bool verbose = false;
+  std::function<void(const std::string&)> announce;
+};
+
+// A variant's name and the work of one of its samples: the one count that records, benchmarks
+// and plots use.
+struct VariantInfo {
+  std::string name;
+  Work work;
+};
+
+struct Case {
+  std::string label;      // e.g. "N=1000"
+  std::string size_name;  // the sweep axis, e.g. "N", "obs"
+  double size = 0;
+  double memory_bytes = 0;  // estimated allocation on one space, for the memory budget
+  Sampling sampling;
+  std::vector<VariantInfo> variants;
+  // The variants compute the same result: each record notes its share of the fastest.
+  bool same_result = false;
+  // Allocates, generates and copies the inputs on the named space (compiled in).
+  std::function<CaseSetup(const std::string& space, const CaseContext& context)> setup;
+};
+
+// What every stage entry of a deck shares: its warm-ups and repetitions, and the seed.
+struct StageSettings {
+  RepeatSettings repeat;
+  std::uint64_t seed = 0;
+
+  // Samples that are repetitions of a body, as the deck's warmups and repetitions say.
+  Sampling repetitions() const { return {"repetition", repeat.warmups, repeat.repetitions}; }
+  // Samples that are `count` iterations of the stage's method (unit "sweep", "epoch").
+  Sampling iterations(std::string unit, int count) const { return {std::move(unit), repeat.warmups, count}; }
 };
 
 struct StageDefinition {
   std::string name;
   std::string summary;
+  // Empty when a sample is a repetition of the body; otherwise the deck key that sets how many
+  // iterations of the stage's method (its samples) run, e.g. "sweeps": `repetitions` is then
+  // refused for the stage.
+  std::string iterations_key;
   // Reads the stage's own keys from its deck entry (the core reads the common ones).
-  std::function<std::unique_ptr<Stage>(ParamReader&)> parse;
+  std::function<std::vector<Case>(ParamReader&, const StageSettings&)> cases;
 };
 
 using StageRegistry = std::vector<StageDefinition>;
 
-// A Stage whose run is one generic callable `run(exec_space, params, context)`, instantiated
-// here for every space compiled in: the stage's code is written once, as a template.
-template <class Params, class Run>
-class SpaceTemplatedStage final : public Stage {
- public:
-  SpaceTemplatedStage(Params params, Run run) : params_(std::move(params)), run_(std::move(run)) {}
-  void run(const std::string& space, StageContext& context) const override {
-    with_space(space, [&](const auto& exec) { run_(exec, params_, context); });
-  }
-
- private:
-  Params params_;
-  Run run_;
-};
-
-template <class Params, class Run>
-std::unique_ptr<Stage> make_stage(Params params, Run run) {
-  return std::make_unique<SpaceTemplatedStage<Params, Run>>(std::move(params), std::move(run));
+// A Case::setup from a generic callable setup(exec_space, context) -> CaseSetup: instantiated, in
+// the translation unit that calls this, for every space compiled in, and given the space's fence.
+template <class Setup>
+std::function<CaseSetup(const std::string&, const CaseContext&)> on_every_space(Setup setup) {
+  return [setup](const std::string& space_name, const CaseContext& context) {
+    CaseSetup out;
+    with_space(space_name, [&](const auto& space) {
+      out = setup(space, context);
+      out.fence = [space] { space.fence(); };
+      space.fence();
+    });
+    return out;
+  };
 }
 
 }  // namespace klab

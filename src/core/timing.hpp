@@ -1,7 +1,8 @@
 #pragma once
-// Timing of a region on an execution space: warm-ups first (not counted), then repetitions,
-// each bracketed by fences so asynchronous device work is inside the measured interval.
+// Timing of a region: each sample bracketed by fences so asynchronous device work is inside the
+// measured interval, and the statistics of the samples. core/harness.hpp takes the samples.
 #include <chrono>
+#include <string>
 #include <vector>
 
 #include "core/interrupt.hpp"
@@ -13,6 +14,17 @@ struct RepeatSettings {
   int repetitions = 10;
 };
 
+// How a case's samples are taken. With unit "repetition" each sample is a run of the body, after
+// `warmups` discarded ones. Otherwise the samples are the iterations of an iterative method (unit
+// "sweep", "epoch"), continuing from each other: `warmups` iterations run and are discarded, then
+// the method starts again.
+struct Sampling {
+  std::string unit = "repetition";
+  int warmups = 1;
+  int count = 10;
+  bool iterative() const { return unit != "repetition"; }
+};
+
 struct TimeStats {
   int count = 0;
   double min = 0, median = 0, mean = 0, max = 0, stddev = 0;  // seconds; stddev is the sample one
@@ -22,27 +34,23 @@ struct TimeStats {
 // Statistics of the samples (seconds); an empty list gives count = 0 and zeros.
 TimeStats summarize(std::vector<double> samples);
 
-// Seconds of one call of body(), fenced before and after so all its work on `space` counts.
-// Throws Interrupted first when SIGINT or SIGTERM arrived, so a long case stops between samples.
-template <class ExecSpace, class Body>
-double time_once(const ExecSpace& space, Body&& body) {
+// Seconds of one call of body(), with fence() before and after so all its asynchronous work
+// counts. Throws Interrupted first when SIGINT or SIGTERM arrived, so a long case stops between
+// samples.
+template <class Fence, class Body>
+double time_fenced(Fence&& fence, Body&& body) {
   using clock = std::chrono::steady_clock;
   throw_if_interrupted();
-  space.fence();
+  fence();
   const auto start = clock::now();
   body();
-  space.fence();
+  fence();
   return std::chrono::duration<double>(clock::now() - start).count();
 }
 
 template <class ExecSpace, class Body>
-TimeStats time_region(const ExecSpace& space, const RepeatSettings& repeat, Body&& body) {
-  for (int w = 0; w < repeat.warmups; ++w) body();
-  space.fence();
-  std::vector<double> samples;
-  samples.reserve(static_cast<std::size_t>(repeat.repetitions));
-  for (int r = 0; r < repeat.repetitions; ++r) samples.push_back(time_once(space, body));
-  return summarize(std::move(samples));
+double time_once(const ExecSpace& space, Body&& body) {
+  return time_fenced([&] { space.fence(); }, body);
 }
 
 }  // namespace klab

@@ -3,7 +3,7 @@
 
 namespace klab {
 
-// Every stage a deck can name, in the order `klab --help` lists them.
+// Every stage a deck can name (one per folder under src/stages/, in the order of their names).
 const StageRegistry& stage_registry();
 
 }  // namespace klab

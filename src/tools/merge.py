@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """Merges the Google Benchmark JSON files of several benchmark binaries into one result set.
 
-    python3 perf/merge.py OUT.json bench_matmul.json bench_gd.json ...
+    python3 src/tools/merge.py OUT.json bench_matmul.json bench_gd.json ...
 
-Each entry gets "suite": the file's name without ".json" (the binary's name), so that perf/gate.py
-divides a benchmark by the calibration measured in the same binary's run. The context is the first
-file's, with each binary's "date" and "executable" kept under "suites".
+Each entry gets "suite": the file's name without ".json" (the binary's name), so that
+src/tools/gate.py divides a benchmark by the calibration measured in the same binary's run. The
+context is the first file's, with each binary's "date" and "executable" kept under "suites".
 """
 
 import json

@@ -3,7 +3,7 @@
 //
 //   for (i = 0; i < n; ++i) c[i] = a[i] + b[i];
 //
-// Bytes per run: 24 N (two reads, one write); no FLOP count is reported (it is bandwidth-bound).
+// Work per call: 24 N bytes (two reads, one write) and N additions; it is bandwidth-bound.
 // Inputs are uniform in [0, 1) like NumPy's random.rand, generated on the space itself from a
 // counter-based generator; C starts as NaN so an element the kernel misses fails validation.
 // With `include_transfers: true` a second variant also times copying A and B to the space and C
@@ -21,14 +21,11 @@
 #include "core/random.hpp"
 #include "core/spaces.hpp"
 #include "core/stage.hpp"
-#include "core/timing.hpp"
 
 namespace klab::stages {
 
-struct ElementwiseParams {
-  std::vector<std::int64_t> sizes;
-  bool include_transfers = false;
-};
+// The stage's deck keys (`sizes`, `include_transfers`) and cases: elementwise.cpp.
+StageDefinition elementwise_stage();
 
 template <class ExecSpace>
 using Vector = Kokkos::View<double*, Kokkos::LayoutLeft, typename ExecSpace::memory_space>;
@@ -73,64 +70,7 @@ double elementwise_error(const HostView& c, std::uint64_t seed) {
   return max_ref > 0 ? max_diff / max_ref : max_diff;
 }
 
-// Bytes a case allocates on the space: A, B and C.
+// Bytes a case allocates on the space (A, B and C), and moves per call of add_vectors.
 inline double elementwise_bytes(std::int64_t n) { return 24.0 * static_cast<double>(n); }
-
-template <class ExecSpace>
-void run_elementwise(const ExecSpace& space, const ElementwiseParams& params, StageContext& context) {
-  const std::string space_name = SpaceTraits<ExecSpace>::name;
-  // Addition is exactly rounded in IEEE arithmetic on every space: any difference is a bug.
-  const double tolerance = std::numeric_limits<double>::epsilon();
-  for (const std::int64_t n : params.sizes) {
-    const std::string case_label = "N=" + std::to_string(n);
-    context.announce(case_label);
-    if (!context.fits_in_memory<ExecSpace>(case_label, static_cast<double>(n), elementwise_bytes(n))) continue;
-    Vector<ExecSpace> a("elementwise::a", n), b("elementwise::b", n), c("elementwise::c", n);
-    fill_uniform(space, a, context.seed(), elementwise_stream_a, 0.0, 1.0);
-    fill_uniform(space, b, context.seed(), elementwise_stream_b, 0.0, 1.0);
-    using HostStaging = typename SpaceTraits<ExecSpace>::host_staging_space;
-    auto host_a = Kokkos::create_mirror_view(HostStaging(), a);
-    auto host_b = Kokkos::create_mirror_view(HostStaging(), b);
-    auto host_c = Kokkos::create_mirror_view(HostStaging(), c);
-    Kokkos::deep_copy(host_a, a);
-    Kokkos::deep_copy(host_b, b);
-
-    const auto measure = [&](const std::string& variant, bool with_transfers) {
-      Kokkos::deep_copy(c, std::numeric_limits<double>::quiet_NaN());
-      ResultRecord record = context.record(space_name, variant, case_label, static_cast<double>(n));
-      record.time = time_region(space, context.repeat(), [&] {
-        if (with_transfers) {
-          Kokkos::deep_copy(space, a, host_a);
-          Kokkos::deep_copy(space, b, host_b);
-        }
-        add_vectors(space, a, b, c);
-        if (with_transfers) Kokkos::deep_copy(space, host_c, c);
-      });
-      Kokkos::deep_copy(host_c, c);
-      record.bytes = 24.0 * static_cast<double>(n);
-      record.check = "max relative error vs host a+b";
-      record.error = elementwise_error(host_c, context.seed());
-      record.tolerance = tolerance;
-      if (with_transfers)
-        record.notes.emplace_back("transfers", SpaceTraits<ExecSpace>::is_device
-                                                   ? "A, B host to device and C device to host (pinned host memory), inside the timing"
-                                                   : "none: host memory is used in place");
-      context.add(std::move(record));
-    };
-    measure("kernel", false);
-    if (params.include_transfers) measure("kernel+transfers", true);
-  }
-}
-
-inline StageDefinition elementwise_stage() {
-  return {"elementwise", "C = A + B over N doubles (bandwidth-bound)", [](ParamReader& reader) {
-            ElementwiseParams params;
-            params.sizes = reader.integer_list("sizes", std::nullopt, {1, 10'000'000'000});
-            params.include_transfers = reader.boolean("include_transfers", false);
-            return make_stage(std::move(params), [](const auto& space, const ElementwiseParams& p, StageContext& c) {
-              run_elementwise(space, p, c);
-            });
-          }};
-}
 
 }  // namespace klab::stages

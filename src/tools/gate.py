@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """klab's performance regression gate: compares a Google Benchmark result set with a baseline.
 
-    python3 perf/gate.py BASELINE.json NEW.json [--threshold 0.15] [--alpha 0.01]
+    python3 src/tools/gate.py BASELINE.json NEW.json [--threshold 0.15] [--alpha 0.01]
 
 Both files are Google Benchmark JSON (one binary's --benchmark_out, or several merged by
-perf/merge.py, which tags each entry with its binary as "suite"), run with
+src/tools/merge.py, which tags each entry with its binary as "suite"), run with
 --benchmark_repetitions=N (N >= 5) and --benchmark_report_aggregates_only=false, so that every
 repetition is a sample. Aggregate entries (mean, median, ...) are ignored.
 

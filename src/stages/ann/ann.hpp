@@ -14,31 +14,30 @@
 // Data as in the seed: x uniform in [-0.5, 0.5) of obs × vars, y = amplitude·sin(Σ_j x_ij) with
 // amplitude 1/2, and an independent test set of the same shape.
 //
-// The three layers are timed apart, each with the deck's warm-ups and repetitions, and checked:
-// the inner weights of sampled neurons against a host Householder QR, sampled columns of L against
-// a host evaluation, and the fit by the test correlation against `min_correlation`.
+// The three layers are the case's variants `inner`, `hidden` and `outer`, each building on the
+// one before, timed apart with the deck's warm-ups and repetitions, and checked: the inner weights
+// of sampled neurons against a host Householder QR, sampled columns of L against a host
+// evaluation, and the fit by the test correlation against `min_correlation`.
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <iomanip>
 #include <limits>
-#include <sstream>
-#include <stdexcept>
-#include <string>
 #include <utility>
 #include <vector>
 
 #include "core/kokkos_compat.hpp"
 #include "core/random.hpp"
 #include "core/stage.hpp"
-#include "core/timing.hpp"
 #include "core/views.hpp"
 #include "linalg/cholesky.hpp"
 #include "linalg/host_least_squares.hpp"
 
 namespace klab::stages {
+
+// The stage's deck keys (AnnParams' fields) and its case: ann.cpp.
+StageDefinition ann_stage();
 
 struct AnnParams {
   std::int64_t obs = 0, vars = 10, neurons = 1000;
@@ -418,125 +417,6 @@ inline AnnWork ann_work(const AnnParams& params) {
   return {{8.0 * neurons * m * (vars + 1), neurons * m * p * (p + 3)},
           {8.0 * (obs * vars + 3.0 * obs * n), 2.0 * obs * neurons * vars},
           {8.0 * obs * n, 2.0 * obs * n * n * gram_share + n * n * n / 3.0}};
-}
-
-template <class ExecSpace>
-void run_ann(const ExecSpace& space, const AnnParams& params, StageContext& context) {
-  const std::string space_name = SpaceTraits<ExecSpace>::name;
-  const std::string case_label = "obs=" + std::to_string(params.obs) + " vars=" + std::to_string(params.vars) +
-                                 " neurons=" + std::to_string(params.neurons);
-  const auto size = static_cast<double>(params.obs);
-  const AnnWork work = ann_work(params);
-  context.announce(case_label + ": generating train and test data");
-  if (!context.fits_in_memory<ExecSpace>(case_label, size, ann_bytes(params))) return;
-  const AnnData<ExecSpace> train = make_ann_data(space, params, context.seed(), ann_stream_x);
-  const AnnData<ExecSpace> test = make_ann_data(space, params, context.seed(), ann_stream_test_x);
-  const HostAnnData host_train = host_ann_data(params, context.seed(), ann_stream_x);
-
-  context.announce(case_label + ": inner layer");
-  const InnerWeights<ExecSpace> inner{SpaceMatrix<ExecSpace>("ann::w", params.neurons, params.vars),
-                                      SpaceVector<ExecSpace>("ann::b", params.neurons),
-                                      SpaceVector<ExecSpace>("ann::condition", params.neurons)};
-  ResultRecord inner_record = context.record(space_name, "inner", case_label, size);
-  inner_record.time =
-      time_region(space, context.repeat(), [&] { fit_inner_layer(space, train, params, context.seed(), inner); });
-  {
-    const auto condition = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), inner.condition);
-    std::int64_t worst = 0;
-    for (std::int64_t k = 0; k < params.neurons; ++k)
-      if (!(condition(k) <= condition(worst))) worst = k;
-    if (!(condition(worst) <= ann_inner_condition_limit)) {
-      std::ostringstream why;
-      why << "inner layer: the normal equations of neuron " << worst
-          << " are singular or too ill-conditioned for Cholesky (condition estimate " << std::setprecision(3)
-          << condition(worst) << ", limit " << ann_inner_condition_limit << ")";
-      throw std::runtime_error(why.str());
-    }
-    inner_record.metrics.emplace_back("condition_max", condition(worst));
-  }
-  inner_record.check = "max relative error of " + std::to_string(std::min<std::int64_t>(params.neurons, ann_checked_neurons)) +
-                       " neurons' weights vs host Householder QR";
-  inner_record.error = inner_weights_error(host_train, params, context.seed(), inner);
-  inner_record.tolerance = 1e-8;
-  inner_record.count(work.inner);
-  inner_record.metrics.emplace_back("rows_per_neuron", static_cast<double>(params.rows_per_neuron()));
-  context.add(std::move(inner_record));
-
-  context.announce(case_label + ": hidden layer");
-  const SpaceMatrix<ExecSpace> layer("ann::layer", params.obs, params.outer_unknowns());
-  ResultRecord hidden_record = context.record(space_name, "hidden", case_label, size);
-  hidden_record.time = time_region(space, context.repeat(), [&] { hidden_layer(space, train.x, inner, layer); });
-  hidden_record.check = "max |L - tanh(x·w + b)| on " + std::to_string(ann_checked_columns) + " columns vs host";
-  hidden_record.error = hidden_layer_error(host_train, inner, layer);
-  hidden_record.tolerance = 1e-12;
-  hidden_record.count(work.hidden);
-  context.add(std::move(hidden_record));
-
-  context.announce(case_label + ": outer layer");
-  OuterLayer<ExecSpace> outer(params.outer_unknowns(), params.block, params.gram_blocks);
-  ResultRecord outer_record = context.record(space_name, "outer", case_label, size);
-  outer_record.time = time_region(space, context.repeat(), [&] { outer.solve(space, layer, train.y, params.lambda); });
-  const linalg::CholeskyReport factor = outer.report();
-  if (!factor.ok())
-    throw std::runtime_error("outer layer: " + factor.describe_failure() +
-                             (params.lambda > 0 ? "" : "; a ridge term (lambda > 0) regularises it"));
-  const SpaceVector<ExecSpace> prediction("ann::prediction", params.obs);
-  const FitQuality train_fit = predict(space, layer, outer, train.y, prediction);
-  const double equation_residual = normal_equation_residual(space, layer, outer, train.y, params.lambda);
-  hidden_layer(space, test.x, inner, layer);
-  const FitQuality test_fit = predict(space, layer, outer, test.y, prediction);
-  outer_record.check = "1 - test correlation";
-  outer_record.error = 1.0 - test_fit.correlation;
-  outer_record.tolerance = 1.0 - params.min_correlation;
-  outer_record.count(work.outer);
-  outer_record.metrics = {{"train_correlation", train_fit.correlation},
-                          {"test_correlation", test_fit.correlation},
-                          {"train_rmse", train_fit.rmse},
-                          {"test_rmse", test_fit.rmse},
-                          {"normal_equation_residual", equation_residual},
-                          {"min_pivot", factor.min_pivot},
-                          {"condition_estimate", factor.condition_estimate()}};
-  if (params.sample > 0) {
-    const auto predicted = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), prediction);
-    const auto target = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), test.y);
-    std::vector<double> sample_prediction, sample_target;
-    for (const std::int64_t i : spread_indices(params.obs, params.sample)) {
-      sample_prediction.push_back(predicted(i));
-      sample_target.push_back(target(i));
-    }
-    outer_record.series = {{"test_prediction_sample", sample_prediction}, {"test_target_sample", sample_target}};
-  }
-  context.add(std::move(outer_record));
-}
-
-inline StageDefinition ann_stage() {
-  return {"ann", "least-squares random-feature network: batched inner fits, hidden layer, normal-equation outer layer",
-          [](ParamReader& reader) {
-            AnnParams params;
-            params.obs = reader.integer("obs", std::nullopt, {1, 1'000'000'000});
-            params.vars = reader.integer("vars", 10, {1, 40});
-            params.neurons = reader.integer("neurons", 1000, {1, 46'000});
-            params.bias = reader.boolean("bias", true);
-            params.amplitude = reader.real("amplitude", 0.5, {0.0, 1e300});
-            params.lambda = reader.real("lambda", 0.0, {0.0, 1e300});
-            params.block = reader.integer("block", 32, {1, 4096});
-            params.gram_blocks = static_cast<int>(reader.integer("gram_blocks", 4, {1, 64}));
-            params.min_correlation = reader.real("min_correlation", 0.999, {-1.0, 1.0});
-            params.sample = reader.integer("sample", 500, {0, 1'000'000});
-            if (!(params.amplitude < 1))
-              reader.fail(reader.node()["amplitude"], "amplitude",
-                          "below 1: the inner layer fits arctanh(y), undefined for |y| >= 1");
-            if (params.neurons > params.obs)
-              reader.fail(reader.node()["neurons"], "neurons", "at most obs (" + std::to_string(params.obs) + ")");
-            if (params.rows_per_neuron() < params.inner_unknowns())
-              reader.fail(reader.node()["neurons"], "neurons",
-                          "at most obs / " + std::to_string(params.inner_unknowns()) + ": each neuron fits " +
-                              std::to_string(params.inner_unknowns()) + " unknowns to obs/neurons = " +
-                              std::to_string(params.rows_per_neuron()) + " rows");
-            return make_stage(std::move(params), [](const auto& space, const AnnParams& p, StageContext& c) {
-              run_ann(space, p, c);
-            });
-          }};
 }
 
 }  // namespace klab::stages

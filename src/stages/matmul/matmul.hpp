@@ -7,7 +7,8 @@
 //       for (p = 0; p < k; ++p) c[i][j] += a[i][p] * b[p][j];
 //     }
 //
-// FLOPs per run: 2 M N K. Variants:
+// Work per product, for every variant (matmul_work): 2 M N K FLOPs, and 8 (M K + K N + M N) bytes.
+// Variants:
 //   kokkos-kernels  KokkosBlas::gemm, which reaches the host BLAS or cuBLAS through Kokkos Kernels'
 //                   TPLs when they are enabled (the record's notes say which path ran);
 //   naive           one work item per element of C, the inner product over K (seed 002's loop);
@@ -20,8 +21,9 @@
 // `variants` defaults to all four, zip-reduce only for the cases within its limit; listing it
 // explicitly with a larger case is a deck error.
 //
-// Deck keys: `sizes` (square N) and/or `shapes` (a list of {m, k, n}), `variants`, and
-// `tile: {m, n, k}` for the tiled variant (m and n multiples of 8; each key defaults per space).
+// Deck keys (read in matmul.cpp): `sizes` (square N) and/or `shapes` (a list of {m, k, n}),
+// `variants`, and `tile: {m, n, k}` for the tiled variant (m and n multiples of 8; each key
+// defaults per space), refused when `variants` leaves tiled out.
 //
 // Inputs are uniform in [0, 1) like NumPy's random.rand, generated on the space from the deck's
 // seed. Every variant writes into C poisoned with NaN and is compared with the KokkosBlas::gemm
@@ -43,16 +45,17 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "core/kokkos_compat.hpp"
 #include "core/random.hpp"
 #include "core/stage.hpp"
-#include "core/timing.hpp"
 #include "core/views.hpp"
 
 namespace klab::stages {
+
+// The stage's deck keys and cases: matmul.cpp.
+StageDefinition matmul_stage();
 
 // zip-reduce's M×K×N products.
 template <class ExecSpace>
@@ -557,18 +560,12 @@ inline std::string case_label(const MatmulShape& shape) {
   return "M=" + std::to_string(shape.m) + " K=" + std::to_string(shape.k) + " N=" + std::to_string(shape.n);
 }
 
-// Adds to each record of one case and space its speed as a share of the fastest variant's.
-inline void note_share_of_best(std::vector<ResultRecord>& records) {
-  if (records.empty()) return;
-  const auto best = std::min_element(records.begin(), records.end(), [](const ResultRecord& x, const ResultRecord& y) {
-    return x.time.median < y.time.median;
-  });
-  for (auto& r : records) {
-    std::ostringstream share;
-    share.precision(3);
-    share << 100.0 * best->time.median / r.time.median << "% (fastest: " << best->variant << ")";
-    r.notes.emplace_back("share_of_fastest_variant", share.str());
-  }
+// The work of one product by any variant: its FLOPs, and the bytes of A and B read and C written
+// once each. What a variant moves beyond that (zip-reduce's products, the other kernels' re-reads
+// of A and B) is its cost, not work done.
+inline Work matmul_work(const MatmulShape& shape) {
+  const double m = static_cast<double>(shape.m), k = static_cast<double>(shape.k), n = static_cast<double>(shape.n);
+  return {8.0 * (m * k + k * n + m * n), shape.flops()};
 }
 
 // Bytes a case allocates on the space: A, B, C and the reference, and zip-reduce's products when
@@ -578,138 +575,6 @@ inline double matmul_bytes(const MatmulShape& shape, const std::vector<MatmulVar
   const bool zip_reduce = shape.products() <= zip_reduce_max_products &&
                           std::count(variants.begin(), variants.end(), MatmulVariant::zip_reduce) > 0;
   return 8.0 * (m * k + k * n + 2.0 * m * n + (zip_reduce ? m * k * n : 0.0));
-}
-
-template <class ExecSpace>
-void run_matmul(const ExecSpace& space, const MatmulParams& params, StageContext& context) {
-  const std::string space_name = SpaceTraits<ExecSpace>::name;
-  const double eps = std::numeric_limits<double>::epsilon();
-  for (const MatmulShape& shape : params.shapes) {
-    const std::string label = case_label(shape);
-    context.announce(label);
-    if (!context.fits_in_memory<ExecSpace>(label, shape.size(), matmul_bytes(shape, params.variants))) continue;
-    const TiledLaunch tiled = plan_tiled<ExecSpace>(params.tile, shape);
-    SpaceMatrix<ExecSpace> a("matmul::a", shape.m, shape.k), b("matmul::b", shape.k, shape.n);
-    SpaceMatrix<ExecSpace> c("matmul::c", shape.m, shape.n), reference("matmul::reference", shape.m, shape.n);
-    fill_uniform(space, a, context.seed(), matmul_stream_a, 0.0, 1.0);
-    fill_uniform(space, b, context.seed(), matmul_stream_b, 0.0, 1.0);
-    compat::gemm(space, "N", "N", 1.0, a, b, 0.0, reference);
-    space.fence();
-    const ProductCheck reference_check =
-        check_product(Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a),
-                      Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), b),
-                      Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), reference), context.seed());
-    std::ostringstream reference_note;
-    reference_note << "KokkosBlas::gemm; " << reference_check.method << ": " << reference_check.error << " (tolerance "
-                   << reference_check.tolerance << ")";
-    if (!(reference_check.error <= reference_check.tolerance))
-      throw std::runtime_error("matmul " + label + ": the reference " + reference_note.str());
-
-    std::vector<ResultRecord> case_records;
-    for (const MatmulVariant variant : params.variants) {
-      const bool zip_reduce = variant == MatmulVariant::zip_reduce;
-      if (zip_reduce && shape.products() > zip_reduce_max_products) continue;
-      // Allocated before the timing: the zip-reduce cost shown is the memory traffic, not malloc.
-      const Products<ExecSpace> products =
-          zip_reduce ? Products<ExecSpace>("matmul::products", shape.m, shape.k, shape.n) : Products<ExecSpace>();
-      Kokkos::deep_copy(c, std::numeric_limits<double>::quiet_NaN());
-      ResultRecord record = context.record(space_name, name_of(variant), label, shape.size());
-      record.time = time_region(space, context.repeat(), [&] { multiply(space, variant, a, b, c, tiled, products); });
-      record.flops = shape.flops();
-      record.check = "relative Frobenius error vs KokkosBlas::gemm";
-      record.error = relative_frobenius_error(space, c, reference);
-      record.tolerance = 2.0 * static_cast<double>(shape.k) * eps;
-      record.notes.emplace_back("reference", reference_note.str());
-      if (variant == MatmulVariant::kokkos_kernels) record.notes.emplace_back("gemm_path", gemm_path<ExecSpace>());
-      if (variant == MatmulVariant::tiled) record.notes.emplace_back("tiling", tiled.describe());
-      if (zip_reduce)
-        record.notes.emplace_back("products", std::to_string(shape.products()) + " doubles (" +
-                                                  std::to_string(shape.products() * 8 / (1 << 20)) +
-                                                  " MiB) written by the zip kernel, read by the reduce kernel");
-      case_records.push_back(std::move(record));
-    }
-    note_share_of_best(case_records);
-    for (auto& record : case_records) context.add(std::move(record));
-  }
-}
-
-// Reads the shapes: `sizes` (square N) and `shapes` (a list of {m, k, n}), at least one of them.
-// Refuses zip-reduce, when listed, for a case beyond its memory limit, at that case's line.
-inline std::vector<MatmulShape> read_shapes(ParamReader& reader, bool zip_reduce_listed) {
-  const Range<std::int64_t> extent{1, 1'000'000};
-  const bool has_shapes = reader.has("shapes");
-  if (!has_shapes && !reader.has("sizes")) reader.missing("sizes", "an integer or a list of integers, or 'shapes'");
-  std::vector<MatmulShape> shapes;
-  const auto add = [&](const MatmulShape& shape, const YAML::Node& node, const std::string& path) {
-    if (zip_reduce_listed && shape.products() > zip_reduce_max_products)
-      throw DeckError(location_of(reader.file(), node), path,
-                      "zip-reduce materialises M*K*N = " + std::to_string(shape.products()) +
-                          " products, more than its limit of " + std::to_string(zip_reduce_max_products) +
-                          " (2^26, 512 MiB): use a smaller size or leave zip-reduce out of 'variants'");
-    shapes.push_back(shape);
-  };
-  const std::vector<std::int64_t> sizes = reader.integer_list("sizes", std::vector<std::int64_t>{}, extent);
-  const YAML::Node sizes_node = reader.node()["sizes"];
-  for (std::size_t i = 0; i < sizes.size(); ++i) {
-    const MatmulShape square{sizes[i], sizes[i], sizes[i]};
-    if (sizes_node.IsSequence())
-      add(square, sizes_node[i], reader.path() + ".sizes[" + std::to_string(i) + "]");
-    else
-      add(square, sizes_node, reader.path() + ".sizes");
-  }
-  if (!has_shapes) {
-    reader.child("shapes");  // absent: asking for it keeps 'shapes' among the keys finish() suggests
-    return shapes;
-  }
-  const YAML::Node list = reader.sequence("shapes");
-  const auto file = std::make_shared<const std::string>(reader.file());
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    ParamReader entry(list[i], reader.path() + ".shapes[" + std::to_string(i) + "]", file);
-    MatmulShape shape;
-    shape.m = entry.integer("m", std::nullopt, extent);
-    shape.k = entry.integer("k", std::nullopt, extent);
-    shape.n = entry.integer("n", std::nullopt, extent);
-    entry.finish();
-    add(shape, list[i], entry.path());
-  }
-  return shapes;
-}
-
-// Reads `tile: {m, n, k}`: m and n multiples of the register block, each key optional.
-inline TileShape read_tile(ParamReader& reader) {
-  TileShape tile;
-  auto section = reader.child("tile");
-  if (!section) return tile;
-  const auto multiple_of = [&](const char* key, int block) {
-    const int value = static_cast<int>(section->integer(key, 0, {block, 128}));
-    if (value % block != 0)
-      section->fail(
-          section->node()[key], key,
-          "expected a multiple of " + std::to_string(block) + " (the register blocks of every space), got " +
-              std::to_string(value));
-    return value;
-  };
-  tile.m = multiple_of("m", tile_multiple.rows);
-  tile.n = multiple_of("n", tile_multiple.cols);
-  tile.k = static_cast<int>(section->integer("k", 0, {1, 1024}));
-  section->finish();
-  return tile;
-}
-
-inline StageDefinition matmul_stage() {
-  return {
-      "matmul", "C = A·B, M×K times K×N doubles (compute-bound)", [](ParamReader& reader) {
-        MatmulParams params;
-        const bool variants_listed = reader.has("variants");
-        for (const std::string& name : reader.choice_list("variants", matmul_variant_names(), matmul_variant_names()))
-          params.variants.push_back(variant_named(name));
-        const bool zip_reduce_listed = variants_listed && std::find(params.variants.begin(), params.variants.end(),
-                                                                    MatmulVariant::zip_reduce) != params.variants.end();
-        params.shapes = read_shapes(reader, zip_reduce_listed);
-        params.tile = read_tile(reader);
-        return make_stage(std::move(params),
-                          [](const auto& space, const MatmulParams& p, StageContext& c) { run_matmul(space, p, c); });
-      }};
 }
 
 }  // namespace klab::stages

@@ -16,7 +16,6 @@
 
 #include <KokkosBlas1_dot.hpp>
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <sstream>
 #include <stdexcept>
@@ -27,11 +26,13 @@
 #include "core/kokkos_compat.hpp"
 #include "core/random.hpp"
 #include "core/stage.hpp"
-#include "core/timing.hpp"
 #include "core/views.hpp"
 #include "linalg/cholesky.hpp"
 
 namespace klab::stages {
+
+// The stage's deck keys and cases: gd.cpp.
+StageDefinition gd_stage();
 
 struct GdParams {
   std::vector<std::vector<double>> rows;  // inline data, each row x_1 .. x_vars, y; empty: synthetic
@@ -184,7 +185,7 @@ inline std::string format_vector(const std::vector<double>& v) {
 // The seed's arithmetic for the first SGD step, for `klab run --verbose`: forward value, error,
 // gradient from the first row, and the updated weights as the space computed them.
 template <class ExecSpace>
-void announce_first_step(StageContext& context, const GdParams& params, const GdData<ExecSpace>& data,
+void announce_first_step(const CaseContext& context, const GdParams& params, const GdData<ExecSpace>& data,
                          const ExecSpace& space) {
   const auto x = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.x);
   const auto y = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), data.y);
@@ -222,97 +223,6 @@ inline double gd_bytes(const GdParams& p) {
 inline Work gd_epoch_work(std::int64_t obs, std::int64_t vars) {
   const double elements = static_cast<double>(obs) * static_cast<double>(vars);
   return {16.0 * elements, 4.0 * elements};
-}
-
-template <class ExecSpace>
-void run_gd(const ExecSpace& space, const GdParams& params, StageContext& context) {
-  const std::string space_name = SpaceTraits<ExecSpace>::name;
-  const std::string data_label = std::to_string(params.obs) + "x" + std::to_string(params.vars);
-  if (!context.fits_in_memory<ExecSpace>(data_label, static_cast<double>(params.obs), gd_bytes(params))) return;
-  const GdData<ExecSpace> data = make_gd_data(space, params, context.seed());
-  const std::vector<double> target = host_values(closed_form_weights(space, data));
-  double target_norm = 0;
-  for (const double t : target) target_norm += t * t;
-  target_norm = std::sqrt(target_norm);
-  if (context.verbose()) announce_first_step(context, params, data, space);
-
-  std::vector<std::pair<std::string, std::int64_t>> runs;  // (strategy, batch size)
-  for (const std::string& strategy : params.strategies) {
-    if (strategy == "sgd") runs.emplace_back(strategy, 1);
-    if (strategy == "batch") runs.emplace_back(strategy, params.obs);
-    if (strategy == "minibatch")
-      for (const std::int64_t b : params.batch_sizes) runs.emplace_back(strategy, b);
-  }
-  const Kokkos::View<const double*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> initial(params.initial_weights.data(),
-                                                                                       params.initial_weights.size());
-  SpaceVector<ExecSpace> w("gd::w", params.vars), work("gd::work", params.obs);
-  for (const auto& [strategy, batch] : runs) {
-    const std::string case_label = data_label + " b=" + std::to_string(batch);
-    context.announce(case_label + " " + strategy);
-    ResultRecord record = context.record(space_name, strategy, case_label, static_cast<double>(batch));
-    const GdEpoch<ExecSpace> epoch(data, batch, params.learning_rate);
-    const auto key = [&](int e) { return params.shuffle ? std::int64_t(permutation_key(context.seed(), gd_stream_shuffle, e) >> 1) : -1; };
-    Kokkos::deep_copy(w, initial);
-    for (int e = 0; e < context.repeat().warmups; ++e) epoch.run(space, w, key(e));
-    Kokkos::deep_copy(w, initial);
-    std::vector<double> seconds, losses;
-    for (int e = 0; e < params.epochs && record.failure.empty(); ++e) {
-      seconds.push_back(time_once(space, [&] { epoch.run(space, w, key(e)); }));
-      losses.push_back(mean_squared_error(space, data, w, work));
-      if (!std::isfinite(losses.back()))
-        record.failure = "diverged at epoch " + std::to_string(e + 1) + " (loss " + std::to_string(losses.back()) +
-                         "); a smaller learning_rate may converge";
-    }
-    record.time = summarize(seconds);
-    const std::vector<double> weights = host_values(w);
-    double distance = 0;
-    for (std::size_t j = 0; j < weights.size(); ++j) distance += (weights[j] - target[j]) * (weights[j] - target[j]);
-    record.check = "||w - w_closed_form|| / ||w_closed_form|| after " + std::to_string(params.epochs) + " epochs";
-    record.error = target_norm > 0 ? std::sqrt(distance) / target_norm : std::sqrt(distance);
-    record.tolerance = params.tolerance;
-    record.count(gd_epoch_work(params.obs, params.vars));
-    record.metrics = {{"final_loss", losses.empty() ? 0.0 : losses.back()},
-                      {"steps_per_epoch", std::ceil(static_cast<double>(params.obs) / static_cast<double>(batch))}};
-    record.notes.emplace_back("weights", format_vector(weights));
-    record.series.emplace_back("loss_after_epoch", losses);
-    context.add(std::move(record));
-  }
-}
-
-inline StageDefinition gd_stage() {
-  return {"gd", "gradient descent for a linear neuron: sgd, minibatch and batch as matrix products",
-          [](ParamReader& reader) {
-            GdParams params;
-            if (reader.has("rows")) {
-              const YAML::Node first = reader.sequence("rows")[0];  // a non-empty list, or a DeckError
-              const std::size_t width = first.IsSequence() ? first.size() : 0;
-              if (width < 2) reader.fail(first, "rows[0]", "expected a list of inputs followed by the target");
-              params.rows = reader.real_table("rows", width);
-              params.obs = static_cast<std::int64_t>(params.rows.size());
-              params.vars = static_cast<std::int64_t>(width) - 1;
-            } else {
-              params.obs = reader.integer("obs", std::nullopt, {1, 1'000'000'000});
-              params.vars = reader.integer("vars", std::nullopt, {1, 4096});
-              params.noise = reader.real("noise", 0.0, {0.0, 1e300});
-            }
-            params.initial_weights = reader.real_list("weights", std::vector<double>(params.vars, 0.0));
-            if (static_cast<std::int64_t>(params.initial_weights.size()) != params.vars)
-              reader.fail(reader.node()["weights"], "weights",
-                          "expected " + std::to_string(params.vars) + " numbers (one per input)");
-            params.learning_rate = reader.real("learning_rate", std::nullopt, {0.0, 1e300});
-            if (!(params.learning_rate > 0))
-              reader.fail(reader.node()["learning_rate"], "learning_rate", "a number above 0");
-            params.epochs = static_cast<int>(reader.integer("epochs", 100, {1, 10'000'000}));
-            params.strategies = reader.choice_list("strategies", std::vector<std::string>{"sgd", "minibatch", "batch"},
-                                                   {"sgd", "minibatch", "batch"});
-            params.batch_sizes = reader.integer_list("batch_sizes", std::vector<std::int64_t>{std::min<std::int64_t>(32, params.obs)},
-                                                     {1, params.obs});
-            params.shuffle = reader.boolean("shuffle", false);
-            params.tolerance = reader.real("tolerance", 1e-6, {0.0, 1e300});
-            return make_stage(std::move(params), [](const auto& space, const GdParams& p, StageContext& c) {
-              run_gd(space, p, c);
-            });
-          }};
 }
 
 }  // namespace klab::stages

@@ -1,12 +1,16 @@
 #!/usr/bin/python3
 """Plots and a one-page Markdown report from a klab results file.
 
-    /usr/bin/python3 perf/plot.py RESULTS.json [--out DIR]
+    /usr/bin/python3 src/tools/plot.py RESULTS.json [--out DIR]
 
 Reads the JSON that `klab run DECK --json RESULTS.json` writes and fills DIR (default:
 <stem>-plots/ beside the results file) with PNGs and an index.md linking them. The folder is
 written under a temporary name and renamed at the end, so an error never leaves half of one.
 Exit status 2 with a one-line message when the file cannot be read or matplotlib is missing.
+
+The plotter knows no stage: which plots a stage gets, and their axes, come from its records'
+fields (size_name, sampling, bytes, flops, setup_s, transfer_s, series), so that a new stage is
+plotted without a change here.
 """
 
 import argparse
@@ -19,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-SUPPORTED_SCHEMA_VERSION = 1
+SUPPORTED_SCHEMA_VERSIONS = (1, 2)
 EXIT_ERROR = 2
 
 # Every figure has the same pixel size (inches x DPI) so that pages of plots line up.
@@ -29,22 +33,14 @@ FIGURE_DPI = 100
 INDEX_NAME = "index.md"
 INDEX_TITLE_PREFIX = "# klab results: "  # also how an earlier output folder is recognised
 
-# The ANN's outer record carries (prediction, target) pairs of its test set under these keys.
-PREDICTION_SAMPLE = "test_prediction_sample"
-TARGET_SAMPLE = "test_target_sample"
+# Schema 1 records have no size_name and no sampling: their axes get these neutral names.
+FALLBACK_SIZE_NAME = "size"
+FALLBACK_SAMPLE_UNIT = "sample"
 
-# Axis labels of the series stages record; another series gets labels from its key.
-SERIES_AXES = {
-    "error_after_sweep": ("sweep", "error: mean |a_true - a|"),
-    "loss_after_epoch": ("epoch", "loss (mean squared error)"),
-}
-
-# What `size` means on a sweep's x axis, by stage type.
-SIZE_AXIS_LABELS = {
-    "elementwise": "N (elements per array)",
-    "gd": "batch size (rows per step)",
-    "matmul": "N (cube root of M*K*N for rectangular shapes)",
-}
+# A rate plot per quantity that a stage's records count (non-zero): (the count, the rate derived
+# from it, its unit, the plot's file suffix).
+RATES = (("flops", "gflop_per_s", "GFLOP/s", "gflops"),
+         ("bytes", "gb_per_s", "GB/s", "gbps"))
 
 
 class PlotError(Exception):
@@ -70,9 +66,9 @@ def load_results(path):
         raise PlotError(f'{path}: not a klab results file (no "schema": "klab-results"; '
                         "write one with `klab run DECK --json FILE`)")
     version = results.get("schema_version")
-    if version != SUPPORTED_SCHEMA_VERSION:
-        raise PlotError(f"{path}: schema_version {version} is not supported "
-                        f"(this plotter reads version {SUPPORTED_SCHEMA_VERSION})")
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise PlotError(f"{path}: schema_version {version} is not supported (this plotter reads versions "
+                        f"{', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))})")
     if not isinstance(results.get("records"), list):
         raise PlotError(f'{path}: "records" is not a list')
     return results
@@ -90,14 +86,30 @@ def positive(value):
     return value if value is not None and value > 0 else None
 
 
+def samples_taken(record):
+    return int(number((record.get("time_s") or {}).get("count")) or 0)
+
+
 def time_stat(record, key):
-    time = record.get("time_s") or {}
-    return positive(time.get(key)) if (number(time.get("count")) or 0) > 0 else None
+    return positive((record.get("time_s") or {}).get(key)) if samples_taken(record) else None
 
 
 def series_values(record, key):
     """A record's series as floats, None where the file has null or a non-finite number."""
     return [number(value) for value in (record.get("series") or {}).get(key) or []]
+
+
+def size_name(record):
+    return record.get("size_name") or FALLBACK_SIZE_NAME
+
+
+def sample_unit(record):
+    return (record.get("sampling") or {}).get("unit") or FALLBACK_SAMPLE_UNIT
+
+
+def counted(record, quantity):
+    """Whether the record counts `quantity` ("bytes" or "flops") per sample."""
+    return positive(record.get(quantity)) is not None
 
 
 def unique(values):
@@ -116,37 +128,18 @@ def file_stem(text):
     return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-") or "stage"
 
 
+def axis_name(names):
+    """One axis label for the records of a plot, which may name their axis differently."""
+    return " / ".join(unique(names))
+
+
 # ---------------------------------------------------------------------------------------------
 # Text shared by the plots and the report
-
-
-def format_seconds(seconds):
-    """The same units as the driver's table (src/core/report.cpp)."""
-    if seconds is None:
-        return "-"
-    if seconds < 1e-6:
-        return f"{seconds * 1e9:.1f} ns"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.2f} us"
-    if seconds < 1.0:
-        return f"{seconds * 1e3:.3f} ms"
-    return f"{seconds:.3f} s"
 
 
 def formatted(value, template):
     value = number(value)
     return template.format(value) if value is not None else "-"
-
-
-def rate_text(record):
-    if time_stat(record, "median") is None:
-        return "-"
-    gflops, gbytes = positive(record.get("gflop_per_s")), positive(record.get("gb_per_s"))
-    if gflops is not None:
-        return f"{gflops:.2f} GFLOP/s"
-    if gbytes is not None:
-        return f"{gbytes:.2f} GB/s"
-    return "-"
 
 
 def record_label(record, *fields):
@@ -161,8 +154,9 @@ class Plotter:
     """Draws the figures of one results file into one folder, with one colour per space and per
     variant throughout."""
 
-    def __init__(self, pyplot, results, out_dir):
+    def __init__(self, pyplot, ticker, results, out_dir):
         self.plt = pyplot
+        self.ticker = ticker
         self.results = results
         self.out_dir = out_dir
         self.baseline = results.get("baseline_space", "")
@@ -171,18 +165,19 @@ class Plotter:
         self.colors = {}
         for name in unique([r.get("space") for r in records] + [r.get("variant") for r in records]):
             self.colors.setdefault(name, palette[len(self.colors) % len(palette)])
-        self.ceilings = self.rate_ceilings(records)
+        self.ceilings = {rate: self.rate_ceilings(records, quantity, rate) for quantity, rate, _, _ in RATES}
 
     @staticmethod
-    def rate_ceilings(records):
-        """Per space, the passed record with the highest GFLOP/s in the file."""
+    def rate_ceilings(records, quantity, rate):
+        """Per space, the passed record with the highest `rate` in the file."""
         best = {}
         for record in records:
-            rate = positive(record.get("gflop_per_s"))
-            if record.get("passed") and rate is not None and time_stat(record, "median") is not None:
+            value = positive(record.get(rate))
+            if (record.get("passed") and counted(record, quantity) and value is not None
+                    and time_stat(record, "median") is not None):
                 space = record.get("space")
-                if space not in best or rate > best[space][0]:
-                    best[space] = (rate, record)
+                if space not in best or value > best[space][0]:
+                    best[space] = (value, record)
         return best
 
     def figure(self, rows=1, columns=1, **options):
@@ -195,28 +190,48 @@ class Plotter:
         self.plt.close(fig)
         return name
 
-    def seconds_axis(self, ax, label):
+    def log_axis(self, ax, text):
+        """A log y axis labelled by text(value). Spanning less than a decade, it may show no major
+        tick: then its minor ticks are labelled, in the same units (matplotlib's default would
+        write them as powers of ten)."""
         ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(self.plt.FuncFormatter(lambda value, _: format_seconds(value)))
+        ax.yaxis.set_major_formatter(self.plt.FuncFormatter(lambda value, _: text(value)))
+
+        def minor(value, _):
+            low, high = ax.get_ylim()
+            return text(value) if 0 < low < high < 10 * low else ""
+
+        ax.yaxis.set_minor_formatter(self.plt.FuncFormatter(minor))
+
+    def seconds_axis(self, ax, label):
+        self.log_axis(ax, self.ticker.EngFormatter(unit="s"))
         ax.set_ylabel(label)
+
+    @staticmethod
+    def bar_position(group_position, bar_index, bar_count):
+        """The x of bar `bar_index` of `bar_count` in the cluster at `group_position`."""
+        return group_position + (bar_index - (bar_count - 1) / 2) * Plotter.bar_width(bar_count)
+
+    @staticmethod
+    def bar_width(bar_count):
+        return 0.8 / max(bar_count, 1)
 
     def grouped_bars(self, ax, groups, bars, value_of):
         """One cluster of bars per group, one bar per name in `bars`. value_of(group, bar) gives
         (value, low, high, failed) or None; low/high draw a whisker; failed bars are hatched.
         Returns whether any bar was drawn."""
-        width = 0.8 / max(len(bars), 1)
         drawn_failed = False
         for index, bar in enumerate(bars):
             drawn = [(position, value_of(group, bar)) for position, group in enumerate(groups)]
             drawn = [(position, value) for position, value in drawn if value is not None]
             if not drawn:
                 continue
-            xs = [position + (index - (len(bars) - 1) / 2) * width for position, _ in drawn]
+            xs = [self.bar_position(position, index, len(bars)) for position, _ in drawn]
             values = [value for _, value in drawn]
             heights = [height for height, _, _, _ in values]
             whiskers = [[max(height - low, 0) if low is not None else 0 for height, low, _, _ in values],
                         [max(high - height, 0) if high is not None else 0 for height, _, high, _ in values]]
-            container = ax.bar(xs, heights, width, label=bar, color=self.colors.get(bar),
+            container = ax.bar(xs, heights, self.bar_width(len(bars)), label=bar, color=self.colors.get(bar),
                                yerr=whiskers if any(map(any, whiskers)) else None, capsize=2,
                                error_kw={"elinewidth": 0.8})
             for patch, (_, _, _, failed) in zip(container.patches, values):
@@ -267,18 +282,52 @@ class Plotter:
         fig, (times, ratios) = self.figure(2, 1, sharex=True, layout="constrained")
         fig.suptitle(f"{stage}: time per execution space (median, whiskers min..max)")
         if self.grouped_bars(times, groups, spaces, time_of):
-            self.seconds_axis(times, "time per repetition")
+            self.seconds_axis(times, f"time per {axis_name(sample_unit(r) for r in records)}")
         else:
             self.empty_note(times, "no timed records")
         others = [s for s in spaces if s != self.baseline]
         if self.grouped_bars(ratios, groups, others, speedup_of):
-            ratios.set_yscale("log")
+            self.log_axis(ratios, lambda value: f"{value:g}x")
             ratios.axhline(1.0, color="black", linewidth=0.8)
-            ratios.yaxis.set_major_formatter(self.plt.FuncFormatter(lambda value, _: f"{value:g}x"))
         else:
             self.empty_note(ratios, f"no space to compare with the baseline {self.baseline}")
         ratios.set_ylabel(f"speedup: {self.baseline} time / space time\n(above 1: space faster)")
         return self.save(fig, f"{file_stem(stage)}-time.png")
+
+    def setup_times(self, stage, records):
+        """Each case's setup per space, timed once for all its variants and apart from the samples,
+        with the host<->space copies within it where the stage measured them."""
+        with_setup = [r for r in records if positive(r.get("setup_s"))]
+        if not with_setup:
+            return None
+        cases = unique(r.get("case") for r in with_setup)
+        spaces = unique(r.get("space") for r in with_setup)
+        # A case's variants share its setup: the first record of a case on a space speaks for all.
+        by_key = {}
+        for record in with_setup:
+            by_key.setdefault((record.get("case"), record.get("space")), record)
+
+        fig, (ax,) = self.figure(layout="constrained")
+        fig.suptitle(f"{stage}: setup per case (allocating, generating and copying the inputs; not in the samples)")
+        transfers_label = "of which host<->space transfers"
+        for index, space in enumerate(spaces):
+            points = [(self.bar_position(position, index, len(spaces)), positive(by_key[case, space].get("transfer_s")))
+                      for position, case in enumerate(cases) if (case, space) in by_key]
+            points = [(x, seconds) for x, seconds in points if seconds is not None]
+            if points:
+                # Drawn before the bars, whose legend grouped_bars draws, so that it lists them too; above
+                # the bars (zorder).
+                ax.scatter([x for x, _ in points], [s for _, s in points], marker="_", s=400, color="black",
+                           zorder=3, label=transfers_label)
+                transfers_label = None
+
+        def setup_of(case, space):
+            record = by_key.get((case, space))
+            return (positive(record.get("setup_s")), None, None, False) if record else None
+
+        self.grouped_bars(ax, cases, spaces, setup_of)
+        self.seconds_axis(ax, "setup time")
+        return self.save(fig, f"{file_stem(stage)}-setup.png")
 
     def sweep(self, stage, records, crossovers):
         """Time against size, log-log, a panel per variant measured at several sizes, a line per
@@ -301,8 +350,8 @@ class Plotter:
                                 [time_stat(r, "max") or time_stat(r, "median") for r in line],
                                 color=self.colors.get(space), alpha=0.15, linewidth=0)
             ax.set_xscale("log")
-            self.seconds_axis(ax, "time per repetition")
-            ax.set_xlabel(SIZE_AXIS_LABELS.get(records[0].get("stage_type"), "size"))
+            self.seconds_axis(ax, f"time per {axis_name(sample_unit(r) for r in timed)}")
+            ax.set_xlabel(axis_name(size_name(r) for r in timed))
             ax.set_title(variant)
             ax.grid(which="both", alpha=0.3)
             self.mark_crossovers(ax, [c for c in crossovers if c.get("stage") == stage and c.get("variant") == variant],
@@ -325,100 +374,84 @@ class Plotter:
         if always:
             ax.text(0.98, 0.02, "\n".join(always), transform=ax.transAxes, ha="right", va="bottom", fontsize=8)
 
-    def matmul_rates(self, stage, records):
-        """GFLOP/s per variant, a panel per space, against the best rate measured on that space."""
-        spaces = [s for s in unique(r.get("space") for r in records)
-                  if any(positive(r.get("gflop_per_s")) for r in records if r.get("space") == s)]
+    def rates(self, stage, records, quantity, rate, unit, suffix):
+        """`rate` per variant, a panel per space, against the best `rate` measured on that space
+        in the file; only records that count `quantity`."""
+        counting = [r for r in records if counted(r, quantity)]
+        spaces = [s for s in unique(r.get("space") for r in counting)
+                  if any(positive(r.get(rate)) for r in counting if r.get("space") == s)]
         if not spaces:
             return None
-        variants = unique(r.get("variant") for r in records)
-        cases = unique(r.get("case") for r in records)
+        variants = unique(r.get("variant") for r in counting)
+        cases = unique(r.get("case") for r in counting)
+        ceilings = self.ceilings[rate]
         fig, axes = self.figure(1, len(spaces), layout="constrained")
-        fig.suptitle(f"{stage}: GFLOP/s per variant against the measured ceiling")
+        fig.suptitle(f"{stage}: {unit} per variant against the measured ceiling")
         for ax, space in zip(axes, spaces):
-            by_key = {(r.get("case"), r.get("variant")): r for r in records if r.get("space") == space}
+            by_key = {(r.get("case"), r.get("variant")): r for r in counting if r.get("space") == space}
 
             def rate_of(case, variant):
                 record = by_key.get((case, variant))
-                rate = record and time_stat(record, "median") and positive(record.get("gflop_per_s"))
-                return (rate, None, None, not record.get("passed")) if rate else None
+                value = record and time_stat(record, "median") and positive(record.get(rate))
+                return (value, None, None, not record.get("passed")) if value else None
 
-            if space in self.ceilings:  # drawn first so that the bars' legend lists it
-                rate, best = self.ceilings[space]
-                ax.axhline(rate, color="black", linestyle="--", linewidth=1,
-                           label=f"measured ceiling: {rate:,.1f} GFLOP/s\n(best on {space} in this file:\n"
+            if space in ceilings:  # drawn first so that the bars' legend lists it
+                best_rate, best = ceilings[space]
+                ax.axhline(best_rate, color="black", linestyle="--", linewidth=1,
+                           label=f"measured ceiling: {best_rate:,.1f} {unit}\n(best on {space} in this file:\n"
                                  f"{record_label(best, 'stage', 'variant', 'case')})")
             self.grouped_bars(ax, cases, variants, rate_of)
             ax.set_yscale("log")
-            ax.set_ylabel("GFLOP/s")
+            ax.set_ylabel(unit)
             ax.set_title(space)
-        return self.save(fig, f"{file_stem(stage)}-gflops.png")
+        return self.save(fig, f"{file_stem(stage)}-{suffix}.png")
 
     def series(self, stage, records, key):
-        """A record's per-iteration series (SolveBak's error per sweep, gd's loss per epoch), a line
-        per record; log scale unless a value is negative (a zero, reached exactly, is left out then)."""
+        """One series of the records, one colour per variant, baseline space solid or round, others
+        dashed or crossed; log scale unless a value is negative (a zero, reached exactly, is left
+        out then). A series with one value per sample taken (an error per sweep, a loss per epoch)
+        is a trajectory: a line against the sample unit. Any other is a set of values: points
+        against their position, in the order the record lists them."""
         holders = [(record, [(step, value) for step, value in enumerate(series_values(record, key), start=1)
                              if value is not None]) for record in records]
         holders = [(record, points) for record, points in holders if points]
         if not holders:
             return None
-        x_label, y_label = SERIES_AXES.get(key, ("step", key.replace("_", " ")))
+        per_sample = all(len(series_values(record, key)) == samples_taken(record) for record, _ in holders)
+        y_label = key.replace("_", " ")
         label_fields = [f for f in ("variant", "space", "case") if len(unique(r.get(f) for r, _ in holders)) > 1]
         fig, (ax,) = self.figure(layout="constrained")
         for record, points in holders:
-            ax.plot([p[0] for p in points], [p[1] for p in points], marker="." if len(points) <= 50 else None,
-                    color=self.colors.get(record.get("variant")),
-                    linestyle="-" if record.get("space") == self.baseline else "--",
-                    label=record_label(record, *label_fields) if label_fields else None)
+            on_baseline = record.get("space") == self.baseline
+            if per_sample:
+                style = {"marker": "." if len(points) <= 50 else None, "linestyle": "-" if on_baseline else "--"}
+            else:
+                style = {"marker": "." if on_baseline else "x", "linestyle": "none"}
+            ax.plot([p[0] for p in points], [p[1] for p in points], color=self.colors.get(record.get("variant")),
+                    label=record_label(record, *label_fields) if label_fields else None, **style)
         values = [value for _, points in holders for _, value in points]
         if min(values) >= 0 and max(values) > 0:
             ax.set_yscale("log", nonpositive="mask")
-        if max(len(series_values(record, key)) for record, _ in holders) > 100:  # the early steps matter most
-            ax.set_xscale("log")
-        ax.set_xlabel(x_label)
+        if per_sample:
+            if max(len(points) for _, points in holders) > 100:  # the early samples matter most
+                ax.set_xscale("log")
+            ax.set_xlabel(axis_name(sample_unit(record) for record, _ in holders))
+        else:
+            ax.set_xlabel("position in the series")
         ax.set_ylabel(y_label)
-        ax.set_title(f"{stage}: {y_label} after each {x_label}")
+        ax.set_title(f"{stage}: {y_label}")
         ax.grid(which="both", alpha=0.3)
         if label_fields:
             ax.legend(fontsize=9)
         return self.save(fig, f"{file_stem(stage)}-{file_stem(key.replace('_', '-'))}.png")
 
-    def prediction_scatter(self, stage, records):
-        """The seed's scatter of test predictions against targets, a panel per record."""
-        holders = [(record, [(p, t) for p, t in zip(series_values(record, PREDICTION_SAMPLE),
-                                                    series_values(record, TARGET_SAMPLE))
-                             if p is not None and t is not None]) for record in records]
-        holders = [(record, pairs) for record, pairs in holders if pairs]
-        if not holders:
-            return None
-        fig, axes = self.figure(1, len(holders), layout="constrained")
-        fig.suptitle(f"{stage}: test-set prediction against target")
-        for ax, (record, pairs) in zip(axes, holders):
-            ax.scatter([p for p, _ in pairs], [t for _, t in pairs], s=6, color=self.colors.get(record.get("space")))
-            low = min(min(pair) for pair in pairs)
-            high = max(max(pair) for pair in pairs)
-            ax.plot([low, high], [low, high], color="black", linewidth=0.8, label="prediction = target")
-            ax.legend(fontsize=8, loc="upper left")
-            correlation = number((record.get("metrics") or {}).get("test_correlation"))
-            correlation_text = f"{correlation:.7f}" if correlation is not None else "-"
-            ax.set_title(f"{record_label(record, 'space', 'case')}\ntest correlation {correlation_text} "
-                         f"({len(pairs)} pairs shown)", fontsize=10)
-            ax.set_xlabel("prediction")
-            ax.set_ylabel("target")
-            ax.set_aspect("equal", adjustable="datalim")
-            ax.grid(alpha=0.3)
-        return self.save(fig, f"{file_stem(stage)}-scatter.png")
-
     def stage_plots(self, stage, records):
         """The file names of every plot drawn for one stage, in the order the report lists them."""
         names = [self.stage_times(stage, records),
+                 self.setup_times(stage, records),
                  self.sweep(stage, records, self.results.get("crossovers") or [])]
-        if records[0].get("stage_type") == "matmul":
-            names.append(self.matmul_rates(stage, records))
-        for key in unique(k for r in records for k in (r.get("series") or {})):
-            if key not in (PREDICTION_SAMPLE, TARGET_SAMPLE):
-                names.append(self.series(stage, records, key))
-        names.append(self.prediction_scatter(stage, records))
+        names += [self.rates(stage, records, *rate) for rate in RATES]
+        names += [self.series(stage, records, key) for key in unique(k for r in records for k in r.get("series") or {})]
         return [name for name in names if name]
 
 
@@ -464,8 +497,23 @@ def code_block(text, language=""):
     return [fence + language, text.rstrip("\n"), fence]
 
 
-def report(results, results_path, plots):
-    """index.md: the machine, the deck, the plots and a table of every record."""
+def samples_text(record):
+    count = samples_taken(record)
+    return f"{count} × {sample_unit(record)}" if count else "-"
+
+
+def seconds_cell(value, seconds_text):
+    value = positive(value)
+    return seconds_text(value) if value is not None else "-"
+
+
+def rate_cell(record, quantity, rate):
+    return formatted(record.get(rate), "{:.2f}") if counted(record, quantity) and time_stat(record, "median") else "-"
+
+
+def report(results, results_path, plots, seconds_text):
+    """index.md: the machine, the deck, the plots and a table of every record. seconds_text(s)
+    writes a time in seconds."""
     records = results["records"]
     baseline = results.get("baseline_space", "")
     deck = results.get("deck") or {}
@@ -489,9 +537,13 @@ def report(results, results_path, plots):
         lines += ["", f"### {stage}", ""] + [f"![{stage}: {name}]({name})" for name in names]
     lines += ["", "## Records", ""]
     lines += markdown_table(
-        ["stage", "case", "variant", "space", "median", "rate", f"{baseline}/space", "error", "check"],
-        [(r.get("stage"), r.get("case"), r.get("variant"), r.get("space"), format_seconds(time_stat(r, "median")),
-          rate_text(r), formatted(r.get("speedup_vs_baseline"), "{:.2f}x"), formatted(r.get("error"), "{:.1e}"),
+        ["stage", "case", "variant", "space", "samples", "median", "setup", "transfers",
+         *(unit for _, _, unit, _ in RATES), f"{baseline}/space", "error", "check"],
+        [(r.get("stage"), r.get("case"), r.get("variant"), r.get("space"), samples_text(r),
+          *(seconds_cell(value, seconds_text)
+            for value in (time_stat(r, "median"), r.get("setup_s"), r.get("transfer_s"))),
+          *(rate_cell(r, quantity, rate) for quantity, rate, _, _ in RATES),
+          formatted(r.get("speedup_vs_baseline"), "{:.2f}x"), formatted(r.get("error"), "{:.1e}"),
           "ok" if r.get("passed") else "FAILED") for r in records])
     if failed:
         lines += ["", "Failures:", ""] + [f"- {record_label(r, 'stage', 'case', 'variant')} on {r.get('space')}: "
@@ -515,14 +567,15 @@ def check_replaceable(out_dir):
         raise PlotError(f"{out_dir}: exists and is not an earlier plot folder; remove it or choose another --out")
 
 
-def write_plots(pyplot, results, results_path, out_dir):
+def write_plots(pyplot, ticker, results, results_path, out_dir):
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     temp_dir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
-        plotter = Plotter(pyplot, results, temp_dir)
+        plotter = Plotter(pyplot, ticker, results, temp_dir)
         plots = {stage: plotter.stage_plots(stage, records)
                  for stage, records in by_stage(results["records"]).items()}
-        (temp_dir / INDEX_NAME).write_text(report(results, results_path, plots), encoding="utf-8")
+        seconds_text = ticker.EngFormatter(unit="s", places=2)  # the plots' axes' units, in the table
+        (temp_dir / INDEX_NAME).write_text(report(results, results_path, plots, seconds_text), encoding="utf-8")
         os.chmod(temp_dir, 0o755)  # mkdtemp's folder is private; the plots are for reading
         if out_dir.exists():
             old_dir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
@@ -535,15 +588,17 @@ def write_plots(pyplot, results, results_path, out_dir):
         shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def import_pyplot():
+def import_matplotlib():
+    """pyplot and matplotlib.ticker."""
     try:
         import matplotlib
         matplotlib.use("Agg")  # files only: no display needed
         import matplotlib.pyplot as pyplot
+        import matplotlib.ticker as ticker
     except ImportError as error:
         raise PlotError(f"matplotlib is not available to {sys.executable} ({error}); on Debian install it with "
                         "`apt-get install python3-matplotlib` and run this with /usr/bin/python3") from None
-    return pyplot
+    return pyplot, ticker
 
 
 def main(argv=None):
@@ -556,8 +611,8 @@ def main(argv=None):
     try:
         results = load_results(results_path)
         check_replaceable(out_dir)
-        pyplot = import_pyplot()
-        write_plots(pyplot, results, results_path, out_dir)
+        pyplot, ticker = import_matplotlib()
+        write_plots(pyplot, ticker, results, results_path, out_dir)
     except PlotError as error:
         print(f"plot.py: {error}", file=sys.stderr)
         return EXIT_ERROR

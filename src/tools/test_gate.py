@@ -1,6 +1,6 @@
-"""Tests of perf/gate.py on synthetic Google Benchmark result sets (ctest label `perf`).
+"""Tests of src/tools/gate.py on synthetic Google Benchmark result sets (ctest label `perf`).
 
-    python3 -m unittest -v test_gate        (in perf/)
+    python3 -m unittest -v test_gate        (in src/tools/)
 """
 
 import json

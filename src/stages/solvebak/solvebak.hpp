@@ -13,24 +13,30 @@
 // Data as in the seed: X and a_true uniform in [-0.5, 0.5), y = X a_true; X is LayoutLeft so a
 // column is contiguous. The check is the seed's error, mean |a_true - a|, after the last sweep,
 // against the deck's `tolerance`; the residual ||y - X a|| / ||y|| is reported beside it.
-// Each record's samples are the sweeps, each timed alone; the gram setup is timed apart.
+// Each record's samples are the sweeps, each timed alone; the gram form's G = XᵀX is computed
+// once per case, timed apart.
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "core/kokkos_compat.hpp"
 #include "core/random.hpp"
+#include "core/spaces.hpp"
 #include "core/stage.hpp"
 #include "core/timing.hpp"
 #include "core/views.hpp"
 
 namespace klab::stages {
+
+// The stage's deck keys (`obs`, `vars`, `sweeps`, `forms`, `batch`, `tolerance`, `history`) and
+// its case: solvebak.cpp.
+StageDefinition solvebak_stage();
 
 struct SolveBakParams {
   std::int64_t obs = 0, vars = 0;
@@ -210,6 +216,71 @@ void batched_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, 
   }
 }
 
+// The sweeps of the forms a case runs, one form after another, on one problem. The state is
+// allocated once and shared by the forms (a, and one residual e of obs rows for the residual and
+// batched forms), since each start() resets what its form uses. The gram form's G = XᵀX is
+// computed here, once, and its time kept apart from the sweeps.
+template <class ExecSpace>
+class SolveBakSweeps {
+ public:
+  // Throws when a column of X is zero: every form divides by its norm.
+  SolveBakSweeps(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const std::vector<std::string>& forms,
+                 std::int64_t batch)
+      : space_(space), p_(p), batch_(batch), a_("solvebak::a", p.x.extent(1)) {
+    require_nonzero_columns(p.column_norms);
+    const std::int64_t obs = p.x.extent(0), vars = p.x.extent(1);
+    const auto runs = [&](const char* form) { return std::count(forms.begin(), forms.end(), form) > 0; };
+    if (runs("residual") || runs("batched")) e_ = SpaceVector<ExecSpace>("solvebak::e", obs);
+    if (runs("batched")) da_ = SpaceVector<ExecSpace>("solvebak::da", std::min(batch, vars));
+    if (runs("gram")) {
+      g_ = SpaceMatrix<ExecSpace>("solvebak::gram", vars, vars);
+      r_ = SpaceVector<ExecSpace>("solvebak::r", vars);
+      r_next_ = SpaceVector<ExecSpace>("solvebak::r_next", vars);
+      gram_setup_s_ = time_once(space_, [&] { compat::gemm(space_, "T", "N", 1.0, p_.x, p_.x, 0.0, g_); });
+    }
+  }
+
+  // Puts `form` (one of the constructor's forms) at its start, a = 0 and its residual e = y, or
+  // r = Xᵀy for the gram form; the sweeps that follow are that form's.
+  void start(const std::string& form) {
+    form_ = form;
+    Kokkos::deep_copy(space_, a_, 0.0);
+    if (form_ == "gram") {
+      compat::gemv(space_, "T", 1.0, p_.x, p_.y, 0.0, r_);
+      state_ = {a_, r_};
+      return;
+    }
+    Kokkos::deep_copy(space_, e_, p_.y);
+    state_ = {a_, e_};
+    if (form_ == "residual") residual_.emplace(space_, p_, state_);
+  }
+
+  void sweep() {
+    if (form_ == "gram")
+      gram_sweep(space_, g_, state_, r_next_);
+    else if (form_ == "batched")
+      batched_sweep(space_, p_, state_, batch_, da_);
+    else
+      residual_->sweep();
+  }
+
+  // The started form's a and residual.
+  const SolveBakState<ExecSpace>& state() const { return state_; }
+  // Seconds of computing G = XᵀX (0 without the gram form).
+  double gram_setup_s() const { return gram_setup_s_; }
+
+ private:
+  ExecSpace space_;
+  SolveBakProblem<ExecSpace> p_;
+  std::int64_t batch_;
+  SpaceVector<ExecSpace> a_, e_, da_, r_, r_next_;
+  SpaceMatrix<ExecSpace> g_;
+  double gram_setup_s_ = 0;
+  std::string form_;
+  SolveBakState<ExecSpace> state_;
+  std::optional<ResidualSweeps<ExecSpace>> residual_;
+};
+
 // mean |a_true - a|, the seed's error.
 template <class ExecSpace>
 double mean_abs_error(const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s) {
@@ -238,41 +309,6 @@ double relative_residual(const ExecSpace& space, const SolveBakProblem<ExecSpace
   return y2 > 0 ? std::sqrt(e2 / y2) : std::sqrt(e2);
 }
 
-// Runs `form` for the given sweeps from a = 0 and returns the final state; after each (timed)
-// sweep, outside its timing, after_sweep(seconds, state) is called. The gram setup time goes to
-// setup_s.
-template <class ExecSpace, class AfterSweep>
-SolveBakState<ExecSpace> solve_bak(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p,
-                                   const std::string& form, int sweeps, std::int64_t batch, double& setup_s,
-                                   AfterSweep&& after_sweep) {
-  const std::int64_t vars = p.x.extent(1);
-  require_nonzero_columns(p.column_norms);
-  SolveBakState<ExecSpace> s{SpaceVector<ExecSpace>("solvebak::a", vars), SpaceVector<ExecSpace>()};
-  setup_s = 0;
-  if (form == "gram") {
-    SpaceMatrix<ExecSpace> g("solvebak::gram", vars, vars);
-    s.residual = SpaceVector<ExecSpace>("solvebak::r", vars);
-    const SpaceVector<ExecSpace> work("solvebak::r_next", vars);
-    setup_s = time_once(space, [&] {
-      compat::gemm(space, "T", "N", 1.0, p.x, p.x, 0.0, g);
-      compat::gemv(space, "T", 1.0, p.x, p.y, 0.0, s.residual);
-    });
-    for (int sweep = 0; sweep < sweeps; ++sweep) after_sweep(time_once(space, [&] { gram_sweep(space, g, s, work); }), s);
-  } else if (form == "batched") {
-    s.residual = SpaceVector<ExecSpace>("solvebak::e", p.y.extent(0));
-    Kokkos::deep_copy(s.residual, p.y);
-    SpaceVector<ExecSpace> da("solvebak::da", std::min(batch, vars));
-    for (int sweep = 0; sweep < sweeps; ++sweep)
-      after_sweep(time_once(space, [&] { batched_sweep(space, p, s, batch, da); }), s);
-  } else {
-    s.residual = SpaceVector<ExecSpace>("solvebak::e", p.y.extent(0));
-    Kokkos::deep_copy(s.residual, p.y);
-    ResidualSweeps<ExecSpace> residual(space, p, s);
-    for (int sweep = 0; sweep < sweeps; ++sweep) after_sweep(time_once(space, [&] { residual.sweep(); }), s);
-  }
-  return s;
-}
-
 // Bytes the stage allocates on the space: X, its vectors of obs rows (y, the residual, the check's
 // residual) and of vars, and G for the gram form.
 inline double solvebak_bytes(const SolveBakParams& p) {
@@ -287,64 +323,6 @@ inline Work solvebak_sweep_work(const std::string& form, std::int64_t obs, std::
   const bool gram = form == "gram";
   const double elements = static_cast<double>(gram ? vars : obs) * static_cast<double>(vars);
   return {(gram ? 8.0 : 16.0) * elements, (gram ? 2.0 : 4.0) * elements};
-}
-
-template <class ExecSpace>
-void run_solvebak(const ExecSpace& space, const SolveBakParams& params, StageContext& context) {
-  const std::string space_name = SpaceTraits<ExecSpace>::name;
-  const std::string case_label = std::to_string(params.obs) + "x" + std::to_string(params.vars);
-  context.announce(case_label + ": generating X and y");
-  if (!context.fits_in_memory<ExecSpace>(case_label, static_cast<double>(params.obs), solvebak_bytes(params))) return;
-  if (params.vars > params.obs)
-    context.announce("warning: vars > obs, so X·a = y has many solutions and a need not approach a_true");
-  const SolveBakProblem<ExecSpace> problem = make_solvebak_problem(space, params.obs, params.vars, context.seed());
-  for (const std::string& form : params.forms) {
-    context.announce(case_label + " " + form);
-    ResultRecord record = context.record(space_name, form, case_label, static_cast<double>(params.obs));
-    // Warm-ups are whole solves, discarded, so first-launch costs stay out of the timed sweeps.
-    double setup_s = 0;
-    for (int w = 0; w < context.repeat().warmups; ++w)
-      solve_bak(space, problem, form, 1, params.batch, setup_s, [](double, const SolveBakState<ExecSpace>&) {});
-    std::vector<double> sweep_seconds, errors;
-    const SolveBakState<ExecSpace> state = solve_bak(
-        space, problem, form, params.sweeps, params.batch, setup_s,
-        [&](double seconds, const SolveBakState<ExecSpace>& current) {
-          sweep_seconds.push_back(seconds);
-          if (params.history) errors.push_back(mean_abs_error(problem, current));
-        });
-    record.time = summarize(sweep_seconds);
-    record.count(solvebak_sweep_work(form, params.obs, params.vars));
-    record.check = "mean |a_true - a| after " + std::to_string(params.sweeps) + " sweeps";
-    record.error = mean_abs_error(problem, state);
-    record.tolerance = params.tolerance;
-    record.metrics = {{"total_s", std::accumulate(sweep_seconds.begin(), sweep_seconds.end(), 0.0)},
-                      {"setup_s", setup_s},
-                      {"relative_residual", relative_residual(space, problem, state)}};
-    if (form == "batched") record.notes.emplace_back("batch", std::to_string(params.batch));
-    if (params.history) record.series.emplace_back("error_after_sweep", errors);
-    context.add(std::move(record));
-  }
-}
-
-inline StageDefinition solvebak_stage() {
-  return {"solvebak", "SolveBak coordinate descent for X·a = y: residual, gram and batched forms",
-          [](ParamReader& reader) {
-            SolveBakParams params;
-            params.obs = reader.integer("obs", std::nullopt, {1, 1'000'000'000});
-            params.vars = reader.integer("vars", std::nullopt, {1, 1'000'000});
-            params.sweeps = static_cast<int>(reader.integer("sweeps", 10, {1, 100000}));
-            params.forms = reader.choice_list("forms", std::vector<std::string>{"residual", "gram", "batched"},
-                                              {"residual", "gram", "batched"});
-            params.batch = reader.integer("batch", std::min<std::int64_t>(100, params.vars), {1, params.vars});
-            params.tolerance = reader.real("tolerance", 1e-6, {0.0, 1e300});
-            params.history = reader.boolean("history", false);
-            if (params.vars > 46'000 && std::count(params.forms.begin(), params.forms.end(), "gram"))
-              reader.fail(reader.node()["vars"], "vars",
-                          "the gram form stores vars x vars doubles: at most 46000 vars (drop 'gram' from forms)");
-            return make_stage(std::move(params), [](const auto& space, const SolveBakParams& p, StageContext& c) {
-              run_solvebak(space, p, c);
-            });
-          }};
 }
 
 }  // namespace klab::stages

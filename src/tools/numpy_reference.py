@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The seed notebook's NumPy timings, measured on this machine, for klab's ratios.
 
-    python3 perf/numpy_reference.py [--json PATH] [--sweeps N]
+    python3 src/tools/numpy_reference.py [--json PATH] [--sweeps N]
 
 Runs the notebook's NumPy code as written there (matmul N = 2000, element-wise addition at
 N = 1000 and 1e8, SolveBak 100,000 x 1,000 sequential and in batches of 100, the ANN's inner

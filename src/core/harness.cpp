@@ -1,0 +1,169 @@
+#include "core/harness.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <sstream>
+
+#include "core/interrupt.hpp"
+#include "core/machine.hpp"
+
+namespace klab {
+
+namespace {
+
+std::string gigabytes(double bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f GB", bytes * 1e-9);
+  return text;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+TimeStats take_samples(const Sampling& sampling, const VariantRun& run, const std::function<void()>& fence) {
+  if (run.start) run.start();
+  for (int w = 0; w < sampling.warmups; ++w) {
+    throw_if_interrupted();
+    run.body();
+  }
+  if (sampling.iterative() && sampling.warmups > 0 && run.start) run.start();
+  fence();
+  std::vector<double> samples;
+  samples.reserve(static_cast<std::size_t>(sampling.count));
+  for (int i = 0; i < sampling.count; ++i) {
+    samples.push_back(time_fenced(fence, run.body));
+    if (run.after_sample && !run.after_sample(i)) break;
+  }
+  return summarize(std::move(samples));
+}
+
+void note_share_of_fastest(std::vector<ResultRecord>& records) {
+  const auto timed = [](const ResultRecord& r) { return r.failure.empty() && r.time.count > 0; };
+  const ResultRecord* best = nullptr;
+  for (const auto& r : records)
+    if (timed(r) && (!best || r.time.median < best->time.median)) best = &r;
+  if (!best) return;
+  const ResultRecord fastest = *best;
+  for (auto& r : records) {
+    if (!timed(r)) continue;
+    std::ostringstream share;
+    share.precision(3);
+    share << 100.0 * fastest.time.median / r.time.median << "% (fastest: " << fastest.variant << ")";
+    r.notes.emplace_back("share_of_fastest_variant", share.str());
+  }
+}
+
+Harness::Harness(std::vector<ResultRecord>& records, std::function<void(const std::string&)> log, bool verbose)
+    : records_(records), log_(std::move(log)), verbose_(verbose) {}
+
+ResultRecord Harness::record(const StageIdentity& stage, const Case& c, const std::string& space,
+                             const std::string& variant) const {
+  ResultRecord r;
+  r.stage = stage.label;
+  r.stage_type = stage.type;
+  r.space = space;
+  r.variant = variant;
+  r.case_label = c.label;
+  r.size_name = c.size_name;
+  r.size = c.size;
+  r.sampling = c.sampling;
+  return r;
+}
+
+void Harness::add(ResultRecord record) {
+  judge(record);
+  records_.push_back(std::move(record));
+}
+
+void Harness::fail_case(const StageIdentity& stage, const Case& c, const std::string& space,
+                        std::size_t first_variant, const Check& why) {
+  for (std::size_t v = first_variant; v < c.variants.size(); ++v) {
+    ResultRecord r = record(stage, c, space, c.variants[v].name);
+    r.check = why.name;
+    r.error = why.error;
+    r.tolerance = why.tolerance;
+    r.failure = why.failure;
+    r.metrics = why.metrics;
+    records_.push_back(std::move(r));
+  }
+}
+
+void Harness::run_case(const StageIdentity& stage, const Case& c, const std::string& space) {
+  throw_if_interrupted();
+  log_(c.label);
+  const AvailableMemory available = available_memory(space_is_device(space));
+  if (available.bytes > 0 && c.memory_bytes > static_cast<double>(available.bytes)) {
+    const double bytes = static_cast<double>(available.bytes);
+    Check why;
+    why.name = "estimated memory / available memory";
+    why.error = c.memory_bytes / bytes;
+    why.tolerance = 1;
+    why.failure = stage.label + " " + c.label + " on " + space + " needs an estimated " + gigabytes(c.memory_bytes) +
+                  ", more than the " + gigabytes(bytes) + " available (" + available.source + "); the case was not run";
+    why.metrics = {{"estimated_bytes", c.memory_bytes}, {"available_bytes", bytes}};
+    log_("skipped: " + why.failure);
+    fail_case(stage, c, space, 0, why);
+    return;
+  }
+
+  CaseSetup setup;
+  double setup_s = 0;
+  try {
+    const CaseContext context{verbose_, log_};
+    const auto start = std::chrono::steady_clock::now();
+    setup = c.setup(space, context);
+    setup_s = seconds_since(start);
+    if (setup.variants.size() != c.variants.size())
+      throw std::logic_error("the setup made " + std::to_string(setup.variants.size()) + " variants, the case names " +
+                             std::to_string(c.variants.size()));
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const std::exception& e) {
+    log_(c.label + ": FAILED in setup: " + e.what());
+    fail_case(stage, c, space, 0, {"case set up", 0, 0, std::string("setup failed: ") + e.what(), {}, {}, {}});
+    return;
+  }
+
+  std::vector<ResultRecord> case_records;
+  for (std::size_t v = 0; v < c.variants.size(); ++v) {
+    const VariantInfo& info = c.variants[v];
+    const VariantRun& run = setup.variants[v];
+    log_(c.label + " " + info.name);
+    ResultRecord r = record(stage, c, space, info.name);
+    r.setup_s = setup_s;
+    r.transfer_s = setup.transfer_s;
+    r.count(info.work);
+    try {
+      r.time = take_samples(c.sampling, run, setup.fence);
+      Check check = run.check();
+      r.check = std::move(check.name);
+      r.error = check.error;
+      r.tolerance = check.tolerance;
+      r.failure = std::move(check.failure);
+      r.notes = std::move(check.notes);
+      r.metrics = std::move(check.metrics);
+      r.series = std::move(check.series);
+    } catch (const Interrupted&) {
+      throw;
+    } catch (const std::exception& e) {
+      // The variants after it may build on its result: none of them runs.
+      log_(c.label + " " + info.name + ": FAILED: " + e.what());
+      r.check = "variant completed";
+      r.failure = std::string("variant failed: ") + e.what();
+      case_records.push_back(std::move(r));
+      for (auto& done : case_records) add(std::move(done));
+      fail_case(stage, c, space, v + 1,
+                {"variant completed", 0, 0, "not run: variant '" + info.name + "' of the case failed before it", {}, {}, {}});
+      return;
+    }
+    case_records.push_back(std::move(r));
+  }
+  if (c.same_result && case_records.size() > 1) note_share_of_fastest(case_records);
+  for (auto& r : case_records) add(std::move(r));
+}
+
+}  // namespace klab

@@ -1,0 +1,90 @@
+// Stage `solvebak`: its deck keys and case (see solvebak.hpp for the forms and their kernels).
+#include "stages/solvebak/solvebak.hpp"
+
+#include <algorithm>
+#include <memory>
+
+#include "core/stage.hpp"
+
+namespace klab::stages {
+
+namespace {
+
+
+// The case on one space: X, a_true, y and the column norms generated there once, G = XᵀX too
+// for the gram form; a variant per form, each started afresh from a = 0.
+template <class ExecSpace>
+CaseSetup setup_solvebak(const ExecSpace& space, const SolveBakParams& params, std::uint64_t seed,
+                         const CaseContext& context) {
+  if (params.vars > params.obs)
+    context.announce("warning: vars > obs, so X·a = y has many solutions and a need not approach a_true");
+  const SolveBakProblem<ExecSpace> problem = make_solvebak_problem(space, params.obs, params.vars, seed);
+  const auto sweeps = std::make_shared<SolveBakSweeps<ExecSpace>>(space, problem, params.forms, params.batch);
+  CaseSetup setup;
+  for (const std::string& form : params.forms) {
+    // mean |a_true - a| after each timed sweep, with `history`.
+    const auto errors = std::make_shared<std::vector<double>>();
+    VariantRun run;
+    run.start = [=] {
+      sweeps->start(form);
+      errors->clear();
+    };
+    run.body = [=] { sweeps->sweep(); };
+    run.after_sample = [=](int) {
+      if (params.history) errors->push_back(mean_abs_error(problem, sweeps->state()));
+      return true;
+    };
+    run.check = [=] {
+      const SolveBakState<ExecSpace>& state = sweeps->state();
+      Check check{"mean |a_true - a| after " + std::to_string(params.sweeps) + " sweeps",
+                  mean_abs_error(problem, state), params.tolerance, "", {}, {}, {}};
+      if (form == "gram") check.metrics.emplace_back("gram_setup_s", sweeps->gram_setup_s());
+      check.metrics.emplace_back("relative_residual", relative_residual(space, problem, state));
+      if (form == "batched") check.notes.emplace_back("batch", std::to_string(params.batch));
+      if (params.history) check.series.emplace_back("error_after_sweep", *errors);
+      return check;
+    };
+    setup.variants.push_back(std::move(run));
+  }
+  return setup;
+}
+
+}  // namespace
+
+StageDefinition solvebak_stage() {
+  return {"solvebak", "SolveBak coordinate descent for X·a = y: residual, gram and batched forms", "sweeps",
+          [](ParamReader& reader, const StageSettings& settings) {
+            SolveBakParams params;
+            params.obs = reader.integer("obs", std::nullopt, {1, 1'000'000'000});
+            params.vars = reader.integer("vars", std::nullopt, {1, 1'000'000});
+            params.sweeps = static_cast<int>(reader.integer("sweeps", 10, {1, 100000}));
+            params.forms = reader.choice_list("forms", std::vector<std::string>{"residual", "gram", "batched"},
+                                              {"residual", "gram", "batched"});
+            const auto runs = [&](const char* form) {
+              return std::count(params.forms.begin(), params.forms.end(), form) > 0;
+            };
+            if (runs("batched"))
+              params.batch = reader.integer("batch", std::min<std::int64_t>(100, params.vars), {1, params.vars});
+            else if (reader.has("batch"))
+              reader.fail("batch", "only the batched form takes a batch: add 'batched' to forms or drop 'batch'");
+            params.tolerance = reader.real("tolerance", 1e-6, {0.0, 1e300});
+            params.history = reader.boolean("history", false);
+            if (params.vars > 46'000 && runs("gram"))
+              reader.fail("vars", "the gram form stores vars x vars doubles: at most 46000 vars (drop 'gram' from forms)");
+
+            Case c;
+            c.label = std::to_string(params.obs) + "x" + std::to_string(params.vars);
+            c.size_name = "obs";
+            c.size = static_cast<double>(params.obs);
+            c.memory_bytes = solvebak_bytes(params);
+            c.sampling = settings.iterations("sweep", params.sweeps);
+            for (const std::string& form : params.forms)
+              c.variants.push_back({form, solvebak_sweep_work(form, params.obs, params.vars)});
+            c.setup = on_every_space([params, seed = settings.seed](const auto& space, const CaseContext& context) {
+              return setup_solvebak(space, params, seed, context);
+            });
+            return std::vector<Case>{std::move(c)};
+          }};
+}
+
+}  // namespace klab::stages
