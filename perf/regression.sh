@@ -55,9 +55,6 @@ for binary in perf/bench_klab src/klab; do
     exit 2
   fi
 done
-bench=$build/perf/bench_klab
-# The stages with benchmarks: the first component of every benchmark's name but the calibration's.
-mapfile -t stages < <("$bench" --benchmark_list_tests=true | cut -d/ -f1 | grep -vx calibration | sort -u)
 
 repetitions=${KLAB_PERF_REPETITIONS:-10}
 min_time=${KLAB_PERF_MIN_TIME:-0.1}
@@ -72,6 +69,11 @@ if "$build/src/klab" info 2>/dev/null | grep -q "threads: pthreads"; then
 else
   export OMP_PROC_BIND=${OMP_PROC_BIND:-spread} OMP_PLACES=${OMP_PLACES:-threads}
 fi
+bench=$build/perf/bench_klab
+# The stages with benchmarks: the first component of every benchmark's name but the calibration's
+# (Kokkos may print warnings among the names).
+mapfile -t stages < <("$bench" --benchmark_list_tests=true | grep -E '^[a-z0-9_-]+/' | cut -d/ -f1 |
+  grep -vx calibration | sort -u)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
