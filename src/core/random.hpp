@@ -22,6 +22,18 @@ KOKKOS_INLINE_FUNCTION double uniform01(std::uint64_t seed, std::uint64_t stream
   return static_cast<double>(bits >> 11) * 0x1.0p-53;
 }
 
+// v(i) = lo + (hi - lo) * uniform01(seed, stream, i) for each i.
+template <class View>
+struct FillUniform {
+  View v;
+  std::uint64_t seed, stream;
+  double lo, hi;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t i) const {
+    v(i) = lo + (hi - lo) * uniform01(seed, stream, static_cast<std::uint64_t>(i));
+  }
+};
+
 // Fills v(i) = lo + (hi - lo) * uniform01(seed, stream, i) on `space`.
 template <class ExecSpace, class View>
 void fill_uniform(const ExecSpace& space, const View& v, std::uint64_t seed, std::uint64_t stream, double lo,
@@ -29,8 +41,21 @@ void fill_uniform(const ExecSpace& space, const View& v, std::uint64_t seed, std
   static_assert(View::rank == 1, "fill_uniform fills rank-1 Views");
   Kokkos::parallel_for(
       "klab::fill_uniform", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, v.extent(0)),
-      KOKKOS_LAMBDA(std::int64_t i) { v(i) = lo + (hi - lo) * uniform01(seed, stream, static_cast<std::uint64_t>(i)); });
+      FillUniform<View>{v, seed, stream, lo, hi});
 }
+
+// m(index % rows, index / rows) = lo + (hi - lo) * uniform01(seed, stream, index) for each index.
+template <class Matrix>
+struct FillUniformColumnMajor {
+  Matrix m;
+  std::int64_t rows;
+  std::uint64_t seed, stream;
+  double lo, hi;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t index) const {
+    m(index % rows, index / rows) = lo + (hi - lo) * uniform01(seed, stream, static_cast<std::uint64_t>(index));
+  }
+};
 
 // Fills m(i, j) with value i + j * rows of the stream: the column-major order of the numbers, so a
 // LayoutLeft matrix holds the same values as a rank-1 View of rows * cols filled above.
@@ -40,9 +65,7 @@ void fill_uniform(const ExecSpace& space, const Kokkos::View<double**, Propertie
   const std::int64_t rows = m.extent(0);
   Kokkos::parallel_for(
       "klab::fill_uniform", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, m.size()),
-      KOKKOS_LAMBDA(std::int64_t index) {
-        m(index % rows, index / rows) = lo + (hi - lo) * uniform01(seed, stream, static_cast<std::uint64_t>(index));
-      });
+      FillUniformColumnMajor<Kokkos::View<double**, Properties...>>{m, rows, seed, stream, lo, hi});
 }
 
 // A keyed permutation of [0, n): position i maps to permuted_index(key, n, half_bits, i), a

@@ -47,27 +47,38 @@ namespace CholeskySlot {
 enum : int { min_pivot, max_pivot, failed_column, failed_pivot, threshold, count };
 }
 
+// One team finds the largest diagonal element of the n×n matrix a, resets the status and sets its
+// threshold to threshold_per_unit times that element.
+template <class ExecSpace>
+struct CholeskyStart {
+  SpaceMatrix<ExecSpace> a;
+  SpaceVector<ExecSpace> status;
+  std::int64_t n;
+  double huge, threshold_per_unit;
+
+  KOKKOS_INLINE_FUNCTION void operator()(const typename Kokkos::TeamPolicy<ExecSpace>::member_type& member) const {
+    double largest = 0;
+    Kokkos::parallel_reduce(
+        Kokkos::TeamThreadRange(member, n),
+        [&](std::int64_t j, double& m) { m = a(j, j) > m ? a(j, j) : m; }, Kokkos::Max<double>(largest));
+    Kokkos::single(Kokkos::PerTeam(member), [&] {
+      status(CholeskySlot::min_pivot) = huge;
+      status(CholeskySlot::max_pivot) = 0;
+      status(CholeskySlot::failed_column) = -1;
+      status(CholeskySlot::failed_pivot) = 0;
+      status(CholeskySlot::threshold) = threshold_per_unit * largest;
+    });
+  }
+};
+
 // Resets the status and sets the singularity threshold n·ε·max_j a_jj.
 template <class ExecSpace>
 void cholesky_start(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a, const SpaceVector<ExecSpace>& status) {
   const std::int64_t n = a.extent(0);
   const double huge = std::numeric_limits<double>::max();
   const double threshold_per_unit = static_cast<double>(n) * std::numeric_limits<double>::epsilon();
-  Kokkos::parallel_for(
-      "cholesky::start", Kokkos::TeamPolicy<ExecSpace>(space, 1, Kokkos::AUTO),
-      KOKKOS_LAMBDA(const typename Kokkos::TeamPolicy<ExecSpace>::member_type& member) {
-        double largest = 0;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(member, n),
-            [&](std::int64_t j, double& m) { m = a(j, j) > m ? a(j, j) : m; }, Kokkos::Max<double>(largest));
-        Kokkos::single(Kokkos::PerTeam(member), [&] {
-          status(CholeskySlot::min_pivot) = huge;
-          status(CholeskySlot::max_pivot) = 0;
-          status(CholeskySlot::failed_column) = -1;
-          status(CholeskySlot::failed_pivot) = 0;
-          status(CholeskySlot::threshold) = threshold_per_unit * largest;
-        });
-      });
+  Kokkos::parallel_for("cholesky::start", Kokkos::TeamPolicy<ExecSpace>(space, 1, Kokkos::AUTO),
+                       CholeskyStart<ExecSpace>{a, status, n, huge, threshold_per_unit});
 }
 
 // Calls f(i, c) for every i in [first, end) and c in [first, i], spread over the team's threads as a
@@ -80,6 +91,58 @@ KOKKOS_INLINE_FUNCTION void for_lower_triangle(const Member& member, int first, 
     for (int c = first + rank % lanes; c <= i; c += lanes) f(i, c);
 }
 
+// One team factors the width×width block of a at (k0, k0) in place, on a copy in its scratch at
+// `level` (see cholesky_diagonal_block), and folds its pivots into the status.
+template <class ExecSpace>
+struct CholeskyDiagonalBlock {
+  using Scratch = Kokkos::View<double**, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space,
+                               Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+
+  SpaceMatrix<ExecSpace> a;
+  SpaceVector<ExecSpace> status;
+  std::int64_t k0;
+  int width, level;
+
+  KOKKOS_INLINE_FUNCTION void operator()(const typename Kokkos::TeamPolicy<ExecSpace>::member_type& member) const {
+    Scratch block(member.team_scratch(level), width, width);
+    for_lower_triangle(member, 0, width, [&](int i, int c) { block(i, c) = a(k0 + i, k0 + c); });
+    // Every thread sees the same pivots, so each keeps the statistics in registers and one
+    // writes them at the end: no global-memory round trip inside the chain of columns.
+    const double threshold = status(CholeskySlot::threshold);
+    double low = status(CholeskySlot::min_pivot), high = status(CholeskySlot::max_pivot);
+    double failed_column = status(CholeskySlot::failed_column), failed_pivot = status(CholeskySlot::failed_pivot);
+    for (int j = 0; j < width; ++j) {
+      member.team_barrier();
+      const double pivot = block(j, j);
+      const bool singular = !(pivot > threshold);
+      if (singular && failed_column < 0) {
+        failed_column = static_cast<double>(k0 + j);
+        failed_pivot = pivot;
+      }
+      if (!singular) {
+        low = pivot < low ? pivot : low;
+        high = pivot > high ? pivot : high;
+      }
+      // A failed pivot is recorded and replaced by 1 so the rest stays finite; the caller
+      // refuses the factor.
+      const double root = singular ? 1.0 : compat::math::sqrt(pivot);
+      member.team_barrier();  // everyone has read block(j, j) before it is overwritten
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, j, width),
+                           [&](int i) { block(i, j) = i == j ? root : block(i, j) / root; });
+      member.team_barrier();
+      for_lower_triangle(member, j + 1, width, [&](int i, int c) { block(i, c) -= block(i, j) * block(c, j); });
+    }
+    Kokkos::single(Kokkos::PerTeam(member), [&] {
+      status(CholeskySlot::min_pivot) = low;
+      status(CholeskySlot::max_pivot) = high;
+      status(CholeskySlot::failed_column) = failed_column;
+      status(CholeskySlot::failed_pivot) = failed_pivot;
+    });
+    member.team_barrier();
+    for_lower_triangle(member, 0, width, [&](int i, int c) { a(k0 + i, k0 + c) = block(i, c); });
+  }
+};
+
 // Factors a(k0:k1, k0:k1) in place, in one team, on a copy in scratch memory (GPU shared memory
 // up to 40 KiB, i.e. blocks of up to 71 columns; larger blocks use the slower level-1 scratch):
 // per column, scale it by its pivot's root, then subtract its outer product from the part of the
@@ -90,52 +153,14 @@ template <class ExecSpace>
 void cholesky_diagonal_block(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a, std::int64_t k0, std::int64_t k1,
                              const SpaceVector<ExecSpace>& status) {
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
-  using Scratch = Kokkos::View<double**, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space,
-                               Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  using Scratch = typename CholeskyDiagonalBlock<ExecSpace>::Scratch;
   const int width = static_cast<int>(k1 - k0);
   const std::size_t bytes = Scratch::shmem_size(width, width);
   const int level = bytes <= 40 * 1024 ? 0 : 1;  // 48 KiB less room for Kokkos's own alignment
   Policy policy(space, 1, SpaceTraits<ExecSpace>::is_device ? 256 : 1);
   policy.set_scratch_size(level, Kokkos::PerTeam(bytes));
-  Kokkos::parallel_for(
-      "cholesky::diagonal_block", policy, KOKKOS_LAMBDA(const typename Policy::member_type& member) {
-        Scratch block(member.team_scratch(level), width, width);
-        for_lower_triangle(member, 0, width, [&](int i, int c) { block(i, c) = a(k0 + i, k0 + c); });
-        // Every thread sees the same pivots, so each keeps the statistics in registers and one
-        // writes them at the end: no global-memory round trip inside the chain of columns.
-        const double threshold = status(CholeskySlot::threshold);
-        double low = status(CholeskySlot::min_pivot), high = status(CholeskySlot::max_pivot);
-        double failed_column = status(CholeskySlot::failed_column), failed_pivot = status(CholeskySlot::failed_pivot);
-        for (int j = 0; j < width; ++j) {
-          member.team_barrier();
-          const double pivot = block(j, j);
-          const bool singular = !(pivot > threshold);
-          if (singular && failed_column < 0) {
-            failed_column = static_cast<double>(k0 + j);
-            failed_pivot = pivot;
-          }
-          if (!singular) {
-            low = pivot < low ? pivot : low;
-            high = pivot > high ? pivot : high;
-          }
-          // A failed pivot is recorded and replaced by 1 so the rest stays finite; the caller
-          // refuses the factor.
-          const double root = singular ? 1.0 : compat::math::sqrt(pivot);
-          member.team_barrier();  // everyone has read block(j, j) before it is overwritten
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, j, width),
-                               [&](int i) { block(i, j) = i == j ? root : block(i, j) / root; });
-          member.team_barrier();
-          for_lower_triangle(member, j + 1, width, [&](int i, int c) { block(i, c) -= block(i, j) * block(c, j); });
-        }
-        Kokkos::single(Kokkos::PerTeam(member), [&] {
-          status(CholeskySlot::min_pivot) = low;
-          status(CholeskySlot::max_pivot) = high;
-          status(CholeskySlot::failed_column) = failed_column;
-          status(CholeskySlot::failed_pivot) = failed_pivot;
-        });
-        member.team_barrier();
-        for_lower_triangle(member, 0, width, [&](int i, int c) { a(k0 + i, k0 + c) = block(i, c); });
-      });
+  Kokkos::parallel_for("cholesky::diagonal_block", policy,
+                       CholeskyDiagonalBlock<ExecSpace>{a, status, k0, width, level});
 }
 
 template <class ExecSpace>

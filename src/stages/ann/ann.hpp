@@ -70,6 +70,21 @@ struct AnnData {
   SpaceVector<ExecSpace> y;
 };
 
+// y_i = amplitude·sin(Σ_j x_ij).
+template <class ExecSpace>
+struct AnnTarget {
+  SpaceMatrix<ExecSpace> x;
+  SpaceVector<ExecSpace> y;
+  std::int64_t vars;
+  double amplitude;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t i) const {
+    double sum = 0;
+    for (std::int64_t j = 0; j < vars; ++j) sum += x(i, j);
+    y(i) = amplitude * compat::math::sin(sum);
+  }
+};
+
 // x uniform in [-0.5, 0.5) from `stream`, y = amplitude·sin(Σ_j x_ij).
 template <class ExecSpace>
 AnnData<ExecSpace> make_ann_data(const ExecSpace& space, const AnnParams& params, std::uint64_t seed,
@@ -83,11 +98,7 @@ AnnData<ExecSpace> make_ann_data(const ExecSpace& space, const AnnParams& params
   const double amplitude = params.amplitude;
   Kokkos::parallel_for(
       "ann::target", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, params.obs),
-      KOKKOS_LAMBDA(std::int64_t i) {
-        double sum = 0;
-        for (std::int64_t j = 0; j < vars; ++j) sum += x(i, j);
-        y(i) = amplitude * compat::math::sin(sum);
-      });
+      AnnTarget<ExecSpace>{x, y, vars, amplitude});
   return d;
 }
 
@@ -98,6 +109,91 @@ struct InnerWeights {
   SpaceVector<ExecSpace> condition;  // per neuron: the pivot-ratio estimate of κ(X_kᵀX_k), ∞ if singular
 };
 
+// Neuron k's fit (w_k, b_k) and condition estimate, by the team of league rank k.
+template <class ExecSpace>
+struct AnnInnerFit {
+  using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+  using Scratch = Kokkos::View<double**, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space,
+                               Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+
+  SpaceMatrix<ExecSpace> x;
+  SpaceVector<ExecSpace> y;
+  SpaceMatrix<ExecSpace> w;
+  SpaceVector<ExecSpace> b, condition;
+  std::uint64_t seed;
+  std::int64_t obs, vars, m, p;
+  bool bias;
+  int half_bits;
+  std::int64_t chunk;
+  double eps, infinity;
+
+  KOKKOS_INLINE_FUNCTION void operator()(const Member& member) const {
+    const std::int64_t k = member.league_rank();
+    const std::uint64_t key = neuron_key(seed, k);
+    Scratch rows(member.team_scratch(0), chunk, p + 1);  // [X_k | 1 | arctanh(y_k)]
+    Scratch normal(member.team_scratch(0), p, p + 1);    // [lower of AᵀA | Aᵀz]
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p * (p + 1)),
+                         [&](std::int64_t e) { normal(e % p, e / p) = 0; });
+    for (std::int64_t first = 0; first < m; first += chunk) {
+      const std::int64_t count = m - first < chunk ? m - first : chunk;
+      member.team_barrier();
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, count), [&](std::int64_t r) {
+        const std::int64_t row = permuted_index(key, obs, half_bits, first + r);
+        for (std::int64_t j = 0; j < vars; ++j) rows(r, j) = x(row, j);
+        if (bias) rows(r, vars) = 1;
+        rows(r, p) = compat::math::atanh(y(row));
+      });
+      member.team_barrier();
+      // Entry (i, c) of [AᵀA | Aᵀz] with c <= i or c = p; each entry has one owner thread.
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p * (p + 1)), [&](std::int64_t e) {
+        const std::int64_t i = e % p, c = e / p;
+        if (c < p && c > i) return;
+        double sum = 0;
+        for (std::int64_t r = 0; r < count; ++r) sum += rows(r, i) * rows(r, c);
+        normal(i, c) += sum;
+      });
+    }
+    member.team_barrier();
+    Kokkos::single(Kokkos::PerTeam(member), [&] {
+      double largest = 0;
+      for (std::int64_t j = 0; j < p; ++j) largest = normal(j, j) > largest ? normal(j, j) : largest;
+      double min_pivot = infinity, max_pivot = 0;
+      bool singular = false;
+      for (std::int64_t j = 0; j < p && !singular; ++j) {
+        double pivot = normal(j, j);
+        for (std::int64_t c = 0; c < j; ++c) pivot -= normal(j, c) * normal(j, c);
+        if (!(pivot > static_cast<double>(p) * eps * largest)) {
+          singular = true;
+          break;
+        }
+        min_pivot = pivot < min_pivot ? pivot : min_pivot;
+        max_pivot = pivot > max_pivot ? pivot : max_pivot;
+        const double root = compat::math::sqrt(pivot);
+        normal(j, j) = root;
+        for (std::int64_t i = j + 1; i < p; ++i) {
+          double v = normal(i, j);
+          for (std::int64_t c = 0; c < j; ++c) v -= normal(i, c) * normal(j, c);
+          normal(i, j) = v / root;
+        }
+      }
+      condition(k) = singular ? infinity : max_pivot / min_pivot;
+      if (singular) return;
+      for (std::int64_t i = 0; i < p; ++i) {  // L·u = Aᵀz, in place in the last column
+        double v = normal(i, p);
+        for (std::int64_t c = 0; c < i; ++c) v -= normal(i, c) * normal(c, p);
+        normal(i, p) = v / normal(i, i);
+      }
+      for (std::int64_t i = p; i-- > 0;) {  // Lᵀ·w = u
+        double v = normal(i, p);
+        for (std::int64_t r = i + 1; r < p; ++r) v -= normal(r, i) * normal(r, p);
+        normal(i, p) = v / normal(i, i);
+      }
+      for (std::int64_t j = 0; j < vars; ++j) w(k, j) = normal(j, p);
+      b(k) = bias ? normal(vars, p) : 0.0;
+    });
+  }
+};
+
 // All neurons' fits in one launch, a team per neuron. The team gathers its rows (and arctanh of
 // their targets) chunk by chunk into scratch memory, accumulates the small normal equations
 // [X_k|1]ᵀ[X_k|1]·w = [X_k|1]ᵀ arctanh(y_k) there, and one thread solves them by Cholesky: p ≤ 41
@@ -106,8 +202,7 @@ template <class ExecSpace>
 void fit_inner_layer(const ExecSpace& space, const AnnData<ExecSpace>& data, const AnnParams& params,
                      std::uint64_t seed, const InnerWeights<ExecSpace>& out) {
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
-  using Scratch = Kokkos::View<double**, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space,
-                               Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  using Scratch = typename AnnInnerFit<ExecSpace>::Scratch;
   const std::int64_t obs = params.obs, vars = params.vars, m = params.rows_per_neuron();
   const std::int64_t p = params.inner_unknowns();
   const bool bias = params.bias;
@@ -123,73 +218,23 @@ void fit_inner_layer(const ExecSpace& space, const AnnData<ExecSpace>& data, con
   const auto condition = out.condition;
   Policy policy(space, static_cast<int>(params.neurons), SpaceTraits<ExecSpace>::is_device ? 64 : 1);
   policy.set_scratch_size(0, Kokkos::PerTeam(Scratch::shmem_size(chunk, p + 1) + Scratch::shmem_size(p, p + 1)));
-  Kokkos::parallel_for(
-      "ann::inner_layer", policy, KOKKOS_LAMBDA(const typename Policy::member_type& member) {
-        const std::int64_t k = member.league_rank();
-        const std::uint64_t key = neuron_key(seed, k);
-        Scratch rows(member.team_scratch(0), chunk, p + 1);  // [X_k | 1 | arctanh(y_k)]
-        Scratch normal(member.team_scratch(0), p, p + 1);    // [lower of AᵀA | Aᵀz]
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p * (p + 1)),
-                             [&](std::int64_t e) { normal(e % p, e / p) = 0; });
-        for (std::int64_t first = 0; first < m; first += chunk) {
-          const std::int64_t count = m - first < chunk ? m - first : chunk;
-          member.team_barrier();
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, count), [&](std::int64_t r) {
-            const std::int64_t row = permuted_index(key, obs, half_bits, first + r);
-            for (std::int64_t j = 0; j < vars; ++j) rows(r, j) = x(row, j);
-            if (bias) rows(r, vars) = 1;
-            rows(r, p) = compat::math::atanh(y(row));
-          });
-          member.team_barrier();
-          // Entry (i, c) of [AᵀA | Aᵀz] with c <= i or c = p; each entry has one owner thread.
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p * (p + 1)), [&](std::int64_t e) {
-            const std::int64_t i = e % p, c = e / p;
-            if (c < p && c > i) return;
-            double sum = 0;
-            for (std::int64_t r = 0; r < count; ++r) sum += rows(r, i) * rows(r, c);
-            normal(i, c) += sum;
-          });
-        }
-        member.team_barrier();
-        Kokkos::single(Kokkos::PerTeam(member), [&] {
-          double largest = 0;
-          for (std::int64_t j = 0; j < p; ++j) largest = normal(j, j) > largest ? normal(j, j) : largest;
-          double min_pivot = infinity, max_pivot = 0;
-          bool singular = false;
-          for (std::int64_t j = 0; j < p && !singular; ++j) {
-            double pivot = normal(j, j);
-            for (std::int64_t c = 0; c < j; ++c) pivot -= normal(j, c) * normal(j, c);
-            if (!(pivot > static_cast<double>(p) * eps * largest)) {
-              singular = true;
-              break;
-            }
-            min_pivot = pivot < min_pivot ? pivot : min_pivot;
-            max_pivot = pivot > max_pivot ? pivot : max_pivot;
-            const double root = compat::math::sqrt(pivot);
-            normal(j, j) = root;
-            for (std::int64_t i = j + 1; i < p; ++i) {
-              double v = normal(i, j);
-              for (std::int64_t c = 0; c < j; ++c) v -= normal(i, c) * normal(j, c);
-              normal(i, j) = v / root;
-            }
-          }
-          condition(k) = singular ? infinity : max_pivot / min_pivot;
-          if (singular) return;
-          for (std::int64_t i = 0; i < p; ++i) {  // L·u = Aᵀz, in place in the last column
-            double v = normal(i, p);
-            for (std::int64_t c = 0; c < i; ++c) v -= normal(i, c) * normal(c, p);
-            normal(i, p) = v / normal(i, i);
-          }
-          for (std::int64_t i = p; i-- > 0;) {  // Lᵀ·w = u
-            double v = normal(i, p);
-            for (std::int64_t r = i + 1; r < p; ++r) v -= normal(r, i) * normal(r, p);
-            normal(i, p) = v / normal(i, i);
-          }
-          for (std::int64_t j = 0; j < vars; ++j) w(k, j) = normal(j, p);
-          b(k) = bias ? normal(vars, p) : 0.0;
-        });
-      });
+  Kokkos::parallel_for("ann::inner_layer", policy,
+                       AnnInnerFit<ExecSpace>{x, y, w, b, condition, seed, obs, vars, m, p, bias, half_bits, chunk,
+                                              eps, infinity});
 }
+
+// L(i, c) = tanh(L(i, c) + b_c) for the neurons' columns, 1 in the constant column.
+template <class ExecSpace>
+struct AnnActivation {
+  SpaceMatrix<ExecSpace> layer;
+  SpaceVector<ExecSpace> b;
+  std::int64_t obs, neurons;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t e) const {
+    const std::int64_t i = e % obs, c = e / obs;
+    layer(i, c) = c < neurons ? compat::math::tanh(layer(i, c) + b(c)) : 1.0;
+  }
+};
 
 // L = [tanh(X·Wᵀ + b) | 1]: the gemm writes X·Wᵀ into L's first `neurons` columns, and one pass
 // adds the bias, applies the activation and sets the constant column.
@@ -202,10 +247,7 @@ void hidden_layer(const ExecSpace& space, const SpaceMatrix<ExecSpace>& x, const
   const auto b = inner.b;
   Kokkos::parallel_for(
       "ann::activation", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, obs * columns),
-      KOKKOS_LAMBDA(std::int64_t e) {
-        const std::int64_t i = e % obs, c = e / obs;
-        layer(i, c) = c < neurons ? compat::math::tanh(layer(i, c) + b(c)) : 1.0;
-      });
+      AnnActivation<ExecSpace>{layer, b, obs, neurons});
 }
 
 // G = LᵀL on and below the diagonal. With `blocks` column blocks of L, only the blocks·(blocks+1)/2
@@ -220,6 +262,15 @@ void lower_gram(const ExecSpace& space, const SpaceMatrix<ExecSpace>& l, const S
       compat::gemm(space, "T", "N", 1.0, Kokkos::subview(l, Kokkos::ALL, part(bi)),
                    Kokkos::subview(l, Kokkos::ALL, part(bj)), 0.0, Kokkos::subview(g, part(bi), part(bj)));
 }
+
+// normal(j, j) += λ: the ridge on the outer normal equations' diagonal.
+template <class ExecSpace>
+struct AnnRidge {
+  SpaceMatrix<ExecSpace> normal;
+  double lambda;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t j) const { normal(j, j) += lambda; }
+};
 
 // The outer layer's normal equations (LᵀL + λI)·v = Lᵀy, solved on the space.
 template <class ExecSpace>
@@ -239,7 +290,7 @@ class OuterLayer {
     if (lambda > 0)
       Kokkos::parallel_for(
           "ann::ridge", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, normal.extent(0)),
-          KOKKOS_LAMBDA(std::int64_t j) { normal(j, j) += lambda; });
+          AnnRidge<ExecSpace>{normal, lambda});
     cholesky_.factor(space, normal);
     cholesky_.solve(space, normal, v_);
   }

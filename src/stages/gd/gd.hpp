@@ -78,6 +78,25 @@ GdData<ExecSpace> make_gd_data(const ExecSpace& space, const GdParams& params, s
   return d;
 }
 
+// Row k of xb, yb = row permuted_index(key, obs, half_bits, first + k) of x, y.
+template <class ExecSpace>
+struct GatherPermutedRows {
+  SpaceMatrix<ExecSpace> x;
+  SpaceVector<ExecSpace> y;
+  SpaceMatrix<ExecSpace> xb;
+  SpaceVector<ExecSpace> yb;
+  std::uint64_t key;
+  std::int64_t obs, vars;
+  int half_bits;
+  std::int64_t first;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t k) const {
+    const std::int64_t row = permuted_index(key, obs, half_bits, first + k);
+    for (std::int64_t j = 0; j < vars; ++j) xb(k, j) = x(row, j);
+    yb(k) = y(row);
+  }
+};
+
 // One pass over the rows in steps of `batch` rows (the last step may be shorter). With a
 // permutation key, the step's rows are gathered into `xb`/`yb` first; otherwise they are a
 // contiguous block of X, used in place.
@@ -120,19 +139,11 @@ class GdEpoch {
 
   // Rows first .. first+count-1 of the permutation `key` into xb_, yb_.
   void gather(const ExecSpace& space, std::uint64_t key, std::int64_t first, std::int64_t count) const {
-    const auto x = data_.x;
-    const auto y = data_.y;
-    const auto xb = xb_;
-    const auto yb = yb_;
-    const std::int64_t obs = x.extent(0), vars = x.extent(1);
+    const std::int64_t obs = data_.x.extent(0), vars = data_.x.extent(1);
     const int half_bits = permutation_half_bits(obs);
     Kokkos::parallel_for(
         "gd::gather", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, count),
-        KOKKOS_LAMBDA(std::int64_t k) {
-          const std::int64_t row = permuted_index(key, obs, half_bits, first + k);
-          for (std::int64_t j = 0; j < vars; ++j) xb(k, j) = x(row, j);
-          yb(k) = y(row);
-        });
+        GatherPermutedRows<ExecSpace>{data_.x, data_.y, xb_, yb_, key, obs, vars, half_bits, first});
   }
 
  private:

@@ -130,6 +130,20 @@ constexpr std::uint64_t matmul_stream_a = 11, matmul_stream_b = 12, matmul_strea
 template <class ExecSpace>
 using Range64 = Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>;
 
+// c(i, j) = Σ_p a(i, p)·b(p, j), one work item per element of C.
+template <class ExecSpace>
+struct MatmulNaive {
+  SpaceMatrix<ExecSpace> a, b, c;
+  std::int64_t rows, depth;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t index) const {
+    const std::int64_t i = index % rows, j = index / rows;
+    double sum = 0;
+    for (std::int64_t p = 0; p < depth; ++p) sum += a(i, p) * b(p, j);
+    c(i, j) = sum;
+  }
+};
+
 template <class ExecSpace>
 void multiply_naive(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a, const SpaceMatrix<ExecSpace>& b,
                     const SpaceMatrix<ExecSpace>& c) {
@@ -137,13 +151,36 @@ void multiply_naive(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a, con
   // Consecutive work items take consecutive rows of one column of C: adjacent in memory
   // (LayoutLeft), so a GPU warp's loads of A coalesce and all of it reads one element of B.
   Kokkos::parallel_for(
-      "matmul::naive", Range64<ExecSpace>(space, 0, c.size()), KOKKOS_LAMBDA(std::int64_t index) {
-        const std::int64_t i = index % rows, j = index / rows;
-        double sum = 0;
-        for (std::int64_t p = 0; p < depth; ++p) sum += a(i, p) * b(p, j);
-        c(i, j) = sum;
-      });
+      "matmul::naive", Range64<ExecSpace>(space, 0, c.size()), MatmulNaive<ExecSpace>{a, b, c, rows, depth});
 }
+
+// products(i, p, j) = a(i, p) * b(p, j), one work item per product.
+template <class ExecSpace>
+struct MatmulZip {
+  SpaceMatrix<ExecSpace> a, b;
+  Products<ExecSpace> products;
+  std::int64_t rows, depth;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t index) const {
+    const std::int64_t i = index % rows, p = index / rows % depth, j = index / rows / depth;
+    products(i, p, j) = a(i, p) * b(p, j);
+  }
+};
+
+// c(i, j) = Σ_p products(i, p, j), one work item per element of C.
+template <class ExecSpace>
+struct MatmulReduce {
+  Products<ExecSpace> products;
+  SpaceMatrix<ExecSpace> c;
+  std::int64_t rows, depth;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t index) const {
+    const std::int64_t i = index % rows, j = index / rows;
+    double sum = 0;
+    for (std::int64_t p = 0; p < depth; ++p) sum += products(i, p, j);
+    c(i, j) = sum;
+  }
+};
 
 // Zip: products(i, p, j) = a(i, p) * b(p, j) for all i, p, j; reduce: c(i, j) = sum over p.
 template <class ExecSpace>
@@ -151,17 +188,9 @@ void multiply_zip_reduce(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a
                          const Products<ExecSpace>& products, const SpaceMatrix<ExecSpace>& c) {
   const std::int64_t rows = c.extent(0), depth = a.extent(1);
   Kokkos::parallel_for(
-      "matmul::zip", Range64<ExecSpace>(space, 0, products.size()), KOKKOS_LAMBDA(std::int64_t index) {
-        const std::int64_t i = index % rows, p = index / rows % depth, j = index / rows / depth;
-        products(i, p, j) = a(i, p) * b(p, j);
-      });
+      "matmul::zip", Range64<ExecSpace>(space, 0, products.size()), MatmulZip<ExecSpace>{a, b, products, rows, depth});
   Kokkos::parallel_for(
-      "matmul::reduce", Range64<ExecSpace>(space, 0, c.size()), KOKKOS_LAMBDA(std::int64_t index) {
-        const std::int64_t i = index % rows, j = index / rows;
-        double sum = 0;
-        for (std::int64_t p = 0; p < depth; ++p) sum += products(i, p, j);
-        c(i, j) = sum;
-      });
+      "matmul::reduce", Range64<ExecSpace>(space, 0, c.size()), MatmulReduce<ExecSpace>{products, c, rows, depth});
 }
 
 // The tiled kernel: team t computes the C tile (tile.m × tile.n) at league rank t. For each K
@@ -454,6 +483,20 @@ inline double norm_ratio(double sum_squared_difference, double sum_squared_refer
   return std::sqrt(sum_squared_reference > 0 ? sum_squared_difference / sum_squared_reference : sum_squared_difference);
 }
 
+// Σ (c - reference)² into diff and Σ reference² into ref, one work item per element.
+template <class ExecSpace>
+struct MatmulSquaredError {
+  SpaceMatrix<ExecSpace> c, reference;
+  std::int64_t rows;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t index, double& diff, double& ref) const {
+    const std::int64_t i = index % rows, j = index / rows;
+    const double d = c(i, j) - reference(i, j);
+    diff += d * d;
+    ref += reference(i, j) * reference(i, j);
+  }
+};
+
 // ||c - reference||_F / ||reference||_F on the space; NaN if c holds a NaN.
 template <class ExecSpace>
 double relative_frobenius_error(const ExecSpace& space, const SpaceMatrix<ExecSpace>& c,
@@ -461,13 +504,7 @@ double relative_frobenius_error(const ExecSpace& space, const SpaceMatrix<ExecSp
   const std::int64_t rows = c.extent(0);
   double diff_squared = 0, reference_squared = 0;
   Kokkos::parallel_reduce(
-      "matmul::error", Range64<ExecSpace>(space, 0, c.size()),
-      KOKKOS_LAMBDA(std::int64_t index, double& diff, double& ref) {
-        const std::int64_t i = index % rows, j = index / rows;
-        const double d = c(i, j) - reference(i, j);
-        diff += d * d;
-        ref += reference(i, j) * reference(i, j);
-      },
+      "matmul::error", Range64<ExecSpace>(space, 0, c.size()), MatmulSquaredError<ExecSpace>{c, reference, rows},
       diff_squared, reference_squared);
   return norm_ratio(diff_squared, reference_squared);
 }

@@ -58,20 +58,28 @@ struct SolveBakProblem {
 
 // <X_j, X_j> for every column j: a team per column, so a column's reads coalesce.
 template <class ExecSpace>
+struct ColumnNorms {
+  SpaceMatrix<ExecSpace> x;
+  SpaceVector<ExecSpace> norms;
+  std::int64_t obs;
+
+  KOKKOS_INLINE_FUNCTION void operator()(const typename Kokkos::TeamPolicy<ExecSpace>::member_type& member) const {
+    const int j = member.league_rank();
+    double sum = 0;
+    Kokkos::parallel_reduce(
+        Kokkos::TeamThreadRange(member, obs), [&](std::int64_t i, double& partial) { partial += x(i, j) * x(i, j); },
+        sum);
+    Kokkos::single(Kokkos::PerTeam(member), [&] { norms(j) = sum; });
+  }
+};
+
+template <class ExecSpace>
 void compute_column_norms(const ExecSpace& space, const SpaceMatrix<ExecSpace>& x,
                           const SpaceVector<ExecSpace>& norms) {
-  using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
   const std::int64_t obs = x.extent(0);
   Kokkos::parallel_for(
       "solvebak::column_norms", Kokkos::TeamPolicy<ExecSpace>(space, static_cast<int>(x.extent(1)), Kokkos::AUTO),
-      KOKKOS_LAMBDA(const Member& member) {
-        const int j = member.league_rank();
-        double sum = 0;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(member, obs), [&](std::int64_t i, double& partial) { partial += x(i, j) * x(i, j); },
-            sum);
-        Kokkos::single(Kokkos::PerTeam(member), [&] { norms(j) = sum; });
-      });
+      ColumnNorms<ExecSpace>{x, norms, obs});
 }
 
 // Throws when a column of X is zero: every form divides by its norm.
@@ -112,32 +120,47 @@ struct SolveBakState {
 // da is read on the device from the previous step's reduction, so the host only enqueues.
 // Two scalars alternate as dot_in and dot_out: no kernel reads what it writes.
 template <class ExecSpace>
+struct ResidualStep {
+  SpaceMatrix<ExecSpace> x;
+  SpaceVector<ExecSpace> norms, e, a;
+  std::int64_t j, next;
+  SpaceScalar<ExecSpace> dot_in;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t i, double& dot) const {
+    const double da = dot_in() / norms(j);
+    const double ei = e(i) - da * x(i, j);
+    e(i) = ei;
+    dot += x(i, next) * ei;
+    if (i == 0) a(j) += da;
+  }
+};
+
+template <class ExecSpace>
 void residual_step(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s,
                    std::int64_t j, std::int64_t next, const SpaceScalar<ExecSpace>& dot_in,
                    const SpaceScalar<ExecSpace>& dot_out) {
-  const auto x = p.x;
-  const auto norms = p.column_norms;
-  const auto e = s.residual;
-  const auto a = s.a;
   Kokkos::parallel_reduce(
-      "solvebak::residual_step", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, x.extent(0)),
-      KOKKOS_LAMBDA(std::int64_t i, double& dot) {
-        const double da = dot_in() / norms(j);
-        const double ei = e(i) - da * x(i, j);
-        e(i) = ei;
-        dot += x(i, next) * ei;
-        if (i == 0) a(j) += da;
-      },
+      "solvebak::residual_step", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, p.x.extent(0)),
+      ResidualStep<ExecSpace>{p.x, p.column_norms, s.residual, s.a, j, next, dot_in},
       Kokkos::Sum<double, typename ExecSpace::memory_space>(dot_out));
 }
+
+// <X_j, e>.
+template <class ExecSpace>
+struct DotColumn {
+  SpaceMatrix<ExecSpace> x;
+  std::int64_t j;
+  SpaceVector<ExecSpace> e;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t i, double& sum) const { sum += x(i, j) * e(i); }
+};
 
 template <class ExecSpace>
 void dot_column(const ExecSpace& space, const SpaceMatrix<ExecSpace>& x, std::int64_t j,
                 const SpaceVector<ExecSpace>& e, const SpaceScalar<ExecSpace>& dot) {
   Kokkos::parallel_reduce(
       "solvebak::dot", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, x.extent(0)),
-      KOKKOS_LAMBDA(std::int64_t i, double& sum) { sum += x(i, j) * e(i); },
-      Kokkos::Sum<double, typename ExecSpace::memory_space>(dot));
+      DotColumn<ExecSpace>{x, j, e}, Kokkos::Sum<double, typename ExecSpace::memory_space>(dot));
 }
 
 // The residual form: a sweep is `vars` fused steps; `dot` carries <X_j, e> between them.
@@ -169,37 +192,54 @@ class ResidualSweeps {
 // step, so the step writes a second copy of r instead of updating in place: nobody overwrites
 // r(j) while others read it, and one barrier per step suffices. `work` holds that copy.
 template <class ExecSpace>
+struct GramSweep {
+  SpaceMatrix<ExecSpace> g;
+  SpaceVector<ExecSpace> a;
+  std::int64_t vars;
+  SpaceVector<ExecSpace> buffers[2];
+
+  KOKKOS_INLINE_FUNCTION void operator()(const typename Kokkos::TeamPolicy<ExecSpace>::member_type& member) const {
+    for (std::int64_t j = 0; j < vars; ++j) {
+      const auto& current = buffers[j % 2];
+      const auto& next = buffers[(j + 1) % 2];
+      const double da = current(j) / g(j, j);
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, vars),
+                           [&](std::int64_t i) { next(i) = current(i) - da * g(i, j); });
+      Kokkos::single(Kokkos::PerTeam(member), [&] { a(j) += da; });
+      member.team_barrier();
+    }
+  }
+};
+
+template <class ExecSpace>
 void gram_sweep(const ExecSpace& space, const SpaceMatrix<ExecSpace>& g, const SolveBakState<ExecSpace>& s,
                 const SpaceVector<ExecSpace>& work) {
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
-  const auto a = s.a;
   const std::int64_t vars = g.extent(0);
-  const SpaceVector<ExecSpace> buffers[2] = {s.residual, work};
   // A GPU team of 256: barriers of a full 1024-thread block cost more than they spread. On a CPU
   // one thread: a step is a few thousand flops, less than a barrier between cores costs.
   const Policy policy(space, 1, SpaceTraits<ExecSpace>::is_device ? 256 : 1);
-  Kokkos::parallel_for(
-      "solvebak::gram_sweep", policy, KOKKOS_LAMBDA(const typename Policy::member_type& member) {
-        for (std::int64_t j = 0; j < vars; ++j) {
-          const auto& current = buffers[j % 2];
-          const auto& next = buffers[(j + 1) % 2];
-          const double da = current(j) / g(j, j);
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, vars),
-                               [&](std::int64_t i) { next(i) = current(i) - da * g(i, j); });
-          Kokkos::single(Kokkos::PerTeam(member), [&] { a(j) += da; });
-          member.team_barrier();
-        }
-      });
+  Kokkos::parallel_for("solvebak::gram_sweep", policy, GramSweep<ExecSpace>{g, s.a, vars, {s.residual, work}});
   if (vars % 2) Kokkos::deep_copy(space, s.residual, work);  // r ended in the second copy
 }
+
+// The batched form's scaling of a block's steps: da_B /= diag;  a_B += da_B.
+template <class ExecSpace>
+struct BatchedScale {
+  SpaceVector<ExecSpace> da_block, norms, a;
+  std::int64_t first;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t k) const {
+    da_block(k) /= norms(first + k);
+    a(first + k) += da_block(k);
+  }
+};
 
 // The batched form's sweep: per block of columns, two gemv calls and a scaling kernel.
 template <class ExecSpace>
 void batched_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s,
                    std::int64_t batch, const SpaceVector<ExecSpace>& da) {
   const std::int64_t vars = p.x.extent(1);
-  const auto norms = p.column_norms;
-  const auto a = s.a;
   for (std::int64_t first = 0; first < vars; first += batch) {
     const std::int64_t width = std::min(batch, vars - first);
     const auto columns = std::make_pair(first, first + width);
@@ -208,10 +248,7 @@ void batched_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, 
     compat::gemv(space, "T", 1.0, x_block, s.residual, 0.0, da_block);
     Kokkos::parallel_for(
         "solvebak::batched_scale", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, width),
-        KOKKOS_LAMBDA(std::int64_t k) {
-          da_block(k) /= norms(first + k);
-          a(first + k) += da_block(k);
-        });
+        BatchedScale<ExecSpace>{da_block, p.column_norms, s.a, first});
     compat::gemv(space, "N", -1.0, x_block, da_block, 1.0, s.residual);
   }
 }
@@ -291,6 +328,14 @@ double mean_abs_error(const SolveBakProblem<ExecSpace>& p, const SolveBakState<E
   return sum / static_cast<double>(a.extent(0));
 }
 
+// <v, v>.
+template <class ExecSpace>
+struct SumOfSquares {
+  SpaceVector<ExecSpace> v;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t i, double& sum) const { sum += v(i) * v(i); }
+};
+
 // ||y - X a|| / ||y||, computed afresh (not from the state the sweeps carried).
 template <class ExecSpace>
 double relative_residual(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p,
@@ -302,10 +347,10 @@ double relative_residual(const ExecSpace& space, const SolveBakProblem<ExecSpace
   const auto y = p.y;
   Kokkos::parallel_reduce(
       "solvebak::residual_norm", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, e.extent(0)),
-      KOKKOS_LAMBDA(std::int64_t i, double& sum) { sum += e(i) * e(i); }, e2);
+      SumOfSquares<ExecSpace>{e}, e2);
   Kokkos::parallel_reduce(
       "solvebak::y_norm", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, y.extent(0)),
-      KOKKOS_LAMBDA(std::int64_t i, double& sum) { sum += y(i) * y(i); }, y2);
+      SumOfSquares<ExecSpace>{y}, y2);
   return y2 > 0 ? std::sqrt(e2 / y2) : std::sqrt(e2);
 }
 
