@@ -18,7 +18,9 @@ from pathlib import Path
 SOURCE_DIR = Path(os.environ.get("KLAB_SOURCE_DIR") or Path(__file__).resolve().parent.parent)
 PLOTTER = SOURCE_DIR / "src" / "tools" / "plot.py"
 RESULTS_DIR = SOURCE_DIR / "perf" / "results"
-SCHEMA_1_RESULTS = RESULTS_DIR / "NVIDIA-H200-quickstart.json"
+# An H200 run of inputs/quickstart.yaml by klab before schema 2, and one after.
+SCHEMA_1_RESULTS = SOURCE_DIR / "tests" / "data" / "NVIDIA-H200-quickstart-schema-1.json"
+SCHEMA_2_RESULTS = RESULTS_DIR / "NVIDIA-H200-quickstart.json"
 
 FIGURE_PIXELS = (1200, 800)  # every figure: 12 x 8 inches at 100 DPI
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -205,6 +207,18 @@ class PlotTest(unittest.TestCase):
         self.assertEqual(len(rows), len(json.loads(SCHEMA_1_RESULTS.read_text(encoding="utf-8"))["records"]))
         self.assertEqual({(r["samples"].split(" × ")[1], r["setup"], r["transfers"]) for r in rows},
                          {("sample", "-", "-")})
+
+    def test_a_schema_2_gpu_run_plots_every_record_with_its_setup(self):
+        results = json.loads(SCHEMA_2_RESULTS.read_text(encoding="utf-8"))
+        self.assertEqual(results["schema_version"], 2)
+        results_path = self.work / SCHEMA_2_RESULTS.name
+        shutil.copy(SCHEMA_2_RESULTS, results_path)
+        run = self.plot(results_path, "--out", self.work / "plots")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        rows = table_rows((self.work / "plots" / "index.md").read_text(encoding="utf-8"))
+        self.assertEqual(len(rows), len(results["records"]))
+        self.assertNotIn("-", {r["setup"] for r in rows})
+        self.assertNotIn("-", {r["transfers"] for r in rows if r["space"] == "cuda" and r["stage"] == "elementwise"})
 
     def test_an_earlier_output_folder_is_replaced_and_no_temporary_folder_is_left(self):
         results_path = self.write_results("synthetic.json", schema_2_results())
