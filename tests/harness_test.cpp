@@ -6,6 +6,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include <Kokkos_Core.hpp>
+
 #include "core/harness.hpp"
 
 namespace {
@@ -157,6 +159,22 @@ TEST(Harness, VariantsOfTheSameResultNoteTheirShareOfTheFastest) {
     ASSERT_EQ(r.notes.size(), 1u);
     EXPECT_EQ(r.notes[0].first, "share_of_fastest_variant");
   }
+}
+
+// What a profiling tool saw: "+NAME" for each region pushed, "-" for each popped.
+std::vector<std::string> region_events;
+
+TEST(Harness, ProfilersSeeARegionPerCaseSetupAndVariant) {
+  Kokkos::Tools::Experimental::set_push_region_callback([](const char* name) { region_events.push_back(std::string("+") + name); });
+  Kokkos::Tools::Experimental::set_pop_region_callback([] { region_events.push_back("-"); });
+  Counts counts;
+  const auto records = run(counting_case(counts, {"repetition", 0, 1}, 2));
+  Kokkos::Tools::Experimental::set_push_region_callback(nullptr);
+  Kokkos::Tools::Experimental::set_pop_region_callback(nullptr);
+  ASSERT_EQ(records.size(), 2u);
+  const std::string region = "label:n=4:" + klab::compiled_space_names().front();
+  EXPECT_EQ(region_events, (std::vector<std::string>{"+" + region, "+" + region + ":setup", "-", "+" + region + ":v0",
+                                                     "-", "+" + region + ":v1", "-", "-"}));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "core/interrupt.hpp"
 #include "core/machine.hpp"
+#include "core/profiling.hpp"
 
 namespace klab {
 
@@ -95,6 +96,9 @@ void Harness::fail_case(const StageIdentity& stage, const Case& c, const std::st
 void Harness::run_case(const StageIdentity& stage, const Case& c, const std::string& space) {
   throw_if_interrupted();
   log_(c.label);
+  // ':' between the parts: NVTX filters (ncu --nvtx-include) read '/' as nesting.
+  const std::string region = stage.label + ":" + c.label + ":" + space;
+  const ProfilingRegion case_region(region);
   const AvailableMemory available = available_memory(space_is_device(space));
   if (available.bytes > 0 && c.memory_bytes > static_cast<double>(available.bytes)) {
     const double bytes = static_cast<double>(available.bytes);
@@ -114,6 +118,7 @@ void Harness::run_case(const StageIdentity& stage, const Case& c, const std::str
   double setup_s = 0;
   try {
     const CaseContext context{verbose_, log_};
+    const ProfilingRegion setup_region(region + ":setup");
     const auto start = std::chrono::steady_clock::now();
     setup = c.setup(space, context);
     setup_s = seconds_since(start);
@@ -133,6 +138,7 @@ void Harness::run_case(const StageIdentity& stage, const Case& c, const std::str
     const VariantInfo& info = c.variants[v];
     const VariantRun& run = setup.variants[v];
     log_(c.label + " " + info.name);
+    const ProfilingRegion variant_region(region + ":" + info.name);
     ResultRecord r = record(stage, c, space, info.name);
     r.setup_s = setup_s;
     r.transfer_s = setup.transfer_s;

@@ -22,7 +22,9 @@ class Harness {
   // `log` takes progress lines; records are appended to `records`.
   Harness(std::vector<ResultRecord>& records, std::function<void(const std::string&)> log, bool verbose);
 
-  // Runs every variant of `c` on the named space (compiled in) and appends a record for each. A
+  // Runs every variant of `c` on the named space (compiled in) and appends a record for each,
+  // within the profiling region "STAGE:CASE:SPACE" and, inside it, "...:setup" and
+  // "...:VARIANT" (core/profiling.hpp). A
   // case whose memory estimate exceeds what the space has left, whose setup throws, or whose
   // variant throws, gets failed records saying why; the next case still runs. Interrupted (a
   // signal) propagates: the case in progress leaves no record.

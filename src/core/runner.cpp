@@ -7,6 +7,7 @@
 #include "core/harness.hpp"
 #include "core/interrupt.hpp"
 #include "core/machine.hpp"
+#include "core/profiling.hpp"
 #include "core/report.hpp"
 
 namespace klab {
@@ -58,6 +59,7 @@ int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std
                       options.verbose);
       try {
         log << prefix << std::endl;
+        const ProfilingRegion stage_region(entry.label + ":" + space);
         for (const Case& c : entry.cases) harness.run_case({entry.label, entry.type}, c, space);
       } catch (const Interrupted& e) {
         // The case in progress is dropped: a record is only ever a completed measurement.
