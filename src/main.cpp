@@ -4,6 +4,7 @@
 // (nothing is run or written); 130 / 143 the run was interrupted by SIGINT / SIGTERM (the records
 // of the cases that completed are written, marked "interrupted").
 #include <Kokkos_Core.hpp>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -171,6 +172,7 @@ int main(int argc, char* argv[]) {
       return 0;
     }
     klab::install_interrupt_handlers();
+    command.options.log_is_terminal = ::isatty(STDERR_FILENO) == 1;
     return klab::run_deck(deck, command.options, std::cout, std::cerr);
   } catch (const std::exception& e) {
     std::cerr << "klab: error: " << e.what() << "\n";

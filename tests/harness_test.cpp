@@ -161,6 +161,24 @@ TEST(Harness, VariantsOfTheSameResultNoteTheirShareOfTheFastest) {
   }
 }
 
+TEST(Harness, ALongVariantReportsItsProgressAfterEachStep) {
+  Counts counts;
+  std::vector<std::string> progress;
+  std::vector<klab::ResultRecord> records;
+  const auto report = [&](const std::string& line) { progress.push_back(line); };
+  klab::Harness after_zero(records, [](const std::string&) {}, false, report, 0.0);
+  after_zero.run_case({"label", "type"}, counting_case(counts, {"repetition", 1, 2}, 1), klab::compiled_space_names().front());
+  ASSERT_EQ(progress.size(), 3u);
+  EXPECT_EQ(progress[0].rfind("n=4 v0: 1/3 samples and warm-ups, 0 s, about ", 0), 0u) << progress[0];
+  EXPECT_EQ(progress[2].rfind("n=4 v0: 3/3 samples and warm-ups, ", 0), 0u) << progress[2];
+  EXPECT_NE(progress[2].find(", about 0 s left"), std::string::npos) << progress[2];
+
+  progress.clear();  // a variant done within the threshold says nothing
+  klab::Harness after_an_hour(records, [](const std::string&) {}, false, report, 3600.0);
+  after_an_hour.run_case({"label", "type"}, counting_case(counts, {"repetition", 1, 2}, 1), klab::compiled_space_names().front());
+  EXPECT_TRUE(progress.empty());
+}
+
 // What a profiling tool saw: "+NAME" for each region pushed, "-" for each popped.
 std::vector<std::string> region_events;
 

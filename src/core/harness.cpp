@@ -25,11 +25,17 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-TimeStats take_samples(const Sampling& sampling, const VariantRun& run, const std::function<void()>& fence) {
+TimeStats take_samples(const Sampling& sampling, const VariantRun& run, const std::function<void()>& fence,
+                       const std::function<void(int done, int total)>& on_step) {
+  const int total = sampling.warmups + sampling.count;
+  const auto step_done = [&](int done) {
+    if (on_step) on_step(done, total);
+  };
   if (run.start) run.start();
   for (int w = 0; w < sampling.warmups; ++w) {
     throw_if_interrupted();
     run.body();
+    step_done(w + 1);
   }
   if (sampling.iterative() && sampling.warmups > 0 && run.start) run.start();
   fence();
@@ -37,6 +43,7 @@ TimeStats take_samples(const Sampling& sampling, const VariantRun& run, const st
   samples.reserve(static_cast<std::size_t>(sampling.count));
   for (int i = 0; i < sampling.count; ++i) {
     samples.push_back(time_fenced(fence, run.body));
+    step_done(sampling.warmups + i + 1);
     if (run.after_sample && !run.after_sample(i)) break;
   }
   return summarize(std::move(samples));
@@ -58,8 +65,26 @@ void note_share_of_fastest(std::vector<ResultRecord>& records) {
   }
 }
 
-Harness::Harness(std::vector<ResultRecord>& records, std::function<void(const std::string&)> log, bool verbose)
-    : records_(records), log_(std::move(log)), verbose_(verbose) {}
+Harness::Harness(std::vector<ResultRecord>& records, std::function<void(const std::string&)> log, bool verbose,
+                 std::function<void(const std::string&)> progress, double progress_after_s)
+    : records_(records),
+      log_(std::move(log)),
+      verbose_(verbose),
+      progress_(std::move(progress)),
+      progress_after_s_(progress_after_s) {}
+
+std::function<void(int, int)> Harness::progress_of(const std::string& what) const {
+  if (!progress_) return {};
+  const auto start = std::chrono::steady_clock::now();
+  return [this, what, start](int done, int total) {
+    const double elapsed = seconds_since(start);
+    if (elapsed < progress_after_s_) return;
+    char line[160];
+    std::snprintf(line, sizeof line, ": %d/%d samples and warm-ups, %.0f s, about %.0f s left", done, total, elapsed,
+                  elapsed / done * (total - done));
+    progress_(what + line);
+  };
+}
 
 ResultRecord Harness::record(const StageIdentity& stage, const Case& c, const std::string& space,
                              const std::string& variant) const {
@@ -144,7 +169,7 @@ void Harness::run_case(const StageIdentity& stage, const Case& c, const std::str
     r.transfer_s = setup.transfer_s;
     r.count(info.work);
     try {
-      r.time = take_samples(c.sampling, run, setup.fence);
+      r.time = take_samples(c.sampling, run, setup.fence, progress_of(c.label + " " + info.name));
       Check check = run.check();
       r.check = std::move(check.name);
       r.error = check.error;

@@ -19,8 +19,11 @@ struct StageIdentity {
 
 class Harness {
  public:
-  // `log` takes progress lines; records are appended to `records`.
-  Harness(std::vector<ResultRecord>& records, std::function<void(const std::string&)> log, bool verbose);
+  // `log` takes a line as each case and variant starts; records are appended to `records`. When a
+  // variant's warm-ups and samples have run for more than `progress_after_s`, `progress` takes a
+  // line after each of them with the time so far and an estimate of the time left.
+  Harness(std::vector<ResultRecord>& records, std::function<void(const std::string&)> log, bool verbose,
+          std::function<void(const std::string&)> progress = {}, double progress_after_s = 3.0);
 
   // Runs every variant of `c` on the named space (compiled in) and appends a record for each,
   // within the profiling region "STAGE:CASE:SPACE" and, inside it, "...:setup" and
@@ -37,16 +40,22 @@ class Harness {
   void fail_case(const StageIdentity& stage, const Case& c, const std::string& space, std::size_t first_variant,
                  const Check& why);
   void add(ResultRecord record);
+  // The step callback of take_samples that reports `what`'s progress, or none.
+  std::function<void(int, int)> progress_of(const std::string& what) const;
 
   std::vector<ResultRecord>& records_;
   std::function<void(const std::string&)> log_;
   bool verbose_;
+  std::function<void(const std::string&)> progress_;
+  double progress_after_s_;
 };
 
 // Takes the samples of one variant as `sampling` says, fencing each with `fence`: starts it,
 // runs the warm-ups (iterative sampling: starts again after them), then the timed samples,
-// calling after_sample between them outside the timing.
-TimeStats take_samples(const Sampling& sampling, const VariantRun& run, const std::function<void()>& fence);
+// calling after_sample between them outside the timing, and on_step (if any) with the warm-ups
+// and samples done and their total after each.
+TimeStats take_samples(const Sampling& sampling, const VariantRun& run, const std::function<void()>& fence,
+                       const std::function<void(int done, int total)>& on_step = {});
 
 // Adds to each record of one case and space its speed as a share of the fastest one's.
 void note_share_of_fastest(std::vector<ResultRecord>& records);

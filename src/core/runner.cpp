@@ -50,20 +50,36 @@ int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std
   std::vector<ResultRecord> records;
   int interrupted_by = 0;
   const std::size_t total = deck.stages.size();
+  // A progress line on a terminal is rewritten in place until the next line starts below it.
+  bool line_open = false;
+  const auto end_open_line = [&] {
+    if (line_open) log << "\n";
+    line_open = false;
+  };
   for (std::size_t i = 0; i < total && !interrupted_by; ++i) {
     const StageEntry& entry = deck.stages[i];
     for (const std::string& space : deck.run.spaces) {
       const std::string prefix = "[" + std::to_string(i + 1) + "/" + std::to_string(total) + "] " + entry.label +
                                  " on " + space;
-      Harness harness(records, [&](const std::string& what) { log << prefix << ": " << what << std::endl; },
-                      options.verbose);
+      const auto line = [&](const std::string& what) {
+        end_open_line();
+        log << prefix << ": " << what << std::endl;
+      };
+      const auto progress = [&](const std::string& what) {
+        if (!options.log_is_terminal) return line(what);
+        log << "\r" << prefix << ": " << what << "\033[K" << std::flush;
+        line_open = true;
+      };
+      Harness harness(records, line, options.verbose, progress);
       try {
+        end_open_line();
         log << prefix << std::endl;
         const ProfilingRegion stage_region(entry.label + ":" + space);
         for (const Case& c : entry.cases) harness.run_case({entry.label, entry.type}, c, space);
       } catch (const Interrupted& e) {
         // The case in progress is dropped: a record is only ever a completed measurement.
         interrupted_by = e.signal();
+        end_open_line();
         log << prefix << ": " << e.what() << "; writing the " << records.size() << " record(s) of completed cases"
             << std::endl;
         break;
@@ -71,6 +87,7 @@ int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std
     }
   }
 
+  end_open_line();
   out << "\n" << deck.run.name << " (" << deck.path << "); ratios are " << deck.run.baseline
       << " time / space time\n\n";
   print_table(out, records, deck.run.baseline);

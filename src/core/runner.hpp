@@ -11,6 +11,7 @@ struct RunOptions {
   std::string json_path;  // overrides the deck's run.output.json when not empty
   std::string csv_path;
   bool verbose = false;
+  bool log_is_terminal = false;  // progress lines are rewritten in place, not added
 };
 
 // Exit status of a run: 0 when every record passed, 1 when any failed, 128 + the signal's number
