@@ -2,13 +2,19 @@
 //
 // Exit status: 0 success; 1 a stage failed validation or a run error; 2 a deck or usage error
 // (nothing is run or written); 130 / 143 the run was interrupted by SIGINT / SIGTERM (the records
-// of the cases that completed are written, marked "interrupted").
+// of the cases that completed are written, marked "interrupted"). `klab plot` exits with
+// plot.py's status (0, or 2 on an error), or 2 when no Python with matplotlib is found.
 #include <Kokkos_Core.hpp>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -20,6 +26,8 @@
 #include "core/spaces.hpp"
 #include "stages/registry.hpp"
 
+extern char** environ;  // the environment klab passes on to Python
+
 namespace {
 
 constexpr int exit_failure = 1;
@@ -29,13 +37,18 @@ void print_usage(std::ostream& out) {
   out << "usage: klab run DECK [--json PATH] [--csv PATH] [--spaces LIST] [--verbose]\n"
          "       klab validate DECK\n"
          "       klab deck RESULTS.json      prints the deck a results file ran, every default filled in\n"
+         "       klab plot RESULTS.json [--out DIR]\n"
+         "                                   PNGs and a report, DIR/index.md (default DIR: <stem>-plots/ beside it)\n"
          "       klab info [--verbose]\n"
          "       klab --help\n"
          "\n"
          "--spaces openmp,cuda runs only those spaces (compiled in) instead of the deck's.\n"
          "Kokkos options (--kokkos-threads=N, --kokkos-device-id=N, ...) pass through to Kokkos.\n"
+         "plot runs src/tools/plot.py on the first Python that has matplotlib: $KLAB_PLOT_PYTHON alone if set,\n"
+         "else " KLAB_CONFIGURED_PLOT_PYTHON ", else python3 on PATH.\n"
          "Exit status: 0 ok, 1 a stage failed its check or could not run, 2 a deck or usage error,\n"
-         "130 or 143 interrupted by SIGINT or SIGTERM (completed cases are written, marked \"interrupted\").\n"
+         "130 or 143 interrupted by SIGINT or SIGTERM (completed cases are written, marked \"interrupted\");\n"
+         "plot: plot.py's status (0, or 2 on an error), 2 when no Python has matplotlib.\n"
          "\nstages:\n";
   for (const auto& stage : klab::stage_registry()) out << "  " << stage.name << "  " << stage.summary << "\n";
 }
@@ -43,7 +56,8 @@ void print_usage(std::ostream& out) {
 struct Command {
   std::string verb;
   std::string deck;
-  std::string results;  // the results file of `klab deck`
+  std::string results;  // the results file of `klab deck` and `klab plot`
+  std::string out_dir;  // --out of `klab plot`
   std::string spaces;   // comma-separated override of the deck's run.spaces
   klab::RunOptions options;
 };
@@ -86,6 +100,8 @@ Command parse_command(int argc, char* argv[]) {
       command.options.csv_path = value("--csv");
     } else if (arg == "--spaces") {
       command.spaces = value("--spaces");
+    } else if (arg == "--out") {
+      command.out_dir = value("--out");
     } else if (arg == "--verbose" || arg == "-v") {
       command.options.verbose = true;
     } else if (!arg.empty() && arg[0] == '-') {
@@ -95,13 +111,13 @@ Command parse_command(int argc, char* argv[]) {
     }
   }
   if (command.verb == "help") return command;
-  if (positional.empty()) throw std::invalid_argument("missing command (run, validate, deck or info)");
+  if (positional.empty()) throw std::invalid_argument("missing command (run, validate, deck, plot or info)");
   command.verb = positional[0];
   if (command.verb == "run" || command.verb == "validate") {
     if (positional.size() != 2) throw std::invalid_argument(command.verb + " takes exactly one DECK");
     command.deck = positional[1];
-  } else if (command.verb == "deck") {
-    if (positional.size() != 2) throw std::invalid_argument("deck takes exactly one RESULTS.json");
+  } else if (command.verb == "deck" || command.verb == "plot") {
+    if (positional.size() != 2) throw std::invalid_argument(command.verb + " takes exactly one RESULTS.json");
     command.results = positional[1];
   } else if (command.verb == "info") {
     if (positional.size() != 1) throw std::invalid_argument("info takes no arguments");
@@ -111,13 +127,65 @@ Command parse_command(int argc, char* argv[]) {
   if (command.verb != "run" &&
       (!command.options.json_path.empty() || !command.options.csv_path.empty() || !command.spaces.empty()))
     throw std::invalid_argument("--json, --csv and --spaces apply to run only");
+  if (command.verb != "plot" && !command.out_dir.empty()) throw std::invalid_argument("--out applies to plot only");
   return command;
+}
+
+// Runs `program` (a path, or a name looked up on PATH) with `args` and klab's environment, its
+// output discarded when `quiet`, and waits for it. Returns its exit status, 128 + the signal that
+// ended it, or 127 when it could not be started (as a shell would). No shell: paths pass as they are.
+int run_program(const std::string& program, const std::vector<std::string>& args, bool quiet) {
+  std::vector<char*> argv{const_cast<char*>(program.c_str())};
+  for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (quiet) {
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  }
+  pid_t child = 0;
+  const int error = posix_spawnp(&child, program.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (error != 0) return 127;
+  int raw = 0;
+  while (::waitpid(child, &raw, 0) < 0)
+    if (errno != EINTR) return 127;
+  return WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+}
+
+// `klab plot`: src/tools/plot.py on the first Python that can import matplotlib, so that a pyenv
+// or venv python3 first on PATH, which usually has none, is no obstacle. $KLAB_PLOT_PYTHON, when
+// set, is the only one tried: a Python chosen on purpose is not silently replaced by another.
+// Otherwise the one CMake configured (KLAB_PLOT_PYTHON, /usr/bin/python3 by default), then
+// python3 on PATH. Returns plot.py's exit status; its output is klab's.
+int plot_results(const std::string& results, const std::string& out_dir) {
+  if (!std::filesystem::exists(KLAB_PLOT_SCRIPT)) {
+    std::cerr << "klab: error: " << KLAB_PLOT_SCRIPT
+              << " is missing: klab plots with the source tree it was built from\n";
+    return exit_usage;
+  }
+  const char* chosen = std::getenv("KLAB_PLOT_PYTHON");
+  const std::vector<std::string> pythons =
+      chosen && *chosen ? std::vector<std::string>{chosen}
+                        : std::vector<std::string>{KLAB_CONFIGURED_PLOT_PYTHON, "python3"};
+  std::string tried;
+  for (const auto& python : pythons) {
+    if (run_program(python, {"-c", "import matplotlib"}, true) == 0) {
+      std::vector<std::string> args{KLAB_PLOT_SCRIPT, results};
+      if (!out_dir.empty()) args.insert(args.end(), {"--out", out_dir});
+      return run_program(python, args, false);
+    }
+    tried += (tried.empty() ? "" : ", ") + python;
+  }
+  std::cerr << "klab: error: no Python with matplotlib found (tried: " << tried
+            << "); install python3-matplotlib or set KLAB_PLOT_PYTHON\n";
+  return exit_usage;
 }
 
 }  // namespace
 
 int main(int argc, char* argv[]) {
-  klab::restart_with_run_environment(argv);  // results record the OMP_* and OPENBLAS_* in effect
   Command command;
   try {
     command = parse_command(argc, argv);
@@ -130,6 +198,9 @@ int main(int argc, char* argv[]) {
     print_usage(std::cout);
     return 0;
   }
+  // Before the restart below: Python gets the user's environment, not the OpenMP binding of a run.
+  if (command.verb == "plot") return plot_results(command.results, command.out_dir);
+  klab::restart_with_run_environment(argv);  // results record the OMP_* and OPENBLAS_* in effect
 
   if (command.verb == "deck") {
     try {

@@ -1,7 +1,8 @@
 // The klab executable end to end: run the quickstart deck, parse its JSON, check the records;
-// deck errors exit 2 with file:line:column and write nothing; an interrupted run writes the
-// completed records and exits 128 + the signal; a case too large for memory, a diverging
-// iteration or a failed factorisation fails its records and the run goes on.
+// deck errors exit 2 with file:line:column and write nothing; klab plot finds a Python with
+// matplotlib and writes the report; an interrupted run writes the completed records and exits
+// 128 + the signal; a case too large for memory, a diverging iteration or a failed factorisation
+// fails its records and the run goes on.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sched.h>
@@ -305,6 +306,52 @@ TEST_F(Cli, KokkosArgumentsPassThrough) {
                                                "    sizes: [100]\n");
   const Outcome out = klab("run " + deck + " --kokkos-threads=1");
   EXPECT_EQ(out.status, 0) << out.output;
+}
+
+// klab plot runs src/tools/plot.py on the Python CMake configured before python3 on PATH (under
+// pyenv or a venv often one without matplotlib). The python3 first on PATH here succeeds at
+// everything and writes nothing: were it tried first, there would be no report.
+TEST_F(Cli, PlotWritesTheReportBesideTheResultsOrIntoOut) {
+  const std::string deck = write("small.yaml", "run:\n  name: t\n  spaces: [serial]\n  repetitions: 2\nstages:\n"
+                                               "  - stage: elementwise\n    sizes: [100]\n");
+  const Outcome run = klab("run " + deck + " --json " + path("r.json"));
+  ASSERT_EQ(run.status, 0) << run.output;
+  fs::create_directories(dir_ / "bin");
+  fs::create_symlink("/bin/true", dir_ / "bin" / "python3");
+  const char* search_path = std::getenv("PATH");
+  const std::string idle_python3_first =
+      "-u KLAB_PLOT_PYTHON 'PATH=" + path("bin") + ":" + (search_path ? search_path : "") + "'";
+
+  const Outcome beside = klab("plot " + path("r.json"), idle_python3_first);
+  ASSERT_EQ(beside.status, 0) << beside.output;
+  EXPECT_TRUE(fs::is_regular_file(dir_ / "r-plots" / "index.md")) << beside.output;
+  EXPECT_NE(beside.output.find("wrote " + path("r-plots/index.md")), std::string::npos) << beside.output;
+  const Outcome into = klab("plot " + path("r.json") + " --out " + path("report"), idle_python3_first);
+  ASSERT_EQ(into.status, 0) << into.output;
+  EXPECT_TRUE(fs::is_regular_file(dir_ / "report" / "index.md")) << into.output;
+
+  // $KLAB_PLOT_PYTHON, when set, is the only Python tried: the configured one, which works, is not.
+  const Outcome none = klab("plot " + path("r.json") + " --out " + path("none"), "KLAB_PLOT_PYTHON=/bin/false");
+  EXPECT_EQ(none.status, 2) << none.output;
+  EXPECT_NE(none.output.find("klab: error: no Python with matplotlib found (tried: /bin/false); install "
+                             "python3-matplotlib or set KLAB_PLOT_PYTHON\n"),
+            std::string::npos)
+      << none.output;
+  EXPECT_FALSE(fs::exists(path("none")));
+}
+
+TEST_F(Cli, PlotUsageErrorsExitTwoAndPlotPyErrorsPassThrough) {
+  EXPECT_EQ(klab("plot").status, 2);
+  EXPECT_EQ(klab("plot a.json b.json").status, 2);
+  EXPECT_EQ(klab("plot a.json --out").status, 2);
+  EXPECT_EQ(klab("plot a.json --json b.json").status, 2);
+  EXPECT_EQ(klab("run a.yaml --out plots").status, 2);
+  EXPECT_NE(klab("--help").output.find("klab plot RESULTS.json [--out DIR]"), std::string::npos);
+  // plot.py's own message and exit status come through klab.
+  const Outcome missing = klab("plot " + path("missing.json"), "-u KLAB_PLOT_PYTHON");
+  EXPECT_EQ(missing.status, 2) << missing.output;
+  EXPECT_NE(missing.output.find("plot.py: " + path("missing.json") + ": no such file"), std::string::npos)
+      << missing.output;
 }
 
 // Six cases of about 0.3 s each on one space; the signal comes as the second starts.
