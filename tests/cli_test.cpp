@@ -301,11 +301,24 @@ TEST_F(Cli, SpacesOptionNarrowsTheRun) {
       << unknown.output;
 }
 
+// Kokkos's own options reach Kokkos (the thread count's spelling changed in Kokkos 3.7), and so
+// does KOKKOS_NUM_THREADS, which every version reads.
 TEST_F(Cli, KokkosArgumentsPassThrough) {
+#if KOKKOS_VERSION >= 30700
+  const std::string one_thread = "--kokkos-num-threads=1";
+#else
+  const std::string one_thread = "--kokkos-threads=1";
+#endif
   const std::string deck = write("small.yaml", "run:\n  name: t\n  repetitions: 2\nstages:\n  - stage: elementwise\n"
                                                "    sizes: [100]\n");
-  const Outcome out = klab("run " + deck + " --kokkos-threads=1");
-  EXPECT_EQ(out.status, 0) << out.output;
+  const Outcome run = klab("run " + deck + " " + one_thread);
+  EXPECT_EQ(run.status, 0) << run.output;
+  const std::string openmp_on_one = "openmp (concurrency 1)";
+  if (klab::SpaceTag<Kokkos::DefaultHostExecutionSpace>::name != std::string("openmp")) GTEST_SKIP();
+  const Outcome option = klab("info " + one_thread);
+  EXPECT_NE(option.output.find(openmp_on_one), std::string::npos) << option.output;
+  const Outcome variable = klab("info", "KOKKOS_NUM_THREADS=1");
+  EXPECT_NE(variable.output.find(openmp_on_one), std::string::npos) << variable.output;
 }
 
 // klab plot runs src/tools/plot.py on the Python CMake configured before python3 on PATH (under
