@@ -11,6 +11,31 @@ else()
 endif()
 set(KLAB_BOOTSTRAP_PREFIX "${_klab_cache}/${KLAB_BACKEND}" CACHE PATH "Prefix installed by cmake/bootstrap.sh")
 
+# One's own Kokkos Kernels comes with one's own Kokkos: KokkosKernels_ROOT defaults to Kokkos_ROOT.
+if(NOT KokkosKernels_ROOT AND NOT DEFINED ENV{KokkosKernels_ROOT})
+  if(Kokkos_ROOT)
+    set(KokkosKernels_ROOT "${Kokkos_ROOT}")
+  elseif(DEFINED ENV{Kokkos_ROOT})
+    set(KokkosKernels_ROOT "$ENV{Kokkos_ROOT}")
+  endif()
+endif()
+# A _ROOT given now wins over the package an earlier configure of this build folder found.
+foreach(_klab_package Kokkos KokkosKernels)
+  set(_klab_root "${${_klab_package}_ROOT}")
+  if(NOT _klab_root AND DEFINED ENV{${_klab_package}_ROOT})
+    set(_klab_root "$ENV{${_klab_package}_ROOT}")
+  endif()
+  if(_klab_root AND ${_klab_package}_DIR)
+    file(REAL_PATH "${_klab_root}" _klab_root)
+    file(REAL_PATH "${${_klab_package}_DIR}" _klab_dir)
+    string(FIND "${_klab_dir}/" "${_klab_root}/" _klab_at)
+    if(NOT _klab_at EQUAL 0)
+      message(STATUS "klab: ${_klab_package}_ROOT ${_klab_root} replaces ${${_klab_package}_DIR} of an earlier configure")
+      unset(${_klab_package}_DIR CACHE)
+    endif()
+  endif()
+endforeach()
+
 if(NOT Kokkos_ROOT AND NOT DEFINED ENV{Kokkos_ROOT})
   list(APPEND CMAKE_PREFIX_PATH "${KLAB_BOOTSTRAP_PREFIX}")
 endif()
@@ -28,7 +53,15 @@ if(NOT Kokkos_FOUND)
 endif()
 find_package(KokkosKernels REQUIRED)
 message(STATUS "klab: Kokkos ${Kokkos_VERSION} from ${Kokkos_DIR}")
-message(STATUS "klab: Kokkos Kernels from ${KokkosKernels_DIR}")
+message(STATUS "klab: Kokkos Kernels ${KokkosKernels_VERSION} from ${KokkosKernels_DIR}")
+# Kokkos Kernels is built for one Kokkos release: another one fails only at link time.
+string(REGEX MATCH "^[0-9]+\\.[0-9]+" _klab_kokkos_release "${Kokkos_VERSION}")
+string(REGEX MATCH "^[0-9]+\\.[0-9]+" _klab_kernels_release "${KokkosKernels_VERSION}")
+if(NOT _klab_kokkos_release STREQUAL _klab_kernels_release)
+  message(FATAL_ERROR "klab: Kokkos Kernels ${KokkosKernels_VERSION} (${KokkosKernels_DIR}) does not go with Kokkos "
+                      "${Kokkos_VERSION} (${Kokkos_DIR}): give a Kokkos Kernels of the same major.minor as "
+                      "KokkosKernels_ROOT (it defaults to Kokkos_ROOT)")
+endif()
 
 find_package(yaml-cpp REQUIRED)
 # yaml-cpp 0.7 (Debian 12) exports `yaml-cpp`; 0.8 and later `yaml-cpp::yaml-cpp`.
