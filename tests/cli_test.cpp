@@ -34,17 +34,20 @@ struct Outcome {
   std::string output;  // stdout and stderr together
 };
 
-// Runs klab with `args`, its environment changed by `environment` (arguments of env(1)) if given.
-Outcome klab(const std::string& args, const std::string& environment = "") {
+// Runs a shell command line, its stdout and stderr collected.
+Outcome run_command(const std::string& command_line) {
   const fs::path log = fs::temp_directory_path() / ("klab_cli_" + std::to_string(::getpid()) + ".log");
-  const std::string command = (environment.empty() ? "" : "env " + environment + " ") + std::string(KLAB_EXE) + " " +
-                              args + " > " + log.string() + " 2>&1";
-  const int raw = std::system(command.c_str());
+  const int raw = std::system((command_line + " > " + log.string() + " 2>&1").c_str());
   std::ifstream in(log);
   std::stringstream text;
   text << in.rdbuf();
   fs::remove(log);
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, text.str()};
+}
+
+// Runs klab with `args`, its environment changed by `environment` (arguments of env(1)) if given.
+Outcome klab(const std::string& args, const std::string& environment = "") {
+  return run_command((environment.empty() ? "" : "env " + environment + " ") + std::string(KLAB_EXE) + " " + args);
 }
 
 // Starts klab with `args` and sends it `signal` as soon as its output (stdout and stderr) holds
@@ -102,7 +105,20 @@ class Cli : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  // Every results file a test wrote conforms to the published JSON Schema of its version.
+  void TearDown() override {
+    for (const auto& entry : fs::directory_iterator(dir_))
+      if (entry.path().extension() == ".json") expect_conforming_results(entry.path().string());
+    fs::remove_all(dir_);
+  }
+  static void expect_conforming_results(const std::string& results) {
+    if (std::string(KLAB_RESULTS_PYTHON).empty()) {
+      std::cerr << "(" << results << " not checked against its schema: no Python with jsonschema at configure time)\n";
+      return;
+    }
+    const Outcome check = run_command(std::string(KLAB_RESULTS_PYTHON) + " " + KLAB_CHECK_RESULTS + " " + results);
+    EXPECT_EQ(check.status, 0) << check.output;
+  }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   std::string write(const std::string& name, const std::string& text) const {
     std::ofstream(path(name)) << text;
