@@ -1,9 +1,8 @@
 # Host code for the CPU it is built on. klab is built where it runs (cmake/run.sh, the presets),
 # and its host kernels are written to vectorise: the tiled matmul's 8x8 register block is eight
-# AVX-512 or sixteen AVX2 accumulators, but SSE2 pairs without (bench_matmul, N = 1000 on two
-# cores of an AMD EPYC with AVX-512, naive 438 ms: tiled 92 ms with the compiler's default, 65 ms
-# with -march=haswell, 43-47 ms with -march=native). Kokkos and Kokkos Kernels keep the flags they
-# were built with; only klab's own code changes.
+# AVX-512 or sixteen AVX2 accumulators, but SSE2 pairs without (what each -march measured: README,
+# "Building by hand"). Kokkos and Kokkos Kernels keep the flags they were built with; only klab's
+# own code changes.
 include(CheckCXXCompilerFlag)
 set(KLAB_HOST_ARCH "native" CACHE STRING
     "-march value for klab's host code (native: the build machine's CPU; empty: the compiler's default)")

@@ -3,12 +3,12 @@
 
     python3 src/tools/gate.py BASELINE.json NEW.json [--threshold 0.15] [--alpha 0.01]
 
-Both files are Google Benchmark JSON (one binary's --benchmark_out, or several merged by
-src/tools/merge.py, which tags each entry with its binary as "suite"), run with
+Both files are Google Benchmark JSON (one run's --benchmark_out, or several merged by
+src/tools/merge.py, which tags each entry with its run, a stage, as "suite"), run with
 --benchmark_repetitions=N (N >= 5) and --benchmark_report_aggregates_only=false, so that every
 repetition is a sample. Aggregate entries (mean, median, ...) are ignored.
 
-Normalisation. Every binary also measures calibration benchmarks, named
+Normalisation. Every run also measures calibration benchmarks, named
 calibration/<kind>/<space>/...: a memory copy (kind "copy") and a dgemm ("dgemm") on each space.
 A benchmark's new times are divided by its calibration's ratio new/baseline (medians), the
 calibration of the same suite and space, so that a machine that is slower or busier during the

@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""Merges the Google Benchmark JSON files of several benchmark binaries into one result set.
+"""Merges the Google Benchmark JSON files of several benchmark runs into one result set.
 
-    python3 src/tools/merge.py OUT.json bench_matmul.json bench_gd.json ...
+    python3 src/tools/merge.py OUT.json matmul.json gd.json ...
 
-Each entry gets "suite": the file's name without ".json" (the binary's name), so that
-src/tools/gate.py divides a benchmark by the calibration measured in the same binary's run. The
-context is the first file's, with each binary's "date" and "executable" kept under "suites".
+Each entry gets "suite": the file's name without ".json" (perf/regression.sh runs bench_klab once
+per stage, into a file named after the stage), so that src/tools/gate.py divides a benchmark by
+the calibration measured in the same run. The context is the first file's, with each run's
+"date" and "executable" kept under "suites".
 """
 
 import json

@@ -28,7 +28,7 @@ BENCHMARKS = {
 SLOWED = "solvebak/residual/openmp/quick/obs:5000/vars:200/manual_time"
 
 
-def result_set(seed, noise=0.05, scale=None, suite="bench_solvebak"):
+def result_set(seed, noise=0.05, scale=None, suite="solvebak"):
     """A Google Benchmark JSON document: every benchmark's repetitions uniform within ±noise of its
     median times scale[name] (default 1), plus the aggregates Google Benchmark adds."""
     rng = random.Random(seed)

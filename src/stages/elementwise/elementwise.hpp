@@ -45,18 +45,17 @@ struct AddVectors {
     for (std::int64_t r = 0; r < per_item; ++r) {
       const std::int64_t k = i + r * stride;
       // With one element per item k < n always holds; an unconditional store lets a CPU
-      // compiler vectorise the loop (bench_elementwise quick, openmp: 403 µs with the test,
-      // 280 µs without).
+      // compiler vectorise the loop (README, "Results on a GPU", has what each choice measured).
       if (per_item == 1 || k < n) c(k) = a(k) + b(k);
     }
   }
 };
 
 // On a GPU each work item adds 4 elements a quarter of the vector apart: every load of a warp
-// stays coalesced, each thread has 8 loads in flight instead of 2, and the grid is 4x smaller.
-// Measured on an H200 at N = 1e8 (perf/cuda_elementwise_probe): one element per item 0.951 ms
-// (2.52 TB/s), four 0.571 ms (4.20 TB/s), a raw 256-thread kernel 0.591 ms, cudaMemcpy 0.603 ms.
-// On a CPU one element per item streams best. The probe times other counts through PerItem.
+// stays coalesced, each thread has 8 loads in flight instead of 2, and the grid is 4x smaller;
+// perf/cuda_elementwise_probe times this against one per item, a raw CUDA kernel and cudaMemcpy
+// (its numbers on an H200: README, "Results on a GPU"). On a CPU one element per item streams
+// best. The probe times other counts through PerItem.
 template <class ExecSpace, int PerItem = SpaceTraits<ExecSpace>::is_device ? 4 : 1>
 void add_vectors(const ExecSpace& space, const Vector<ExecSpace>& a, const Vector<ExecSpace>& b,
                  const Vector<ExecSpace>& c) {

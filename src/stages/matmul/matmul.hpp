@@ -106,10 +106,8 @@ constexpr std::int64_t host_loop_max_products = std::int64_t(1) << 27;
 // needs at least as many independent vector accumulators as FMAs can be in flight (2 pipes × 4
 // cycles on current x86 cores), held in registers with a column of A and a broadcast of B: 8×8 is
 // eight of AVX-512's 32 registers; AVX2's 16 cannot hold its 16 accumulators and 3 more, and
-// spill some. Measured (perf/bench_matmul, N = 1000 / 2000, 2-core AMD EPYC with AVX-512, ms):
-// 4×4 71 / 663, 8×4 59 / 486, 16×4 44 / 412, 8×8 43 / 381; 16×8 and 8×12 193 / 1585 and 183 /
-// 1522, where the compiler no longer keeps the block in registers. 8×8 built for AVX2 only
-// (-march=haswell) still takes 65 ms at N = 1000.
+// spill some. Larger blocks no longer stay in registers. What each block measured: README,
+// stage `matmul`.
 struct RegisterBlock {
   int rows, cols;
 };
