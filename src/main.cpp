@@ -199,10 +199,9 @@ int main(int argc, char* argv[]) {
     print_usage(std::cout);
     return 0;
   }
-  // Before the restart below: Python gets the user's environment, not the OpenMP binding of a run.
+  // plot and deck start no Kokkos, so they come before the restart below: Python gets the
+  // user's environment, not the OpenMP binding of a run, and neither pays for a second start.
   if (command.verb == "plot") return plot_results(command.results, command.out_dir);
-  klab::restart_with_run_environment(argv);  // results record the OMP_* and OPENBLAS_* in effect
-
   if (command.verb == "deck") {
     try {
       std::cout << klab::resolved_deck_of_results(command.results);
@@ -212,6 +211,7 @@ int main(int argc, char* argv[]) {
       return exit_usage;
     }
   }
+  klab::restart_with_run_environment(argv);  // results record the OMP_* and OPENBLAS_* in effect
 
   // Decks are validated before Kokkos starts: a bad deck costs nothing and writes nothing.
   klab::Deck deck;

@@ -14,10 +14,15 @@ namespace {
 
 constexpr std::int64_t max_repetitions = 1000000;
 
-RepeatSettings read_repeat(ParamReader& reader, const RepeatSettings& fallback) {
+// `warmups` and, unless `with_repetitions` is false (a stage whose samples are iterations),
+// `repetitions`, defaulting to `fallback`; repetitions left unread are 0.
+RepeatSettings read_repeat(ParamReader& reader, const RepeatSettings& fallback, bool with_repetitions = true) {
   RepeatSettings repeat;
   repeat.warmups = static_cast<int>(reader.integer("warmups", fallback.warmups, {0, max_repetitions}));
-  repeat.repetitions = static_cast<int>(reader.integer("repetitions", fallback.repetitions, {1, max_repetitions}));
+  repeat.repetitions =
+      with_repetitions
+          ? static_cast<int>(reader.integer("repetitions", fallback.repetitions, {1, max_repetitions}))
+          : 0;
   return repeat;
 }
 
@@ -67,12 +72,7 @@ StageEntry read_stage(ParamReader& reader, const RunSettings& run, const StageRe
   if (!iterations.empty() && reader.has("repetitions"))
     reader.fail("repetitions", entry.type + ": samples are " + iterations + "; set '" + iterations +
                                    "' instead of 'repetitions'");
-  entry.repeat.warmups =
-      static_cast<int>(reader.integer("warmups", run.repeat.warmups, {0, max_repetitions}));
-  entry.repeat.repetitions =
-      iterations.empty()
-          ? static_cast<int>(reader.integer("repetitions", run.repeat.repetitions, {1, max_repetitions}))
-          : 0;
+  entry.repeat = read_repeat(reader, run.repeat, iterations.empty());
   entry.cases = definition->cases(reader, StageSettings{entry.repeat, run.seed});
   reader.finish();
   return entry;

@@ -23,6 +23,17 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// What a check found, into the record it judges.
+void take_check(ResultRecord& r, Check check) {
+  r.check = std::move(check.name);
+  r.error = check.error;
+  r.tolerance = check.tolerance;
+  r.failure = std::move(check.failure);
+  r.notes = std::move(check.notes);
+  r.metrics = std::move(check.metrics);
+  r.series = std::move(check.series);
+}
+
 }  // namespace
 
 TimeStats take_samples(const Sampling& sampling, const VariantRun& run, const std::function<void()>& fence,
@@ -109,11 +120,7 @@ void Harness::fail_case(const StageIdentity& stage, const Case& c, const std::st
                         std::size_t first_variant, const Check& why) {
   for (std::size_t v = first_variant; v < c.variants.size(); ++v) {
     ResultRecord r = record(stage, c, space, c.variants[v].name);
-    r.check = why.name;
-    r.error = why.error;
-    r.tolerance = why.tolerance;
-    r.failure = why.failure;
-    r.metrics = why.metrics;
+    take_check(r, why);
     records_.push_back(std::move(r));
   }
 }
@@ -170,14 +177,7 @@ void Harness::run_case(const StageIdentity& stage, const Case& c, const std::str
     r.count(info.work);
     try {
       r.time = take_samples(c.sampling, run, setup.fence, progress_of(c.label + " " + info.name));
-      Check check = run.check();
-      r.check = std::move(check.name);
-      r.error = check.error;
-      r.tolerance = check.tolerance;
-      r.failure = std::move(check.failure);
-      r.notes = std::move(check.notes);
-      r.metrics = std::move(check.metrics);
-      r.series = std::move(check.series);
+      take_check(r, run.check());
     } catch (const Interrupted&) {
       throw;
     } catch (const std::exception& e) {

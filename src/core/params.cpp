@@ -206,8 +206,6 @@ YAML::Node list_node(const std::vector<T>& values) {
 
 }  // namespace
 
-YAML::Node value_of(const ParamReader& reader, const std::string& key) { return find_key(reader.impl().node, key); }
-
 void ParamReader::fail(const std::string& key, const std::string& what) const {
   fail_at(*impl_, find_key(impl_->node, key), key.empty() ? impl_->path : key_path(*impl_, key), what);
 }

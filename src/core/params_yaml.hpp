@@ -26,7 +26,4 @@ ParamReader read_mapping(const YAML::Node& node, std::string path, std::shared_p
 // "file:line:column" of a node (1-based), or "file" when the node carries no position.
 std::string location_of(const std::string& file, const YAML::Node& node);
 
-// The value of `key` in the mapping read, or an undefined node.
-YAML::Node value_of(const ParamReader& reader, const std::string& key);
-
 }  // namespace klab
