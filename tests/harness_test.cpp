@@ -9,6 +9,7 @@
 #include <Kokkos_Core.hpp>
 
 #include "core/harness.hpp"
+#include "stage_test_helpers.hpp"
 
 namespace {
 
@@ -49,10 +50,7 @@ klab::Case counting_case(Counts& counts, klab::Sampling sampling, int variants, 
 }
 
 std::vector<klab::ResultRecord> run(const klab::Case& c) {
-  std::vector<klab::ResultRecord> records;
-  klab::Harness harness(records, [](const std::string&) {}, false);
-  harness.run_case({"label", "type"}, c, klab::compiled_space_names().front());
-  return records;
+  return klab::testing::run_cases({"label", "type"}, {c}, klab::compiled_space_names().front());
 }
 
 TEST(Harness, RepetitionsRunWarmupsThenTimedSamplesAndFillTheRecord) {

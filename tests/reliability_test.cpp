@@ -13,18 +13,17 @@
 #include "core/machine.hpp"
 #include "core/random.hpp"
 #include "stages/matmul/matmul.hpp"
+#include "stage_test_helpers.hpp"
 #include "stages/registry.hpp"
 
 namespace {
 
 // The records and progress lines of one case, run by the harness on the first space compiled in.
 struct HarnessRun {
-  std::vector<klab::ResultRecord> records;
   std::vector<std::string> lines;
-  explicit HarnessRun(const klab::Case& c) {
-    klab::Harness harness(records, [this](const std::string& line) { lines.push_back(line); }, false);
-    harness.run_case({"big", "elementwise"}, c, klab::compiled_space_names().front());
-  }
+  std::vector<klab::ResultRecord> records;
+  explicit HarnessRun(const klab::Case& c)
+      : records(klab::testing::run_cases({"big", "elementwise"}, {c}, klab::compiled_space_names().front(), &lines)) {}
 };
 
 // A case that allocates nothing and passes, with `bytes` as its memory estimate.
