@@ -10,6 +10,9 @@
 
 int main(int argc, char* argv[]) {
   ::testing::InitGoogleTest(&argc, argv);
+  // Listing the tests (ctest's discovery) needs no Kokkos, whose start-up warnings on stdout would
+  // otherwise be read as the names of tests.
+  if (GTEST_FLAG_GET(list_tests)) return RUN_ALL_TESTS();
   Kokkos::ScopeGuard kokkos(argc, argv);
   if (const char* expected = std::getenv("KLAB_EXPECT_THREADS")) {
     const int got = Kokkos::DefaultHostExecutionSpace().concurrency();
