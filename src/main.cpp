@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/command.hpp"
 #include "core/deck.hpp"
 #include "core/interrupt.hpp"
 #include "core/machine.hpp"
@@ -54,15 +56,6 @@ void print_usage(std::ostream& out) {
   for (const auto& stage : klab::stage_registry()) out << "  " << stage.name << "  " << stage.summary << "\n";
 }
 
-struct Command {
-  std::string verb;
-  std::string deck;
-  std::string results;  // the results file of `klab deck` and `klab plot`
-  std::string out_dir;  // --out of `klab plot`
-  std::string spaces;   // comma-separated override of the deck's run.spaces
-  klab::RunOptions options;
-};
-
 // Replaces the deck's spaces with a comma-separated list; the baseline stays if still listed.
 void override_spaces(klab::Deck& deck, const std::string& list) {
   const std::vector<std::string> compiled = klab::compiled_space_names();
@@ -80,56 +73,6 @@ void override_spaces(klab::Deck& deck, const std::string& list) {
   }
   if (std::find(spaces.begin(), spaces.end(), deck.run.baseline) == spaces.end()) deck.run.baseline = spaces.front();
   deck.run.spaces = spaces;
-}
-
-// Parses klab's own arguments; Kokkos's (--kokkos-*) are left for Kokkos. Throws on misuse.
-Command parse_command(int argc, char* argv[]) {
-  Command command;
-  std::vector<std::string> positional;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg.rfind("--kokkos-", 0) == 0) continue;
-    const auto value = [&](const char* name) {
-      if (i + 1 >= argc) throw std::invalid_argument(std::string(name) + " needs a value");
-      return std::string(argv[++i]);
-    };
-    if (arg == "--help" || arg == "-h") {
-      command.verb = "help";
-    } else if (arg == "--json") {
-      command.options.json_path = value("--json");
-    } else if (arg == "--csv") {
-      command.options.csv_path = value("--csv");
-    } else if (arg == "--spaces") {
-      command.spaces = value("--spaces");
-    } else if (arg == "--out") {
-      command.out_dir = value("--out");
-    } else if (arg == "--verbose" || arg == "-v") {
-      command.options.verbose = true;
-    } else if (!arg.empty() && arg[0] == '-') {
-      throw std::invalid_argument("unknown option '" + arg + "'");
-    } else {
-      positional.push_back(arg);
-    }
-  }
-  if (command.verb == "help") return command;
-  if (positional.empty()) throw std::invalid_argument("missing command (run, validate, deck, plot or info)");
-  command.verb = positional[0];
-  if (command.verb == "run" || command.verb == "validate") {
-    if (positional.size() != 2) throw std::invalid_argument(command.verb + " takes exactly one DECK");
-    command.deck = positional[1];
-  } else if (command.verb == "deck" || command.verb == "plot") {
-    if (positional.size() != 2) throw std::invalid_argument(command.verb + " takes exactly one RESULTS.json");
-    command.results = positional[1];
-  } else if (command.verb == "info") {
-    if (positional.size() != 1) throw std::invalid_argument("info takes no arguments");
-  } else {
-    throw std::invalid_argument("unknown command '" + command.verb + "'");
-  }
-  if (command.verb != "run" &&
-      (!command.options.json_path.empty() || !command.options.csv_path.empty() || !command.spaces.empty()))
-    throw std::invalid_argument("--json, --csv and --spaces apply to run only");
-  if (command.verb != "plot" && !command.out_dir.empty()) throw std::invalid_argument("--out applies to plot only");
-  return command;
 }
 
 // Runs `program` (a path, or a name looked up on PATH) with `args` and klab's environment, its
@@ -187,9 +130,9 @@ int plot_results(const std::string& results, const std::string& out_dir) {
 }  // namespace
 
 int main(int argc, char* argv[]) {
-  Command command;
+  klab::Command command;
   try {
-    command = parse_command(argc, argv);
+    command = klab::parse_command(std::vector<std::string>(argv + 1, argv + argc), std::getenv);
   } catch (const std::exception& e) {
     std::cerr << "klab: error: " << e.what() << "\n";
     print_usage(std::cerr);
@@ -219,6 +162,7 @@ int main(int argc, char* argv[]) {
     try {
       deck = klab::load_deck(command.deck, klab::stage_registry());
       if (!command.spaces.empty()) override_spaces(deck, command.spaces);
+      if (command.verb == "run") klab::check_outputs(deck, command.options);
     } catch (const klab::DeckError& e) {
       std::cerr << "klab: deck error: " << e.what() << "\n";
       return exit_usage;
@@ -244,6 +188,7 @@ int main(int argc, char* argv[]) {
       return 0;
     }
     klab::install_interrupt_handlers();
+    std::signal(SIGPIPE, SIG_IGN);  // a closed stdout must not cost the results files (run_deck)
     command.options.log_is_terminal = ::isatty(STDERR_FILENO) == 1;
     return klab::run_deck(deck, command.options, std::cout, std::cerr);
   } catch (const std::exception& e) {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <new>
 #include <stdexcept>
 
 #include <Kokkos_Core.hpp>
@@ -116,6 +117,25 @@ TEST(Harness, AFailingSetupFailsEveryVariantOfItsCaseAlone) {
   for (const auto& r : records) {
     EXPECT_FALSE(r.passed);
     EXPECT_NE(r.failure.find("no memory"), std::string::npos);
+  }
+}
+
+// An allocation that fails (Kokkos throws a std::bad_alloc) fails its case; the smaller ones
+// after it still run.
+TEST(Harness, AnAllocationFailureFailsItsCaseAndTheNextCaseRuns) {
+  Counts counts;
+  klab::Case huge = counting_case(counts, {"repetition", 0, 1}, 2);
+  huge.label = "n=1e12";
+  huge.setup = [](const std::string&, const klab::CaseContext&) -> klab::CaseSetup { throw std::bad_alloc(); };
+  const klab::Case small = counting_case(counts, {"repetition", 0, 1}, 2);
+  const auto records = klab::testing::run_cases({"label", "type"}, {huge, small}, klab::compiled_space_names().front());
+  ASSERT_EQ(records.size(), 4u);
+  for (int v = 0; v < 2; ++v) {
+    EXPECT_EQ(records[v].case_label, "n=1e12");
+    EXPECT_FALSE(records[v].passed);
+    EXPECT_EQ(records[v].failure, "setup failed: std::bad_alloc");
+    EXPECT_EQ(records[2 + v].case_label, "n=4");
+    EXPECT_TRUE(records[2 + v].passed) << records[2 + v].failure;
   }
 }
 

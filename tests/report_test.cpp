@@ -110,20 +110,6 @@ TEST(Report, CsvHasHeaderAndOneRowPerRecord) {
   EXPECT_EQ(rows, static_cast<int>(records.size()));
 }
 
-TEST(Report, AtomicWriteLeavesOnlyTheFinishedFile) {
-  const auto dir = std::filesystem::temp_directory_path() / ("klab_report_test_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  const std::string path = (dir / "nested" / "r.json").string();
-  klab::write_file_atomically(path, "first");
-  klab::write_file_atomically(path, "second");
-  std::ifstream in(path);
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(content, "second");
-  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir / "nested"), std::filesystem::directory_iterator()), 1);
-  EXPECT_THROW(klab::write_file_atomically((dir / "nested").string(), "x"), std::runtime_error);  // a folder
-  std::filesystem::remove_all(dir);
-}
-
 TEST(Report, SecondsAreFormattedWithUnits) {
   EXPECT_EQ(klab::format_seconds(5e-9), "5.0 ns");
   EXPECT_EQ(klab::format_seconds(7.8e-6), "7.80 us");

@@ -55,6 +55,7 @@ TimeStats take_samples(const Sampling& sampling, const VariantRun& run, const st
   for (int i = 0; i < sampling.count; ++i) {
     samples.push_back(time_fenced(fence, run.body));
     step_done(sampling.warmups + i + 1);
+    throw_if_interrupted();  // a stop waits for one sample at most
     if (run.after_sample && !run.after_sample(i)) break;
   }
   return summarize(std::move(samples));
@@ -178,6 +179,7 @@ void Harness::run_case(const StageIdentity& stage, const Case& c, const std::str
     try {
       r.time = take_samples(c.sampling, run, setup.fence, progress_of(c.label + " " + info.name));
       take_check(r, run.check());
+      throw_if_interrupted();  // a check against a host reference can take long
     } catch (const Interrupted&) {
       throw;
     } catch (const std::exception& e) {

@@ -1,18 +1,23 @@
 #include "core/interrupt.hpp"
 
+#include <limits.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <csignal>
+#include <cstring>
 
 namespace klab {
 
 namespace {
 
 volatile std::sig_atomic_t received_signal = 0;
+char forced_exit_removes[PATH_MAX + 16] = {};  // empty: nothing
 
 void record_signal(int signal) {
   if (received_signal != 0) {
-    // Asked twice: stop waiting for a safe point.
+    // Asked twice: stop waiting for a safe point. unlink is async-signal-safe.
+    if (forced_exit_removes[0]) ::unlink(forced_exit_removes);
     std::signal(signal, SIG_DFL);
     std::raise(signal);
     return;
@@ -32,6 +37,14 @@ void install_interrupt_handlers() {
   action.sa_flags = SA_RESTART;  // a blocking write or read in progress carries on
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
+}
+
+void remove_on_forced_exit(const char* path) {
+  if (!path || std::strlen(path) >= sizeof forced_exit_removes) {
+    forced_exit_removes[0] = '\0';
+    return;
+  }
+  std::strcpy(forced_exit_removes, path);
 }
 
 int interrupt_signal() { return received_signal; }

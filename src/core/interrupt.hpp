@@ -17,8 +17,14 @@ class Interrupted : public std::runtime_error {
 };
 
 // Installs the handlers for SIGINT and SIGTERM. A second signal after the first ends the
-// process at once, as the signal's default action would.
+// process at once, as the signal's default action would, after removing the file named by
+// remove_on_forced_exit.
 void install_interrupt_handlers();
+
+// Names the file a second signal removes before it ends klab (a results file's temporary while
+// it is written); nullptr: none. Call it with SIGINT and SIGTERM blocked, so that the handler
+// never reads half a name.
+void remove_on_forced_exit(const char* path);
 
 // The signal received since the handlers were installed, or 0.
 int interrupt_signal();

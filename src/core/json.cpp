@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "core/utf8.hpp"
+
 namespace klab {
 
 Json& Json::set(std::string key, Json value) {
@@ -20,9 +22,9 @@ Json& Json::push(Json value) {
   return *this;
 }
 
-std::string json_escape(const std::string& s) {
+std::string json_escape(const std::string& text) {
   std::string out = "\"";
-  for (unsigned char c : s) {
+  for (unsigned char c : valid_utf8(text)) {  // JSON is UTF-8, whatever a path or variable holds
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -58,6 +60,10 @@ void Json::write(std::string& out, int indent, int depth) const {
     out += "null";
   } else if (const bool* b = std::get_if<bool>(&value_)) {
     out += *b ? "true" : "false";
+  } else if (const std::int64_t* i = std::get_if<std::int64_t>(&value_)) {
+    out += std::to_string(*i);
+  } else if (const unsigned long long* u = std::get_if<unsigned long long>(&value_)) {
+    out += std::to_string(*u);
   } else if (const double* d = std::get_if<double>(&value_)) {
     if (!std::isfinite(*d)) {
       out += "null";

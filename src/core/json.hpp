@@ -1,5 +1,6 @@
 #pragma once
 // A small JSON value for the results file: objects keep insertion order so files diff well.
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <variant>
@@ -15,11 +16,12 @@ class Json {
   Json() : value_(nullptr) {}
   Json(std::nullptr_t) : value_(nullptr) {}
   Json(bool b) : value_(b) {}
-  Json(int i) : value_(static_cast<double>(i)) {}
-  Json(long i) : value_(static_cast<double>(i)) {}
-  Json(long long i) : value_(static_cast<double>(i)) {}
-  Json(unsigned long i) : value_(static_cast<double>(i)) {}
-  Json(unsigned long long i) : value_(static_cast<double>(i)) {}
+  // Integers are written exactly (a double would round a seed above 2^53).
+  Json(int i) : value_(static_cast<std::int64_t>(i)) {}
+  Json(long i) : value_(static_cast<std::int64_t>(i)) {}
+  Json(long long i) : value_(static_cast<std::int64_t>(i)) {}
+  Json(unsigned long i) : Json(static_cast<unsigned long long>(i)) {}
+  Json(unsigned long long i) : value_(i) {}
   Json(double d) : value_(d) {}
   Json(const char* s) : value_(std::string(s)) {}
   Json(std::string s) : value_(std::move(s)) {}
@@ -39,7 +41,7 @@ class Json {
 
  private:
   void write(std::string& out, int indent, int depth) const;
-  std::variant<std::nullptr_t, bool, double, std::string, Array, Object> value_;
+  std::variant<std::nullptr_t, bool, std::int64_t, unsigned long long, double, std::string, Array, Object> value_;
 };
 
 std::string json_escape(const std::string& s);

@@ -1,21 +1,16 @@
 #pragma once
-// The one place where klab's code differs between Kokkos / Kokkos Kernels 3.4 (Debian's) and 4.x.
+// The one place where klab's code differs between Kokkos / Kokkos Kernels 3.4 (Debian's) and 4.x;
+// the Kokkos Core part, which klab_core (built without Kokkos Kernels) needs too, is in
+// core/kokkos_core_compat.hpp.
 #include <KokkosKernels_config.h>
-#include <Kokkos_Core.hpp>
+
+#include "core/kokkos_core_compat.hpp"
 
 #include <KokkosBlas2_gemv.hpp>
 #include <KokkosBlas3_gemm.hpp>
 #include <KokkosBlas3_trsm.hpp>
 
 namespace klab::compat {
-
-// Kokkos's portable math functions (tanh, atanh, sqrt, ...): Kokkos::Experimental in 3.x,
-// Kokkos from 3.7 on.
-#if KOKKOS_VERSION >= 30700
-namespace math = ::Kokkos;
-#else
-namespace math = ::Kokkos::Experimental;
-#endif
 
 // C = alpha op(A) op(B) + beta C, with op "N" (as is) or "T" (transposed), on `space`.
 // Kokkos Kernels 4.1 takes the execution space as an argument; 3.4 runs on the execution space of

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <Kokkos_Core.hpp>
@@ -102,10 +103,13 @@ std::string proc_field(const char* file, const std::string& key) {
   return "";
 }
 
-std::uint64_t meminfo_bytes(const std::string& key) {
-  const std::string value = proc_field("/proc/meminfo", key);  // "24546508 kB"
+// A "key: N kB" field of a /proc file, in bytes; 0 when absent.
+std::uint64_t proc_kilobytes(const char* file, const std::string& key) {
+  const std::string value = proc_field(file, key);  // "24546508 kB"
   return value.empty() ? 0 : std::stoull(value) * 1024ULL;
 }
+
+std::uint64_t meminfo_bytes(const std::string& key) { return proc_kilobytes("/proc/meminfo", key); }
 
 std::string gib(std::uint64_t bytes) {
   std::ostringstream out;
@@ -154,6 +158,15 @@ std::uint64_t cgroup_memory_left() {
   return max > current ? max - current : 1;
 }
 
+// What the address-space limit (ulimit -v, RLIMIT_AS) leaves for new mappings, or 0 when there
+// is none. An allocation beyond it throws where the memory budget would have skipped the case.
+std::uint64_t address_space_left() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 0;
+  const std::uint64_t mapped = proc_kilobytes("/proc/self/status", "VmSize");
+  return limit.rlim_cur > mapped ? limit.rlim_cur - mapped : 1;
+}
+
 }  // namespace
 
 AvailableMemory available_memory([[maybe_unused]] bool device) {
@@ -167,6 +180,9 @@ AvailableMemory available_memory([[maybe_unused]] bool device) {
   AvailableMemory host{meminfo_bytes("MemAvailable"), "host MemAvailable"};
   const std::uint64_t cgroup = cgroup_memory_left();
   if (cgroup > 0 && (host.bytes == 0 || cgroup < host.bytes)) host = {cgroup, "what the cgroup's memory.max leaves"};
+  const std::uint64_t address_space = address_space_left();
+  if (address_space > 0 && (host.bytes == 0 || address_space < host.bytes))
+    host = {address_space, "what the address-space limit (ulimit -v) leaves"};
   return host;
 }
 

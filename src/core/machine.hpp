@@ -61,8 +61,9 @@ struct AvailableMemory {
   std::uint64_t bytes = 0;
   std::string source;
 };
-// The GPU's free memory (cudaMemGetInfo) for a device space; for the host, /proc/meminfo's
-// MemAvailable, or what the process's cgroup (v2) limit leaves when that is less.
+// The GPU's free memory (cudaMemGetInfo) for a device space; for the host, the least of
+// /proc/meminfo's MemAvailable, what the process's cgroup (v2) limit leaves and what its
+// address-space limit (RLIMIT_AS) leaves.
 AvailableMemory available_memory(bool device);
 Json to_json(const MachineInfo& info);
 void print_machine_info(std::ostream& out, const MachineInfo& info, bool with_configuration);

@@ -1,15 +1,9 @@
 #include "core/report.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <ostream>
@@ -247,32 +241,6 @@ std::string results_csv(const std::vector<ResultRecord>& records, const std::str
         << (r.passed ? "true" : "false") << "," << csv_field(r.failure) << "\n";
   }
   return out.str();
-}
-
-void write_file_atomically(const std::string& path, const std::string& content) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  std::error_code ec;
-  if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
-  if (ec) throw std::runtime_error("cannot create folder " + target.parent_path().string() + ": " + ec.message());
-  const std::string temp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + temp + ": " + std::strerror(errno));
-    out << content;
-    out.flush();
-    if (!out) {
-      out.close();
-      fs::remove(temp, ec);
-      throw std::runtime_error("writing " + temp + " failed");
-    }
-  }
-  fs::rename(temp, target, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    throw std::runtime_error("cannot rename " + temp + " to " + path + ": " + ec.message());
-  }
 }
 
 }  // namespace klab

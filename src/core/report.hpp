@@ -40,10 +40,6 @@ struct RunDescription {
 Json results_json(const RunDescription& run, const std::vector<ResultRecord>& records);
 std::string results_csv(const std::vector<ResultRecord>& records, const std::string& baseline);
 
-// Writes through a temporary file in the same folder and a rename, so readers never see a
-// partial file; creates missing parent folders. Throws std::runtime_error on failure.
-void write_file_atomically(const std::string& path, const std::string& content);
-
 // "1.23 ms"-style duration.
 std::string format_seconds(double seconds);
 

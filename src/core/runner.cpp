@@ -1,12 +1,13 @@
 #include "core/runner.hpp"
 
 #include <exception>
-#include <filesystem>
+#include <functional>
 #include <ostream>
 
 #include "core/harness.hpp"
 #include "core/interrupt.hpp"
 #include "core/machine.hpp"
+#include "core/output.hpp"
 #include "core/profiling.hpp"
 #include "core/report.hpp"
 
@@ -27,24 +28,26 @@ Json deck_json(const Deck& deck) {
                       .set("baseline", deck.run.baseline)
                       .set("warmups", deck.run.repeat.warmups)
                       .set("repetitions", deck.run.repeat.repetitions)
-                      .set("seed", static_cast<double>(deck.run.seed)));
-}
-
-// Fails before any stage runs if a results file could not be written later.
-void check_writable(const std::string& path) {
-  if (path.empty()) return;
-  if (std::filesystem::is_directory(path)) throw std::runtime_error("results path " + path + " is a folder");
-  write_file_atomically(path + ".probe", "");
-  std::filesystem::remove(path + ".probe");
+                      .set("seed", deck.run.seed));
 }
 
 }  // namespace
 
+OutputPaths output_paths(const Deck& deck, const RunOptions& options) {
+  return {options.json_path.empty() ? deck.run.json_path : options.json_path,
+          options.csv_path.empty() ? deck.run.csv_path : options.csv_path};
+}
+
+void check_outputs(const Deck& deck, const RunOptions& options) {
+  const OutputPaths paths = output_paths(deck, options);
+  const auto what = [](const char* option, const std::string& path) { return option + (" " + path); };
+  if (!paths.json.empty()) check_output_path(paths.json, what("--json", paths.json));
+  if (!paths.csv.empty()) check_output_path(paths.csv, what("--csv", paths.csv));
+  check_distinct_paths({{"the deck", deck.path}, {"--json", paths.json}, {"--csv", paths.csv}});
+}
+
 int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std::ostream& log) {
-  const std::string json_path = options.json_path.empty() ? deck.run.json_path : options.json_path;
-  const std::string csv_path = options.csv_path.empty() ? deck.run.csv_path : options.csv_path;
-  check_writable(json_path);
-  check_writable(csv_path);
+  const OutputPaths paths = output_paths(deck, options);
 
   const MachineInfo machine = collect_machine_info();
   std::vector<ResultRecord> records;
@@ -87,6 +90,8 @@ int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std
     }
   }
 
+  // A signal after the last safe point (during the last check) still ends the run as interrupted.
+  if (!interrupted_by) interrupted_by = interrupt_signal();
   end_open_line();
   out << "\n" << deck.run.name << " (" << deck.path << "); ratios are " << deck.run.baseline
       << " time / space time\n\n";
@@ -94,17 +99,28 @@ int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std
   if (interrupted_by)
     out << "INTERRUPTED by " << signal_name(interrupted_by) << ": the table holds the cases that completed\n";
 
+  // The results files are the product: a reader of the table that went away (klab run | head)
+  // costs the table, not them (main ignores SIGPIPE).
+  const bool table_lost = !out.flush();
+  if (table_lost) log << "klab: error: the standard output was closed, the table is incomplete" << std::endl;
+
   const RunDescription description{deck.run.name, deck.run.baseline, to_json(machine), deck_json(deck),
                                    interrupted_by ? signal_name(interrupted_by) : ""};
-  if (!json_path.empty()) {
-    write_file_atomically(json_path, results_json(description, records).dump());
-    log << "wrote " << json_path << std::endl;
-  }
-  if (!csv_path.empty()) {
-    write_file_atomically(csv_path, results_csv(records, deck.run.baseline));
-    log << "wrote " << csv_path << std::endl;
-  }
+  bool write_failed = false;
+  const auto write = [&](const std::string& path, const std::function<std::string()>& content) {
+    if (path.empty()) return;
+    try {
+      write_output_file(path, content());
+      log << "wrote " << path << std::endl;
+    } catch (const std::exception& e) {
+      log << "klab: error: " << e.what() << std::endl;
+      write_failed = true;
+    }
+  };
+  write(paths.json, [&] { return results_json(description, records).dump(); });
+  write(paths.csv, [&] { return results_csv(records, deck.run.baseline); });
   if (interrupted_by) return interrupted_exit_status(interrupted_by);
+  if (write_failed || table_lost) return 1;
   for (const auto& r : records)
     if (!r.passed) return 1;
   return 0;
