@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <Kokkos_Core.hpp>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "core/deck.hpp"
@@ -132,10 +137,25 @@ const DeckErrorCase malformed_decks[] = {
      "deck.yaml:3:16", "run.repetitions", "expected an integer in [1, 1000000], got '0\\n  see: 7'"},
     {"line_break_in_key", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [10]\n    \"size\\ns\": 1\n",
      "deck.yaml:6:5", "stages[0].size\\ns", "unknown key 'size\\ns'..."},
+    // A name is printed in progress lines and table rows: a line break would split them.
     {"control_character_in_stage_name",
-     "run:\n  name: t\nstages:\n  - stage: elementwise\n    name: \"a\\tb\\x01\"\n    sizes: [10]\n"
-     "  - stage: elementwise\n    name: \"a\\tb\\x01\"\n    sizes: [10]\n",
-     "deck.yaml:7:5", "stages[1]", "stage name 'a\\tb\\x01' is already used at deck.yaml:4:5 (give each entry a distinct 'name')"},
+     "run:\n  name: t\nstages:\n  - stage: elementwise\n    name: \"a\\tb\\x01\"\n    sizes: [10]\n",
+     "deck.yaml:5:11", "stages[0].name", "control characters (a newline, a tab) are not allowed in a string here"},
+    {"line_break_in_stage_name", "run:\n  name: t\nstages:\n  - stage: elementwise\n    name: \"a\\nb\"\n    sizes: [10]\n",
+     "deck.yaml:5:11", "stages[0].name", "control characters (a newline, a tab) are not allowed in a string here"},
+    {"empty_deck", "", "deck.yaml:1:1", "", "the deck is empty: a deck is a mapping with keys 'run' and 'stages'"},
+    {"comments_only", "# nothing here\n", "deck.yaml:1:1", "",
+     "the deck is empty: a deck is a mapping with keys 'run' and 'stages'"},
+    {"second_document", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [10]\n---\nrun:\n  name: u\n",
+     "deck.yaml:7:1", "", "a second YAML document ('---'): a deck is one document, its runs are its stages"},
+    {"not_utf8_in_a_comment", "run:\n  name: t # caf\xe9\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
+     "deck.yaml:2:16", "", "not UTF-8: byte 0xE9 (a deck is UTF-8 text)"},
+    {"not_utf8_in_a_name", "run:\n  name: \xff\xfe\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
+     "deck.yaml:2:9", "", "not UTF-8: byte 0xFF (a deck is UTF-8 text)"},
+    {"repeated_size", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [10, 10, 1e1]\n", "deck.yaml:5:17",
+     "stages[0].sizes[1]", "10 is listed twice (also sizes[0]): it would run the same case again"},
+    {"ann_sample_above_obs", "run:\n  name: t\nstages:\n  - stage: ann\n    obs: 100\n    neurons: 10\n    sample: 101\n",
+     "deck.yaml:7:13", "stages[0].sample", "out of range: expected an integer in [0, 100], got 101"},
     {"quoted_blank_before_number", "run:\n  name: t\n  repetitions: \" 5\"\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
      "deck.yaml:3:16", "run.repetitions", "expected an integer in [1, 1000000], got ' 5'"},
     {"repetitions_of_an_iterative_stage",
@@ -261,6 +281,37 @@ TEST(Deck, UnreadableFileIsADeckError) {
     EXPECT_EQ(e.where(), "/nonexistent/deck.yaml");
     EXPECT_EQ(e.detail(), "cannot open the deck file");
   }
+}
+
+// What is not a deck file is refused before anything is read: a folder, a device or a socket,
+// and a file too large to be a deck (here a sparse one).
+TEST(Deck, AFolderADeviceAndAHugeFileAreNotDecks) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("klab_deck_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const auto error_of = [](const std::string& path) {
+    try {
+      klab::load_deck(path, klab::stage_registry());
+    } catch (const klab::DeckError& e) {
+      EXPECT_EQ(e.where(), path);
+      return e.detail();
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error_of(dir.string()), "is a folder, not a deck file");
+  const std::string socket_path = (dir / "socket").string();
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  socket_path.copy(address.sun_path, sizeof address.sun_path - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+  EXPECT_EQ(error_of(socket_path), "is not a file (a device or socket): a deck is a YAML file");
+  ::close(fd);
+  const fs::path huge = dir / "huge.yaml";
+  std::ofstream(huge) << "run:\n";
+  fs::resize_file(huge, (std::uintmax_t{16} << 20) + 1);
+  EXPECT_EQ(error_of(huge.string()), "larger than 16 MiB: not a deck");
+  fs::remove_all(dir);
 }
 
 #ifndef KOKKOS_ENABLE_CUDA

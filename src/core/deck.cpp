@@ -1,18 +1,22 @@
 #include "core/deck.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
 
 #include "core/params_yaml.hpp"
 #include "core/spaces.hpp"
+#include "core/utf8.hpp"
 
 namespace klab {
 
 namespace {
 
 constexpr std::int64_t max_repetitions = 1000000;
+constexpr std::size_t max_deck_bytes = std::size_t{16} << 20;  // decks are hand-written: kilobytes
 
 // `warmups` and, unless `with_repetitions` is false (a stage whose samples are iterations),
 // `repetitions`, defaulting to `fallback`; repetitions left unread are 0.
@@ -81,15 +85,29 @@ StageEntry read_stage(ParamReader& reader, const RunSettings& run, const StageRe
 }  // namespace
 
 Deck parse_deck(const std::string& text, const std::string& path, const StageRegistry& registry) {
-  YAML::Node root;
+  if (const std::size_t bad = invalid_utf8_at(text); bad != std::string::npos) {
+    const std::size_t line_start = text.rfind('\n', bad) == std::string::npos ? 0 : text.rfind('\n', bad) + 1;
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
+    throw DeckError(path + ":" + std::to_string(std::count(text.begin(), text.begin() + bad, '\n') + 1) + ":" +
+                        std::to_string(bad - line_start + 1),
+                    "", std::string("not UTF-8: byte ") + byte + " (a deck is UTF-8 text)");
+  }
+  std::vector<YAML::Node> documents;
   try {
-    root = YAML::Load(text);
+    documents = YAML::LoadAll(text);
   } catch (const YAML::ParserException& e) {
     throw DeckError(path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1), "",
                     "YAML syntax error: " + e.msg);
   }
+  if (documents.size() > 1)
+    throw DeckError(location_of(path, documents[1]), "",
+                    "a second YAML document ('---'): a deck is one document, its runs are its stages");
+  const YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
   auto file = std::make_shared<const std::string>(path);
-  if (!root.IsMap()) throw DeckError(location_of(path, root), "", "a deck is a mapping with keys 'run' and 'stages'");
+  if (!root.IsMap())
+    throw DeckError(root.Mark().is_null() ? path + ":1:1" : location_of(path, root), "",
+                    (root.IsNull() ? "the deck is empty: " : "") + std::string("a deck is a mapping with keys 'run' and 'stages'"));
   Deck deck;
   deck.path = path;
   deck.text = text;
@@ -142,12 +160,22 @@ std::string resolved_deck_of_results(const std::string& results_path) {
 }
 
 Deck load_deck(const std::string& path, const StageRegistry& registry) {
+  // A file or a pipe (klab run <(...)); /dev/zero or a folder is a mistake, found before reading.
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(status)) throw DeckError(path, "", "is a folder, not a deck file");
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status) &&
+      !std::filesystem::is_fifo(status))
+    throw DeckError(path, "", "is not a file (a device or socket): a deck is a YAML file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DeckError(path, "", "cannot open the deck file");
-  std::ostringstream text;
-  text << in.rdbuf();
+  std::string text(max_deck_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
   if (in.bad()) throw DeckError(path, "", "cannot read the deck file");
-  return parse_deck(text.str(), path, registry);
+  if (in.gcount() > static_cast<std::streamsize>(max_deck_bytes))
+    throw DeckError(path, "", "larger than " + std::to_string(max_deck_bytes >> 20) + " MiB: not a deck");
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return parse_deck(text, path, registry);
 }
 
 }  // namespace klab

@@ -282,6 +282,9 @@ std::string ParamReader::text(const std::string& key, std::optional<std::string>
   const YAML::Node value = lookup(*impl_, key);
   if (use_fallback(*this, value, key, fallback, "a string")) return resolve(*impl_, key, *fallback);
   if (!value.IsScalar() || value.Scalar().empty()) fail(key, "expected a non-empty string, got " + kind_of(value));
+  // Names and paths end up in progress lines, tables and CSV cells, one per line.
+  for (const unsigned char c : value.Scalar())
+    if (c < 0x20 || c == 0x7f) fail(key, "control characters (a newline, a tab) are not allowed in a string here");
   return resolve(*impl_, key, value.Scalar());
 }
 
@@ -321,6 +324,10 @@ std::vector<std::int64_t> ParamReader::integer_list(const std::string& key,
     if (!parsed) fail_at(*impl_, item, item_path, "expected " + expected + ", got " + kind_of(item));
     if (*parsed < range.min || *parsed > range.max)
       fail_at(*impl_, item, item_path, "out of range: expected " + expected + ", got " + item.Scalar());
+    const auto earlier = std::find(out.begin(), out.end(), *parsed);
+    if (earlier != out.end())
+      fail_at(*impl_, item, item_path, format_number(*parsed) + " is listed twice (also " + key + "[" +
+                                           std::to_string(earlier - out.begin()) + "]): it would run the same case again");
     out.push_back(*parsed);
   });
   return resolve(*impl_, key, std::move(out));

@@ -148,7 +148,7 @@ StageDefinition ann_stage() {
             params.block = reader.integer("block", 32, {1, 4096});
             params.gram_blocks = static_cast<int>(reader.integer("gram_blocks", 4, {1, 64}));
             params.min_correlation = reader.real("min_correlation", 0.999, {-1.0, 1.0});
-            params.sample = reader.integer("sample", 500, {0, 1'000'000});
+            params.sample = reader.integer("sample", std::min<std::int64_t>(500, params.obs), {0, params.obs});
             if (!(params.amplitude < 1))
               reader.fail("amplitude", "below 1: the inner layer fits arctanh(y), undefined for |y| >= 1");
             if (params.neurons > params.obs) reader.fail("neurons", "at most obs (" + std::to_string(params.obs) + ")");
