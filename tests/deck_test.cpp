@@ -147,7 +147,10 @@ const DeckErrorCase malformed_decks[] = {
     {"comments_only", "# nothing here\n", "deck.yaml:1:1", "",
      "the deck is empty: a deck is a mapping with keys 'run' and 'stages'"},
     {"second_document", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [10]\n---\nrun:\n  name: u\n",
-     "deck.yaml:7:1", "", "a second YAML document ('---'): a deck is one document, its runs are its stages"},
+     "deck.yaml:6:1", "", "more than one YAML document ('---' or stray text): a deck is one document, its runs are its stages"},
+    // Found by tests/fuzz: yaml-cpp's LoadAll adds empty documents without end after this one.
+    {"stray_text", ", 4096, 16384]", "deck.yaml:1:1", "",
+     "more than one YAML document ('---' or stray text): a deck is one document, its runs are its stages"},
     {"not_utf8_in_a_comment", "run:\n  name: t # caf\xe9\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
      "deck.yaml:2:16", "", "not UTF-8: byte 0xE9 (a deck is UTF-8 text)"},
     {"not_utf8_in_a_name", "run:\n  name: \xff\xfe\nstages:\n  - stage: elementwise\n    sizes: [10]\n",

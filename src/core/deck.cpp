@@ -5,7 +5,10 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
 
 #include "core/params_yaml.hpp"
 #include "core/spaces.hpp"
@@ -82,6 +85,28 @@ StageEntry read_stage(ParamReader& reader, const RunSettings& run, const StageRe
   return entry;
 }
 
+// Where a second YAML document in `text` starts, if there is one. Not YAML::LoadAll: on some
+// malformed input (found by tests/fuzz) it adds empty documents without end.
+std::optional<YAML::Mark> second_document(const std::string& text) {
+  struct DocumentStart : YAML::EventHandler {
+    std::optional<YAML::Mark> mark;
+    void OnDocumentStart(const YAML::Mark& at) override { mark = at; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+  };
+  std::istringstream stream(text);
+  YAML::Parser parser(stream);
+  DocumentStart first, second;
+  if (!parser.HandleNextDocument(first) || !parser.HandleNextDocument(second)) return std::nullopt;
+  return second.mark;
+}
+
 }  // namespace
 
 Deck parse_deck(const std::string& text, const std::string& path, const StageRegistry& registry) {
@@ -93,17 +118,16 @@ Deck parse_deck(const std::string& text, const std::string& path, const StageReg
                         std::to_string(bad - line_start + 1),
                     "", std::string("not UTF-8: byte ") + byte + " (a deck is UTF-8 text)");
   }
-  std::vector<YAML::Node> documents;
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(text);
+    root = YAML::Load(text);
+    if (const auto second = second_document(text))
+      throw DeckError(path + ":" + std::to_string(second->line + 1) + ":" + std::to_string(second->column + 1), "",
+                      "more than one YAML document ('---' or stray text): a deck is one document, its runs are its stages");
   } catch (const YAML::ParserException& e) {
     throw DeckError(path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1), "",
                     "YAML syntax error: " + e.msg);
   }
-  if (documents.size() > 1)
-    throw DeckError(location_of(path, documents[1]), "",
-                    "a second YAML document ('---'): a deck is one document, its runs are its stages");
-  const YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
   auto file = std::make_shared<const std::string>(path);
   if (!root.IsMap())
     throw DeckError(root.Mark().is_null() ? path + ":1:1" : location_of(path, root), "",
