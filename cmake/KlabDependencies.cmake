@@ -86,3 +86,16 @@ if(KLAB_OPENBLAS_OPENMP_DIR AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
 else()
   message(STATUS "klab: OpenBLAS's OpenMP build not used (Debian: libopenblas0-openmp, with g++); the default BLAS runs")
 endif()
+
+# MPI (Debian's Open MPI, libopenmpi-dev): `mpirun -np R klab run DECK` spreads a run over R
+# ranks (src/core/comm.hpp). Optional: a build without it is one rank, as is a klab run without
+# mpirun in a build with it.
+option(KLAB_ENABLE_MPI "Build with MPI when it is found" ON)
+if(KLAB_ENABLE_MPI)
+  find_package(MPI COMPONENTS CXX)
+endif()
+if(MPI_CXX_FOUND)
+  message(STATUS "klab: MPI ${MPI_CXX_VERSION} (${MPIEXEC_EXECUTABLE}): runs on many ranks under mpirun")
+else()
+  message(STATUS "klab: MPI not used (Debian: libopenmpi-dev openmpi-bin): klab runs on one rank")
+endif()

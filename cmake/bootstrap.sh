@@ -47,7 +47,7 @@ elapsed() { echo "$(( $(date +%s) - START )) s"; }
 # --- Debian packages ---------------------------------------------------------------------
 PACKAGES=(g++ cmake ninja-build git ca-certificates patch python3 libyaml-cpp-dev libgtest-dev libgmock-dev
           libbenchmark-dev libbenchmark-tools libopenblas-dev libopenblas0-openmp liblapacke-dev python3-matplotlib
-          python3-jsonschema)
+          python3-jsonschema libopenmpi-dev openmpi-bin)
 missing_packages() {
   local p
   for p in "${PACKAGES[@]}"; do

@@ -57,7 +57,7 @@ std::string name_component(std::string label) {
 // Times variant v of the case on the space. The variants before it run once first: a variant may
 // build on them, as the harness runs them in order (ann's hidden layer needs the inner weights).
 void bench_variant(benchmark::State& state, const klab::Case& c, std::size_t v, const std::string& space) {
-  const klab::CaseSetup setup = c.setup(space, klab::CaseContext{false, [](const std::string&) {}});
+  const klab::CaseSetup setup = c.setup(space, klab::CaseContext{false, [](const std::string&) {}, {}});
   for (std::size_t u = 0; u <= v; ++u) {
     const klab::VariantRun& run = setup.variants[u];
     if (run.start) run.start();

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/comm.hpp"
 #include "core/command.hpp"
 #include "core/deck.hpp"
 #include "core/interrupt.hpp"
@@ -49,8 +50,12 @@ void print_usage(std::ostream& out) {
          "pass through to Kokkos; KOKKOS_NUM_THREADS=N in the environment works with every version.\n"
          "plot runs src/tools/plot.py on the first Python that has matplotlib: $KLAB_PLOT_PYTHON alone if set,\n"
          "else " KLAB_CONFIGURED_PLOT_PYTHON ", else python3 on PATH.\n"
-         "Exit status: 0 ok, 1 a stage failed its check or could not run, 2 a deck or usage error,\n"
-         "130 or 143 interrupted by SIGINT or SIGTERM (completed cases are written, marked \"interrupted\");\n"
+         "Kokkos options, KOKKOS_NUM_THREADS and OMP_NUM_THREADS are checked first: an unknown option or a count\n"
+         "Kokkos cannot run is a usage error. Results files are checked before the run (a folder, a read-only\n"
+         "file, the deck itself: usage errors); /dev/null or a FIFO is written directly, a file replaced whole.\n"
+         "Exit status: 0 ok, 1 a stage failed its check or could not run, a results file could not be written\n"
+         "or stdout was closed, 2 a deck or usage error (nothing runs), 130 or 143 interrupted by SIGINT or\n"
+         "SIGTERM at any time (completed cases are written, marked \"interrupted\");\n"
          "plot: plot.py's status (0, or 2 on an error), 2 when no Python has matplotlib.\n"
          "\nstages:\n";
   for (const auto& stage : klab::stage_registry()) out << "  " << stage.name << "  " << stage.summary << "\n";
@@ -155,42 +160,64 @@ int main(int argc, char* argv[]) {
     }
   }
   klab::restart_with_run_environment(argv);  // results record the OMP_* and OPENBLAS_* in effect
+  // Under mpirun, one process per rank: MPI starts, and each rank takes its GPU and its share of
+  // the cores before Kokkos starts. Rank 0 reads the deck and checks the outputs; the others take
+  // the deck's text from it, and every rank ends with its verdict.
+  const klab::MpiSession mpi(argc, argv);
+  const klab::Communicator world = klab::Communicator::world();
+  if (world.size() > 1) klab::MpiSession::assign_node_resources(command.kokkos_sets_threads, command.kokkos_sets_device);
 
   // Decks are validated before Kokkos starts: a bad deck costs nothing and writes nothing.
   klab::Deck deck;
   if (!command.deck.empty()) {
-    try {
-      deck = klab::load_deck(command.deck, klab::stage_registry());
+    int status = 0;
+    std::string text;
+    if (world.root()) {
+      try {
+        deck = klab::load_deck(command.deck, klab::stage_registry());
+        if (!command.spaces.empty()) override_spaces(deck, command.spaces);
+        if (command.verb == "run") klab::check_outputs(deck, command.options);
+        text = deck.text;
+      } catch (const klab::DeckError& e) {
+        std::cerr << "klab: deck error: " << e.what() << "\n";
+        status = exit_usage;
+      } catch (const std::invalid_argument& e) {
+        std::cerr << "klab: error: " << e.what() << "\n";
+        status = exit_usage;
+      } catch (const std::exception& e) {
+        // Every deck error should be a DeckError with its location; this keeps any other a clean exit.
+        std::cerr << "klab: deck error: " << command.deck << ": " << e.what() << "\n";
+        status = exit_usage;
+      }
+    }
+    world.broadcast(status);
+    if (status != 0) return status;
+    world.broadcast(text);
+    if (!world.root()) {
+      deck = klab::parse_deck(text, command.deck, klab::stage_registry());
       if (!command.spaces.empty()) override_spaces(deck, command.spaces);
-      if (command.verb == "run") klab::check_outputs(deck, command.options);
-    } catch (const klab::DeckError& e) {
-      std::cerr << "klab: deck error: " << e.what() << "\n";
-      return exit_usage;
-    } catch (const std::invalid_argument& e) {
-      std::cerr << "klab: error: " << e.what() << "\n";
-      return exit_usage;
-    } catch (const std::exception& e) {
-      // Every deck error should be a DeckError with its location; this keeps any other a clean exit.
-      std::cerr << "klab: deck error: " << command.deck << ": " << e.what() << "\n";
-      return exit_usage;
     }
   }
   if (command.verb == "validate") {
-    std::cout << command.deck << ": ok (" << deck.stages.size() << " stage" << (deck.stages.size() == 1 ? "" : "s")
-              << " on " << deck.run.spaces.size() << " space" << (deck.run.spaces.size() == 1 ? "" : "s") << ")\n";
+    if (world.root())
+      std::cout << command.deck << ": ok (" << deck.stages.size() << " stage" << (deck.stages.size() == 1 ? "" : "s")
+                << " on " << deck.run.spaces.size() << " space" << (deck.run.spaces.size() == 1 ? "" : "s") << ")\n";
     return 0;
   }
 
   Kokkos::ScopeGuard kokkos(argc, argv);
   try {
+    std::ostream discarded(nullptr);  // what ranks other than 0 print
+    std::ostream& out = world.root() ? std::cout : discarded;
+    std::ostream& log = world.root() ? std::cerr : discarded;
     if (command.verb == "info") {
-      klab::print_machine_info(std::cout, klab::collect_machine_info(), command.options.verbose);
+      klab::print_machine_info(out, klab::collect_machine_info(), command.options.verbose);
       return 0;
     }
     klab::install_interrupt_handlers();
     std::signal(SIGPIPE, SIG_IGN);  // a closed stdout must not cost the results files (run_deck)
     command.options.log_is_terminal = ::isatty(STDERR_FILENO) == 1;
-    return klab::run_deck(deck, command.options, std::cout, std::cerr);
+    return klab::run_deck(deck, command.options, out, log, world);
   } catch (const std::exception& e) {
     std::cerr << "klab: error: " << e.what() << "\n";
     return exit_failure;

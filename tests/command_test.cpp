@@ -58,6 +58,8 @@ TEST(Command, EmptyAndRepeatedValuesAreErrors) {
   EXPECT_EQ(error_of({"run", "d.yaml", "--json", "a", "--json", "b"}), "--json is given twice");
   EXPECT_EQ(error_of({"run", ""}), "run: the file name is empty");
   EXPECT_EQ(error_of({"validate", "d.yaml", "--json", "a"}), "--json, --csv and --spaces apply to run only");
+  // Found by tests/fuzz: a quoted argument with a line break made a two-line message.
+  EXPECT_EQ(error_of({"info\nrun"}), "unknown command 'info\\nrun'");
 }
 
 TEST(Command, KokkosThreadCountsAreCheckedBeforeKokkosStarts) {

@@ -3,8 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <Kokkos_Core.hpp>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,6 +11,7 @@
 
 #include "core/deck.hpp"
 #include "stages/registry.hpp"
+#include "unix_socket.hpp"
 
 namespace {
 
@@ -303,13 +302,8 @@ TEST(Deck, AFolderADeviceAndAHugeFileAreNotDecks) {
   };
   EXPECT_EQ(error_of(dir.string()), "is a folder, not a deck file");
   const std::string socket_path = (dir / "socket").string();
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  socket_path.copy(address.sun_path, sizeof address.sun_path - 1);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+  const klab::testing::UnixSocket socket(socket_path);
   EXPECT_EQ(error_of(socket_path), "is not a file (a device or socket): a deck is a YAML file");
-  ::close(fd);
   const fs::path huge = dir / "huge.yaml";
   std::ofstream(huge) << "run:\n";
   fs::resize_file(huge, (std::uintmax_t{16} << 20) + 1);

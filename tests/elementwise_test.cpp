@@ -97,18 +97,18 @@ TEST(Elementwise, ValidationCatchesAWrongOrMissingElement) {
   for (std::size_t i = 0; i < n; ++i)
     c(i) = klab::uniform01(seed, klab::stages::elementwise_stream_a, i) +
            klab::uniform01(seed, klab::stages::elementwise_stream_b, i);
-  EXPECT_EQ(klab::stages::elementwise_error(c, seed), 0.0);
+  EXPECT_EQ(klab::stages::elementwise_deviation(c, seed).error(), 0.0);
 
   c(37) += 1e-9;
   klab::ResultRecord wrong;
-  wrong.error = klab::stages::elementwise_error(c, seed);
+  wrong.error = klab::stages::elementwise_deviation(c, seed).error();
   wrong.tolerance = std::numeric_limits<double>::epsilon();
   klab::judge(wrong);
   EXPECT_FALSE(wrong.passed);
 
   c(99) = std::numeric_limits<double>::quiet_NaN();  // an element never written
   klab::ResultRecord unwritten;
-  unwritten.error = klab::stages::elementwise_error(c, seed);
+  unwritten.error = klab::stages::elementwise_deviation(c, seed).error();
   unwritten.tolerance = 1.0;
   klab::judge(unwritten);
   EXPECT_FALSE(unwritten.passed);

@@ -4,10 +4,8 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +22,7 @@
 #include "core/json.hpp"
 #include "core/output.hpp"
 #include "core/utf8.hpp"
+#include "unix_socket.hpp"
 
 namespace {
 
@@ -127,13 +126,8 @@ TEST_F(Output, WhatCannotTakeAResultsFileIsRefusedUpFront) {
   EXPECT_EQ(refusal(path("file/r.json")), "--json: a part of the path is a file, not a folder");
   fs::permissions(path("file"), fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
   EXPECT_EQ(refusal(path("file")), "--json: is read-only: make it writable, remove it or choose another path");
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  path("socket").copy(address.sun_path, sizeof address.sun_path - 1);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+  const klab::testing::UnixSocket socket(path("socket"));
   EXPECT_EQ(refusal(path("socket")), "--json: is neither a file nor a device klab can write to (a socket?)");
-  ::close(fd);
   EXPECT_EQ(refusal(path("new/deeper/r.json")), "accepted");
   EXPECT_FALSE(fs::exists(path("new")));  // checking makes nothing
   EXPECT_EQ(read(path("file")), "x");

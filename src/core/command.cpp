@@ -99,9 +99,7 @@ void check_thread_environment(const EnvironmentLookup& environment, std::int64_t
   }
 }
 
-}  // namespace
-
-Command parse_command(const std::vector<std::string>& args, const EnvironmentLookup& environment) {
+Command parse_arguments(const std::vector<std::string>& args, const EnvironmentLookup& environment) {
   Command command;
   std::vector<std::string> positional, kokkos_seen;
   std::vector<std::string> given;  // klab's options seen, each allowed once
@@ -143,6 +141,16 @@ Command parse_command(const std::vector<std::string>& args, const EnvironmentLoo
     }
   }
   check_thread_environment(environment, option_threads);
+  const auto set = [&](const char* name) {
+    const char* value = environment(name);
+    return value && *value;
+  };
+  command.kokkos_sets_threads = option_threads > 0 || set("KOKKOS_NUM_THREADS") || set("OMP_NUM_THREADS");
+  command.kokkos_sets_device = set("KOKKOS_DEVICE_ID");
+  for (const auto& name : kokkos_seen)
+    if (name == "--kokkos-device-id" || name == "--kokkos-device" || name == "--kokkos-num-devices" ||
+        name == "--kokkos-ndevices" || name == "--kokkos-map-device-id-by")
+      command.kokkos_sets_device = true;
   if (command.verb == "help") return command;
   if (positional.empty()) throw std::invalid_argument("missing command (run, validate, deck, plot or info)");
   command.verb = positional[0];
@@ -163,6 +171,16 @@ Command parse_command(const std::vector<std::string>& args, const EnvironmentLoo
   if (command.verb != "plot" && !command.out_dir.empty()) throw std::invalid_argument("--out applies to plot only");
   if (positional.size() == 2 && positional[1].empty()) throw std::invalid_argument(command.verb + ": the file name is empty");
   return command;
+}
+
+}  // namespace
+
+Command parse_command(const std::vector<std::string>& args, const EnvironmentLookup& environment) {
+  try {
+    return parse_arguments(args, environment);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(one_line(e.what()));  // it quotes arguments, which may hold line breaks
+  }
 }
 
 }  // namespace klab

@@ -16,6 +16,8 @@ struct Command {
   std::string out_dir;  // --out of `klab plot`
   std::string spaces;   // comma-separated override of the deck's run.spaces
   RunOptions options;
+  bool kokkos_sets_threads = false;  // a Kokkos option or KOKKOS_NUM_THREADS / OMP_NUM_THREADS sets them
+  bool kokkos_sets_device = false;   // a Kokkos option or KOKKOS_DEVICE_ID picks the GPU
 };
 
 // Reads a variable of the environment: nullptr when it is not set.

@@ -36,29 +36,51 @@ void take_check(ResultRecord& r, Check check) {
 
 }  // namespace
 
-TimeStats take_samples(const Sampling& sampling, const VariantRun& run, const std::function<void()>& fence,
-                       const std::function<void(int done, int total)>& on_step) {
+void stop_if_interrupted(const Communicator& comm) {
+  if (comm.size() == 1) return throw_if_interrupted();
+  if (const int signal = static_cast<int>(comm.max(static_cast<double>(interrupt_signal())))) throw Interrupted(signal);
+}
+
+Samples take_samples(const Sampling& sampling, const VariantRun& run, const std::function<void()>& fence,
+                     const std::function<void(int done, int total)>& on_step, const Communicator& comm) {
   const int total = sampling.warmups + sampling.count;
   const auto step_done = [&](int done) {
     if (on_step) on_step(done, total);
   };
   if (run.start) run.start();
   for (int w = 0; w < sampling.warmups; ++w) {
-    throw_if_interrupted();
+    stop_if_interrupted(comm);
     run.body();
     step_done(w + 1);
   }
   if (sampling.iterative() && sampling.warmups > 0 && run.start) run.start();
   fence();
-  std::vector<double> samples;
+  std::vector<double> samples, communication;
   samples.reserve(static_cast<std::size_t>(sampling.count));
   for (int i = 0; i < sampling.count; ++i) {
+    stop_if_interrupted(comm);
+    comm.barrier();  // the ranks start each sample together
+    const double communicated = comm.communication_s();
     samples.push_back(time_fenced(fence, run.body));
+    communication.push_back(comm.communication_s() - communicated);
     step_done(sampling.warmups + i + 1);
-    throw_if_interrupted();  // a stop waits for one sample at most
+    stop_if_interrupted(comm);  // a stop waits for one sample at most
     if (run.after_sample && !run.after_sample(i)) break;
   }
-  return summarize(std::move(samples));
+  Samples out;
+  if (comm.size() > 1) {
+    // after_sample decides on values the ranks share, so they stop at the same sample.
+    const double count = static_cast<double>(samples.size());
+    if (comm.max(count) != -comm.max(-count)) throw std::logic_error("the ranks took different numbers of samples");
+    std::vector<double> fastest = samples;
+    comm.max(samples);
+    comm.min(fastest);
+    comm.max(communication);
+    out.fastest_rank_median_s = summarize(std::move(fastest)).median;
+    out.communication_s = summarize(std::move(communication)).median;
+  }
+  out.time = summarize(std::move(samples));
+  return out;
 }
 
 void note_share_of_fastest(std::vector<ResultRecord>& records) {
@@ -78,12 +100,13 @@ void note_share_of_fastest(std::vector<ResultRecord>& records) {
 }
 
 Harness::Harness(std::vector<ResultRecord>& records, std::function<void(const std::string&)> log, bool verbose,
-                 std::function<void(const std::string&)> progress, double progress_after_s)
+                 std::function<void(const std::string&)> progress, double progress_after_s, Communicator comm)
     : records_(records),
       log_(std::move(log)),
       verbose_(verbose),
       progress_(std::move(progress)),
-      progress_after_s_(progress_after_s) {}
+      progress_after_s_(progress_after_s),
+      comm_(std::move(comm)) {}
 
 std::function<void(int, int)> Harness::progress_of(const std::string& what) const {
   if (!progress_) return {};
@@ -109,6 +132,7 @@ ResultRecord Harness::record(const StageIdentity& stage, const Case& c, const st
   r.size_name = c.size_name;
   r.size = c.size;
   r.sampling = c.sampling;
+  r.ranks = comm_.size();
   return r;
 }
 
@@ -127,21 +151,29 @@ void Harness::fail_case(const StageIdentity& stage, const Case& c, const std::st
 }
 
 void Harness::run_case(const StageIdentity& stage, const Case& c, const std::string& space) {
-  throw_if_interrupted();
+  stop_if_interrupted(comm_);
   log_(c.label);
+  if (comm_.size() > 1 && !c.distributed) {
+    const Check why{"runs on ranks", 0, 0,
+                    stage.type + " does not split its work over ranks: run it on one (without mpirun, or -np 1)", {}, {}, {}};
+    log_("skipped: " + why.failure);
+    fail_case(stage, c, space, 0, why);
+    return;
+  }
   // ':' between the parts: NVTX filters (ncu --nvtx-include) read '/' as nesting.
   const std::string region = stage.label + ":" + c.label + ":" + space;
   const ProfilingRegion case_region(region);
   const AvailableMemory available = available_memory(space_is_device(space));
-  if (available.bytes > 0 && c.memory_bytes > static_cast<double>(available.bytes)) {
+  const double memory_bytes = c.memory_bytes / comm_.size();  // each rank's share of the whole problem
+  if (available.bytes > 0 && memory_bytes > static_cast<double>(available.bytes)) {
     const double bytes = static_cast<double>(available.bytes);
     Check why;
     why.name = "estimated memory / available memory";
-    why.error = c.memory_bytes / bytes;
+    why.error = memory_bytes / bytes;
     why.tolerance = 1;
-    why.failure = stage.label + " " + c.label + " on " + space + " needs an estimated " + gigabytes(c.memory_bytes) +
+    why.failure = stage.label + " " + c.label + " on " + space + " needs an estimated " + gigabytes(memory_bytes) +
                   ", more than the " + gigabytes(bytes) + " available (" + available.source + "); the case was not run";
-    why.metrics = {{"estimated_bytes", c.memory_bytes}, {"available_bytes", bytes}};
+    why.metrics = {{"estimated_bytes", memory_bytes}, {"available_bytes", bytes}};
     log_("skipped: " + why.failure);
     fail_case(stage, c, space, 0, why);
     return;
@@ -150,7 +182,7 @@ void Harness::run_case(const StageIdentity& stage, const Case& c, const std::str
   CaseSetup setup;
   double setup_s = 0;
   try {
-    const CaseContext context{verbose_, log_};
+    const CaseContext context{verbose_, log_, comm_};
     const ProfilingRegion setup_region(region + ":setup");
     const auto start = std::chrono::steady_clock::now();
     setup = c.setup(space, context);
@@ -161,6 +193,7 @@ void Harness::run_case(const StageIdentity& stage, const Case& c, const std::str
   } catch (const Interrupted&) {
     throw;
   } catch (const std::exception& e) {
+    if (comm_.size() > 1) comm_.abort(c.label + " on " + space + ": setup failed: " + e.what());
     log_(c.label + ": FAILED in setup: " + e.what());
     fail_case(stage, c, space, 0, {"case set up", 0, 0, std::string("setup failed: ") + e.what(), {}, {}, {}});
     return;
@@ -177,12 +210,16 @@ void Harness::run_case(const StageIdentity& stage, const Case& c, const std::str
     r.transfer_s = setup.transfer_s;
     r.count(info.work);
     try {
-      r.time = take_samples(c.sampling, run, setup.fence, progress_of(c.label + " " + info.name));
+      const Samples samples = take_samples(c.sampling, run, setup.fence, progress_of(c.label + " " + info.name), comm_);
+      r.time = samples.time;
+      r.fastest_rank_median_s = samples.fastest_rank_median_s;
+      r.communication_s = samples.communication_s;
       take_check(r, run.check());
-      throw_if_interrupted();  // a check against a host reference can take long
+      stop_if_interrupted(comm_);  // a check against a host reference can take long
     } catch (const Interrupted&) {
       throw;
     } catch (const std::exception& e) {
+      if (comm_.size() > 1) comm_.abort(c.label + " " + info.name + " on " + space + ": " + e.what());
       // The variants after it may build on its result: none of them runs.
       log_(c.label + " " + info.name + ": FAILED: " + e.what());
       r.check = "variant completed";

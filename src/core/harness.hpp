@@ -22,8 +22,11 @@ class Harness {
   // `log` takes a line as each case and variant starts; records are appended to `records`. When a
   // variant's warm-ups and samples have run for more than `progress_after_s`, `progress` takes a
   // line after each of them with the time so far and an estimate of the time left.
+  // With `comm` of several ranks every rank runs the same cases in step: a distributed case's
+  // records are the slowest rank's times (Case::distributed); any other case fails on every rank.
   Harness(std::vector<ResultRecord>& records, std::function<void(const std::string&)> log, bool verbose,
-          std::function<void(const std::string&)> progress = {}, double progress_after_s = 3.0);
+          std::function<void(const std::string&)> progress = {}, double progress_after_s = 3.0,
+          Communicator comm = {});
 
   // Runs every variant of `c` on the named space (compiled in) and appends a record for each,
   // within the profiling region "STAGE:CASE:SPACE" and, inside it, "...:setup" and
@@ -48,14 +51,28 @@ class Harness {
   bool verbose_;
   std::function<void(const std::string&)> progress_;
   double progress_after_s_;
+  Communicator comm_;
+};
+
+// What take_samples measured. With several ranks each sample is the slowest rank's, and the
+// fastest rank's median and the collectives' seconds (the most any rank spent, median over the
+// samples) say how even the work and how large the communication were.
+struct Samples {
+  TimeStats time;
+  double fastest_rank_median_s = -1;  // < 0: one rank
+  double communication_s = -1;
 };
 
 // Takes the samples of one variant as `sampling` says, fencing each with `fence`: starts it,
 // runs the warm-ups (iterative sampling: starts again after them), then the timed samples,
 // calling after_sample between them outside the timing, and on_step (if any) with the warm-ups
-// and samples done and their total after each.
-TimeStats take_samples(const Sampling& sampling, const VariantRun& run, const std::function<void()>& fence,
-                       const std::function<void(int done, int total)>& on_step = {});
+// and samples done and their total after each. A signal stops it (Interrupted) before and after
+// every warm-up and sample; the ranks of `comm` agree on that, and start each sample together.
+Samples take_samples(const Sampling& sampling, const VariantRun& run, const std::function<void()>& fence,
+                     const std::function<void(int done, int total)>& on_step = {}, const Communicator& comm = {});
+
+// Throws Interrupted when a signal arrived, on every rank of `comm` when any of them got one.
+void stop_if_interrupted(const Communicator& comm);
 
 // Adds to each record of one case and space its speed as a share of the fastest one's.
 void note_share_of_fastest(std::vector<ResultRecord>& records);

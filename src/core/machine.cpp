@@ -15,6 +15,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "core/comm.hpp"
 #include "core/spaces.hpp"
 
 #ifdef KOKKOS_ENABLE_CUDA
@@ -264,6 +265,7 @@ void print_machine_info(std::ostream& out, const MachineInfo& info, bool with_co
         << g.compute_capability_minor << ", " << g.multiprocessors << " SMs, memory " << gib(g.memory_total)
         << " total, " << gib(g.memory_free) << " free\n";
   out << "Host code flags:   " << (info.host_code_flags.empty() ? "compiler default" : info.host_code_flags) << "\n";
+  out << "Ranks:             " << communication_paths() << "\n";
   out << "Host BLAS:         "
       << (info.blas_core.empty() ? "not OpenBLAS"
                                  : "OpenBLAS, " + info.blas_core + " kernels, threads: " + info.blas_threads)

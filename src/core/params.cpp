@@ -13,10 +13,6 @@
 
 namespace klab {
 
-namespace {
-
-// The text with its control characters escaped (a line break as \n), so that a message quoting a
-// deck's keys and values stays on one line.
 std::string one_line(const std::string& text) {
   std::string out;
   for (const char c : text) {
@@ -37,8 +33,6 @@ std::string one_line(const std::string& text) {
   }
   return out;
 }
-
-}  // namespace
 
 DeckError::DeckError(std::string where, std::string path, std::string what)
     : std::runtime_error(one_line(where) + ": " + (path.empty() ? "" : one_line(path) + ": ") + one_line(what)),

@@ -23,6 +23,10 @@ class DeckError : public std::runtime_error {
   std::string where_, path_, detail_;
 };
 
+// `text` on one line: line breaks, tabs and other control characters written as escapes
+// (\n, \t, \x01), so that an error quoting user input stays one line.
+std::string one_line(const std::string& text);
+
 // The entry of `candidates` closest to `word` by edit distance, or "" if none is close.
 std::string nearest_word(const std::string& word, const std::vector<std::string>& candidates);
 

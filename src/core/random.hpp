@@ -22,26 +22,28 @@ KOKKOS_INLINE_FUNCTION double uniform01(std::uint64_t seed, std::uint64_t stream
   return static_cast<double>(bits >> 11) * 0x1.0p-53;
 }
 
-// v(i) = lo + (hi - lo) * uniform01(seed, stream, i) for each i.
+// v(i) = lo + (hi - lo) * uniform01(seed, stream, first + i) for each i.
 template <class View>
 struct FillUniform {
   View v;
   std::uint64_t seed, stream;
   double lo, hi;
+  std::uint64_t first;
 
   KOKKOS_INLINE_FUNCTION void operator()(std::int64_t i) const {
-    v(i) = lo + (hi - lo) * uniform01(seed, stream, static_cast<std::uint64_t>(i));
+    v(i) = lo + (hi - lo) * uniform01(seed, stream, first + static_cast<std::uint64_t>(i));
   }
 };
 
-// Fills v(i) = lo + (hi - lo) * uniform01(seed, stream, i) on `space`.
+// Fills v(i) = lo + (hi - lo) * uniform01(seed, stream, first + i) on `space`: with `first`, a
+// rank's slice of a vector spread over ranks holds the numbers of the whole vector's.
 template <class ExecSpace, class View>
 void fill_uniform(const ExecSpace& space, const View& v, std::uint64_t seed, std::uint64_t stream, double lo,
-                  double hi) {
+                  double hi, std::uint64_t first = 0) {
   static_assert(View::rank == 1, "fill_uniform fills rank-1 Views");
   Kokkos::parallel_for(
       "klab::fill_uniform", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, v.extent(0)),
-      FillUniform<View>{v, seed, stream, lo, hi});
+      FillUniform<View>{v, seed, stream, lo, hi, first});
 }
 
 // m(index % rows, index / rows) = lo + (hi - lo) * uniform01(seed, stream, index) for each index.

@@ -148,6 +148,7 @@ void print_table(std::ostream& out, const std::vector<ResultRecord>& records, co
 
 Json results_json(const RunDescription& run, const std::vector<ResultRecord>& records) {
   const std::vector<double> ratio = speedups(records, run.baseline);
+  const auto known_seconds = [](double seconds) { return seconds < 0 ? Json() : Json(seconds); };  // < 0: none
   Json list = Json::array();
   bool all_passed = true;
   for (std::size_t i = 0; i < records.size(); ++i) {
@@ -159,41 +160,47 @@ Json results_json(const RunDescription& run, const std::vector<ResultRecord>& re
     for (const auto& [key, value] : r.metrics) metrics.set(key, value);
     Json series = Json::object();
     for (const auto& [key, values] : r.series) series.set(key, Json::array(values));
-    list.push(Json::object()
-                  .set("stage", r.stage)
-                  .set("stage_type", r.stage_type)
-                  .set("variant", r.variant)
-                  .set("space", r.space)
-                  .set("case", r.case_label)
-                  .set("size_name", r.size_name)
-                  .set("size", r.size)
-                  .set("sampling", Json::object()
-                                       .set("unit", r.sampling.unit)
-                                       .set("count", r.sampling.count)
-                                       .set("warmups", r.sampling.warmups))
-                  .set("setup_s", r.setup_s)
-                  .set("transfer_s", r.transfer_s < 0 ? Json() : Json(r.transfer_s))
-                  .set("time_s", Json::object()
-                                     .set("count", r.time.count)
-                                     .set("min", r.time.min)
-                                     .set("median", r.time.median)
-                                     .set("mean", r.time.mean)
-                                     .set("max", r.time.max)
-                                     .set("stddev", r.time.stddev)
-                                     .set("samples", Json::array(r.time.samples)))
-                  .set("bytes", r.bytes)
-                  .set("flops", r.flops)
-                  .set("gb_per_s", r.gigabytes_per_second())
-                  .set("gflop_per_s", r.gigaflops_per_second())
-                  .set("speedup_vs_baseline", ratio[i])
-                  .set("check", r.check)
-                  .set("error", r.error)
-                  .set("tolerance", r.tolerance)
-                  .set("passed", r.passed)
-                  .set("failure", r.failure)
-                  .set("notes", std::move(notes))
-                  .set("metrics", std::move(metrics))
-                  .set("series", std::move(series)));
+    Json record = Json::object();
+    record.set("stage", r.stage)
+        .set("stage_type", r.stage_type)
+        .set("variant", r.variant)
+        .set("space", r.space)
+        .set("case", r.case_label)
+        .set("size_name", r.size_name)
+        .set("size", r.size)
+        .set("sampling", Json::object()
+                             .set("unit", r.sampling.unit)
+                             .set("count", r.sampling.count)
+                             .set("warmups", r.sampling.warmups))
+        .set("setup_s", r.setup_s)
+        .set("transfer_s", known_seconds(r.transfer_s))
+        .set("time_s", Json::object()
+                           .set("count", r.time.count)
+                           .set("min", r.time.min)
+                           .set("median", r.time.median)
+                           .set("mean", r.time.mean)
+                           .set("max", r.time.max)
+                           .set("stddev", r.time.stddev)
+                           .set("samples", Json::array(r.time.samples)))
+        .set("bytes", r.bytes)
+        .set("flops", r.flops)
+        .set("gb_per_s", r.gigabytes_per_second())
+        .set("gflop_per_s", r.gigaflops_per_second())
+        .set("speedup_vs_baseline", ratio[i])
+        .set("check", r.check)
+        .set("error", r.error)
+        .set("tolerance", r.tolerance)
+        .set("passed", r.passed)
+        .set("failure", r.failure)
+        .set("notes", std::move(notes))
+        .set("metrics", std::move(metrics))
+        .set("series", std::move(series));
+    if (r.ranks > 1)
+      record.set("ranks", Json::object()
+                              .set("count", r.ranks)
+                              .set("fastest_rank_median_s", known_seconds(r.fastest_rank_median_s))
+                              .set("communication_s", known_seconds(r.communication_s)));
+    list.push(std::move(record));
   }
   Json crossovers = Json::array();
   for (const auto& c : find_crossovers(records, run.baseline))

@@ -24,7 +24,10 @@ struct ResultRecord {
   std::string size_name;     // what `size` counts, e.g. "N", "obs"
   double size = 0;           // the swept size, for crossover analysis
   Sampling sampling;         // what a sample is and how many were asked for
-  TimeStats time;
+  TimeStats time;             // with several ranks, each sample is the slowest rank's
+  int ranks = 1;              // MPI ranks the case ran on
+  double fastest_rank_median_s = -1;  // ranks > 1: the median of the fastest rank's samples
+  double communication_s = -1;        // ranks > 1: the median over samples of the most seconds a rank spent in collectives
   double setup_s = 0;        // allocating, generating and copying the case's inputs, timed apart
   double transfer_s = -1;    // of which host<->space copies, where the stage measured them; < 0: none
   double bytes = 0;          // bytes moved per sample (0: not counted)

@@ -46,7 +46,8 @@ void check_outputs(const Deck& deck, const RunOptions& options) {
   check_distinct_paths({{"the deck", deck.path}, {"--json", paths.json}, {"--csv", paths.csv}});
 }
 
-int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std::ostream& log) {
+int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std::ostream& log,
+             const Communicator& comm) {
   const OutputPaths paths = output_paths(deck, options);
 
   const MachineInfo machine = collect_machine_info();
@@ -73,7 +74,7 @@ int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std
         log << "\r" << prefix << ": " << what << "\033[K" << std::flush;
         line_open = true;
       };
-      Harness harness(records, line, options.verbose, progress);
+      Harness harness(records, line, options.verbose, progress, 3.0, comm);
       try {
         end_open_line();
         log << prefix << std::endl;
@@ -91,7 +92,7 @@ int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std
   }
 
   // A signal after the last safe point (during the last check) still ends the run as interrupted.
-  if (!interrupted_by) interrupted_by = interrupt_signal();
+  if (!interrupted_by) interrupted_by = static_cast<int>(comm.max(static_cast<double>(interrupt_signal())));
   end_open_line();
   out << "\n" << deck.run.name << " (" << deck.path << "); ratios are " << deck.run.baseline
       << " time / space time\n\n";
@@ -106,6 +107,7 @@ int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std
 
   const RunDescription description{deck.run.name, deck.run.baseline, to_json(machine), deck_json(deck),
                                    interrupted_by ? signal_name(interrupted_by) : ""};
+  if (!comm.root()) return 0;  // rank 0 writes the files and says how the run went
   bool write_failed = false;
   const auto write = [&](const std::string& path, const std::function<std::string()>& content) {
     if (path.empty()) return;

@@ -3,6 +3,7 @@
 #include <iosfwd>
 #include <string>
 
+#include "core/comm.hpp"
 #include "core/deck.hpp"
 
 namespace klab {
@@ -29,6 +30,9 @@ void check_outputs(const Deck& deck, const RunOptions& options);
 // printed; 128 + the signal's number when SIGINT or SIGTERM arrived at any time before the files
 // were written (the records of the cases that completed are written, marked "interrupted"; see
 // core/interrupt.hpp).
-int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std::ostream& log);
+// On several ranks (`comm`), every rank runs the deck in step and rank 0 alone prints (give the
+// others streams that discard) and writes the results files.
+int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std::ostream& log,
+             const Communicator& comm = {});
 
 }  // namespace klab

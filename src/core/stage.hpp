@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/comm.hpp"
 #include "core/params.hpp"
 #include "core/results.hpp"
 #include "core/spaces.hpp"
@@ -47,6 +48,9 @@ struct CaseSetup {
 struct CaseContext {
   bool verbose = false;
   std::function<void(const std::string&)> announce;
+  // The ranks the case runs on: a distributed case takes its share of the work (Communicator::share)
+  // and combines what its checks need across them.
+  Communicator comm;
 };
 
 // A variant's name and the work of one of its samples: the one count that records, benchmarks
@@ -65,6 +69,9 @@ struct Case {
   std::vector<VariantInfo> variants;
   // The variants compute the same result: each record notes its share of the fastest.
   bool same_result = false;
+  // The setup splits the work over the context's ranks (memory_bytes is then the whole problem's);
+  // a case that does not runs on one rank only and fails on more.
+  bool distributed = false;
   // Allocates, generates and copies the inputs on the named space (compiled in).
   std::function<CaseSetup(const std::string& space, const CaseContext& context)> setup;
 };

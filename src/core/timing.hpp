@@ -5,7 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "core/interrupt.hpp"
 
 namespace klab {
 
@@ -35,12 +34,10 @@ struct TimeStats {
 TimeStats summarize(std::vector<double> samples);
 
 // Seconds of one call of body(), with fence() before and after so all its asynchronous work
-// counts. Throws Interrupted first when SIGINT or SIGTERM arrived, so a long case stops between
-// samples.
+// counts.
 template <class Fence, class Body>
 double time_fenced(Fence&& fence, Body&& body) {
   using clock = std::chrono::steady_clock;
-  throw_if_interrupted();
   fence();
   const auto start = clock::now();
   body();

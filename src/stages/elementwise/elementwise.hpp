@@ -66,18 +66,26 @@ void add_vectors(const ExecSpace& space, const Vector<ExecSpace>& a, const Vecto
       AddVectors<ExecSpace, PerItem>{a, b, c, n, stride});
 }
 
-// max_i |c_i - (a_i + b_i)| / max_i |a_i + b_i|, with A and B regenerated on the host: an
-// independent check that the inputs reached the space and every output was written.
-template <class HostView>
-double elementwise_error(const HostView& c, std::uint64_t seed) {
+// max_i |c_i - (a_i + b_i)| and max_i |a_i + b_i| over c, elements first, first + 1, ... of the
+// whole vector, with A and B regenerated on the host: an independent check that the inputs
+// reached the space and every output was written.
+struct ElementwiseDeviation {
   double max_diff = 0, max_ref = 0;
+  // The relative error: max_diff / max_ref.
+  double error() const { return max_ref > 0 ? max_diff / max_ref : max_diff; }
+};
+
+template <class HostView>
+ElementwiseDeviation elementwise_deviation(const HostView& c, std::uint64_t seed, std::uint64_t first = 0) {
+  ElementwiseDeviation d;
   for (std::size_t i = 0; i < c.extent(0); ++i) {
-    const double ref = uniform01(seed, elementwise_stream_a, i) + uniform01(seed, elementwise_stream_b, i);
+    const double ref =
+        uniform01(seed, elementwise_stream_a, first + i) + uniform01(seed, elementwise_stream_b, first + i);
     const double diff = std::fabs(c(i) - ref);
-    if (!(diff <= max_diff)) max_diff = diff;  // keeps NaN once seen
-    max_ref = std::max(max_ref, std::fabs(ref));
+    if (!(diff <= d.max_diff)) d.max_diff = diff;  // keeps NaN once seen
+    d.max_ref = std::max(d.max_ref, std::fabs(ref));
   }
-  return max_ref > 0 ? max_diff / max_ref : max_diff;
+  return d;
 }
 
 // Bytes a case allocates on the space (A, B and C), and moves per call of add_vectors.

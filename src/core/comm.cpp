@@ -1,0 +1,196 @@
+#include "core/comm.hpp"
+
+#include <sched.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <stdexcept>
+
+#ifdef KLAB_HAVE_MPI
+#include <mpi.h>
+#endif
+#ifdef KOKKOS_ENABLE_CUDA
+#include <cuda_runtime.h>
+#endif
+
+namespace klab {
+
+namespace {
+
+bool mpi_running() {
+#ifdef KLAB_HAVE_MPI
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  return initialized && !finalized;
+#else
+  return false;
+#endif
+}
+
+// Counts the seconds of one collective into `total`.
+class CommunicationTimer {
+ public:
+  explicit CommunicationTimer(double& total) : total_(total), start_(std::chrono::steady_clock::now()) {}
+  ~CommunicationTimer() { total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+
+ private:
+  double& total_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
+
+Communicator Communicator::world() {
+  Communicator comm;
+#ifdef KLAB_HAVE_MPI
+  if (mpi_running()) {
+    MPI_Comm_rank(MPI_COMM_WORLD, &comm.rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &comm.size_);
+    comm.handle_ = static_cast<int>(MPI_Comm_c2f(MPI_COMM_WORLD));
+  }
+#endif
+  return comm;
+}
+
+void Communicator::reduce([[maybe_unused]] std::vector<double>& values, [[maybe_unused]] Op op) const {
+  if (size_ == 1) return;
+#ifdef KLAB_HAVE_MPI
+  const CommunicationTimer timer(*communication_s_);
+  const MPI_Op mpi_op = op == Op::sum ? MPI_SUM : op == Op::max ? MPI_MAX : MPI_MIN;
+  MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, mpi_op,
+                MPI_Comm_f2c(handle_));
+#endif
+}
+
+void Communicator::sum(std::vector<double>& values) const { reduce(values, Op::sum); }
+void Communicator::max(std::vector<double>& values) const { reduce(values, Op::max); }
+void Communicator::min(std::vector<double>& values) const { reduce(values, Op::min); }
+
+double Communicator::sum(double value) const {
+  std::vector<double> one{value};
+  reduce(one, Op::sum);
+  return one[0];
+}
+
+double Communicator::max(double value) const {
+  std::vector<double> one{value};
+  reduce(one, Op::max);
+  return one[0];
+}
+
+void Communicator::broadcast([[maybe_unused]] std::string& text) const {
+  if (size_ == 1) return;
+#ifdef KLAB_HAVE_MPI
+  const CommunicationTimer timer(*communication_s_);
+  unsigned long long length = text.size();
+  MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_Comm_f2c(handle_));
+  text.resize(length);
+  MPI_Bcast(text.data(), static_cast<int>(length), MPI_CHAR, 0, MPI_Comm_f2c(handle_));
+#endif
+}
+
+void Communicator::broadcast([[maybe_unused]] int& value) const {
+  if (size_ == 1) return;
+#ifdef KLAB_HAVE_MPI
+  const CommunicationTimer timer(*communication_s_);
+  MPI_Bcast(&value, 1, MPI_INT, 0, MPI_Comm_f2c(handle_));
+#endif
+}
+
+void Communicator::barrier() const {
+  if (size_ == 1) return;
+#ifdef KLAB_HAVE_MPI
+  const CommunicationTimer timer(*communication_s_);
+  MPI_Barrier(MPI_Comm_f2c(handle_));
+#endif
+}
+
+void Communicator::abort(const std::string& why) const {
+  std::cerr << "klab: rank " << rank_ << " of " << size_ << ": " << why << "; ending every rank" << std::endl;
+#ifdef KLAB_HAVE_MPI
+  if (mpi_running()) MPI_Abort(MPI_Comm_f2c(handle_), 1);
+#endif
+  std::exit(1);
+}
+
+std::pair<std::int64_t, std::int64_t> Communicator::share(std::int64_t n) const {
+  const std::int64_t base = n / size_, extra = n % size_;
+  const std::int64_t begin = rank_ * base + std::min<std::int64_t>(rank_, extra);
+  return {begin, begin + base + (rank_ < extra ? 1 : 0)};
+}
+
+std::string communication_paths() {
+#ifdef KLAB_HAVE_MPI
+  char version[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int length = 0;
+  MPI_Get_library_version(version, &length);
+  std::string library(version, static_cast<std::size_t>(length));
+  library = library.substr(0, library.find_first_of(",\n"));
+  const Communicator world = Communicator::world();
+  return "MPI (" + library + "), collectives through host memory; " + std::to_string(world.size()) +
+         (world.size() == 1 ? " rank" : " ranks") + " in this run";
+#else
+  return "one (built without MPI)";
+#endif
+}
+
+bool MpiSession::launched() {
+  for (const char* variable : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_NTASKS"})
+    if (std::getenv(variable)) return true;
+  return false;
+}
+
+bool MpiSession::available() {
+#ifdef KLAB_HAVE_MPI
+  return true;
+#else
+  return false;
+#endif
+}
+
+int MpiSession::local_rank() {
+  for (const char* variable : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"})
+    if (const char* value = std::getenv(variable)) return std::atoi(value);
+  return 0;
+}
+
+int MpiSession::local_size() {
+  for (const char* variable : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_TASKS_PER_NODE"})
+    if (const char* value = std::getenv(variable)) return std::max(1, std::atoi(value));
+  return 1;
+}
+
+void MpiSession::assign_node_resources(bool threads_chosen, bool device_chosen) {
+#ifdef KOKKOS_ENABLE_CUDA
+  int devices = 0;
+  if (!device_chosen && cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0)
+    setenv("KOKKOS_DEVICE_ID", std::to_string(local_rank() % devices).c_str(), 1);
+#else
+  (void)device_chosen;
+#endif
+  cpu_set_t allowed;
+  if (threads_chosen || sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
+  const int cpus = CPU_COUNT(&allowed);
+  if (cpus < sysconf(_SC_NPROCESSORS_ONLN)) return;  // the launcher bound this rank to its share
+  setenv("KOKKOS_NUM_THREADS", std::to_string(std::max(1, cpus / local_size())).c_str(), 1);
+}
+
+MpiSession::MpiSession([[maybe_unused]] int& argc, [[maybe_unused]] char**& argv) {
+#ifdef KLAB_HAVE_MPI
+  if (!launched() || mpi_running()) return;
+  int provided = 0;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  started_ = true;
+#endif
+}
+
+MpiSession::~MpiSession() {
+#ifdef KLAB_HAVE_MPI
+  if (started_ && mpi_running()) MPI_Finalize();
+#endif
+}
+
+}  // namespace klab

@@ -1,0 +1,95 @@
+#pragma once
+// The ranks a run is spread over. Under an MPI launcher (mpirun -np R klab run DECK) klab is one
+// process per rank, each on its own device; a plain `klab run` is one rank and makes no MPI call
+// (nor does a build without MPI). Collectives work on host memory: Debian's Open MPI is not
+// CUDA-aware, so device Views go through host mirrors (sum_view). The seconds spent in
+// collectives are counted, for the records.
+#include <Kokkos_Core.hpp>
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace klab {
+
+class Communicator {
+ public:
+  Communicator() = default;  // one rank, no MPI
+  // Every rank of the MPI job when MpiSession started MPI, else one rank.
+  static Communicator world();
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  bool root() const { return rank_ == 0; }
+
+  // Element-wise over the ranks, in place; every rank gets the result.
+  void sum(std::vector<double>& values) const;
+  void max(std::vector<double>& values) const;
+  void min(std::vector<double>& values) const;
+  double sum(double value) const;
+  double max(double value) const;
+  // Rank 0's value, on every rank.
+  void broadcast(std::string& text) const;
+  void broadcast(int& value) const;
+  void barrier() const;
+  // Ends every rank of the job (MPI_Abort) after printing `why` to stderr: what a rank does when
+  // it cannot go on in step with the others, which would otherwise wait for it in a collective.
+  [[noreturn]] void abort(const std::string& why) const;
+
+  // This rank's contiguous share [begin, end) of n items: blocks whose sizes differ by one at most,
+  // in rank order, so that the global index of an item is the same for every rank count.
+  std::pair<std::int64_t, std::int64_t> share(std::int64_t n) const;
+
+  // Seconds this rank has spent in collectives so far, through this communicator or a copy of it.
+  double communication_s() const { return *communication_s_; }
+
+  // v summed over the ranks, in place; a View the host cannot read goes through a host mirror.
+  template <class View>
+  void sum_view(const View& v) const {
+    if (size_ == 1) return;
+    const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
+    std::vector<double> values(host.data(), host.data() + host.span());
+    sum(values);
+    std::copy(values.begin(), values.end(), host.data());
+    Kokkos::deep_copy(v, host);
+  }
+
+ private:
+  enum class Op { sum, max, min };
+  void reduce(std::vector<double>& values, Op op) const;
+  int rank_ = 0, size_ = 1;
+  int handle_ = 0;  // the MPI communicator as MPI_Comm_c2f gives it: mpi.h stays in comm.cpp
+  std::shared_ptr<double> communication_s_ = std::make_shared<double>(0.0);
+};
+
+// Starts MPI when klab was started by an MPI launcher and built with MPI (MPI_Init), and ends it
+// (MPI_Finalize) when destroyed; otherwise does nothing.
+// What carries data between ranks in this build, e.g. "MPI (Open MPI v4.1.4), collectives
+// through host memory; 2 ranks in this run", or that there is no MPI.
+std::string communication_paths();
+
+class MpiSession {
+ public:
+  MpiSession(int& argc, char**& argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+  // Whether this process was started by an MPI launcher (its environment says so).
+  static bool launched();
+  // Whether klab was built with MPI.
+  static bool available();
+  // This rank's index among the ranks on its node, and their number.
+  static int local_rank();
+  static int local_size();
+  // Gives this rank, before Kokkos starts, its GPU (KOKKOS_DEVICE_ID = local rank modulo the
+  // visible GPUs) unless `device_chosen`, and, unless `threads_chosen` or the launcher bound it to
+  // fewer CPUs, its share of the node's cores (KOKKOS_NUM_THREADS).
+  static void assign_node_resources(bool threads_chosen, bool device_chosen);
+
+ private:
+  bool started_ = false;
+};
+
+}  // namespace klab

@@ -1,0 +1,87 @@
+// klab under mpirun: a distributed stage gives on 1, 2 and 3 ranks (oversubscribed, one OpenMP
+// thread each) the records of a plain run; a deck error is reported once and every rank exits 2;
+// a stage that does not split its work fails its records on several ranks and the run goes on.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <string>
+
+#include "cli_helpers.hpp"
+
+namespace {
+
+using namespace cli_testing;
+using cli_testing::klab;  // over namespace klab
+
+class MpiRun : public Cli {
+ protected:
+  void SetUp() override {
+    if (std::string(KLAB_MPIEXEC).empty()) GTEST_SKIP() << "klab was built without MPI";
+    Cli::SetUp();
+  }
+  // klab on `ranks` ranks of this machine. Open MPI refuses root unless told; the single-copy
+  // mechanism needs ptrace rights that containers often lack.
+  static Outcome mpirun(int ranks, const std::string& args) {
+    return run_command("env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 " +
+                       std::string(KLAB_MPIEXEC) + " -np " + std::to_string(ranks) +
+                       " --oversubscribe --mca btl_vader_single_copy_mechanism none " + KLAB_EXE + " " + args);
+  }
+};
+
+TEST_F(MpiRun, ADistributedStageGivesTheAnswersOfOneRank) {
+  const std::string deck = write("d.yaml", "run:\n  name: d\n  spaces: [serial, openmp]\n  repetitions: 2\nstages:\n"
+                                           "  - stage: elementwise\n    sizes: [1000, 1001, 7]\n");
+  const Outcome plain = klab("run " + deck + " --json " + path("plain.json"), "OMP_NUM_THREADS=1");
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  const YAML::Node reference = YAML::LoadFile(path("plain.json"))["records"];
+  for (const int ranks : {1, 2, 3}) {
+    SCOPED_TRACE(std::to_string(ranks) + " ranks");
+    const std::string json = path("r" + std::to_string(ranks) + ".json");
+    const Outcome run = mpirun(ranks, "run " + deck + " --json " + json);
+    ASSERT_EQ(run.status, 0) << run.output;
+    // Rank 0 alone prints: one table.
+    EXPECT_EQ(run.output.find("ratios are"), run.output.rfind("ratios are")) << run.output;
+    const YAML::Node records = YAML::LoadFile(json)["records"];
+    ASSERT_EQ(records.size(), reference.size());
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const YAML::Node r = records[i], expected = reference[i];
+      EXPECT_EQ(r["case"].as<std::string>(), expected["case"].as<std::string>());
+      EXPECT_EQ(r["space"].as<std::string>(), expected["space"].as<std::string>());
+      EXPECT_TRUE(r["passed"].as<bool>()) << r["failure"].as<std::string>();
+      EXPECT_EQ(r["error"].as<double>(), expected["error"].as<double>());  // addition is exact
+      EXPECT_EQ(r["ranks"].IsDefined(), ranks > 1);
+      if (ranks > 1) {
+        EXPECT_EQ(r["ranks"]["count"].as<int>(), ranks);
+        EXPECT_LE(r["ranks"]["fastest_rank_median_s"].as<double>(), r["time_s"]["median"].as<double>());
+      }
+    }
+  }
+}
+
+TEST_F(MpiRun, ADeckErrorIsReportedOnceAndEveryRankExitsTwo) {
+  const std::string deck = write("bad.yaml", "run:\n  name: bad\nstages:\n  - stage: elementwise\n    size: [10]\n");
+  const Outcome run = mpirun(2, "run " + deck + " --json " + path("r.json"));
+  EXPECT_EQ(run.status, 2) << run.output;
+  const std::string error = "klab: deck error: " + deck + ":5:5:";
+  EXPECT_NE(run.output.find(error), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find(error), run.output.rfind(error)) << run.output;
+  EXPECT_FALSE(fs::exists(path("r.json")));
+}
+
+TEST_F(MpiRun, AStageThatDoesNotSplitItsWorkFailsOnSeveralRanksAndTheRunGoesOn) {
+  const std::string deck = write("d.yaml", "run:\n  name: d\n  spaces: [serial]\n  repetitions: 2\nstages:\n"
+                                           "  - stage: gd\n    obs: 40\n    vars: 2\n    learning_rate: 0.05\n"
+                                           "    epochs: 3\n    tolerance: 10\n    strategies: [batch]\n"
+                                           "  - stage: elementwise\n    sizes: [100]\n");
+  const Outcome run = mpirun(2, "run " + deck + " --json " + path("r.json"));
+  EXPECT_EQ(run.status, 1) << run.output;
+  const YAML::Node records = YAML::LoadFile(path("r.json"))["records"];
+  ASSERT_EQ(records.size(), 2u) << run.output;
+  EXPECT_FALSE(records[0]["passed"].as<bool>());
+  EXPECT_EQ(records[0]["failure"].as<std::string>(),
+            "gd does not split its work over ranks: run it on one (without mpirun, or -np 1)");
+  EXPECT_TRUE(records[1]["passed"].as<bool>());
+}
+
+}  // namespace
