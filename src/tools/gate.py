@@ -74,15 +74,20 @@ class Series:
         return self.parts[2] if len(self.parts) > 2 else ""
 
 
-def load_results(path):
-    """{(suite, name): Series} of the per-repetition samples in a Google Benchmark JSON file."""
+def read_json(path):
+    """The JSON document in the file; InputError if it cannot be read or parsed."""
     try:
         with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
+            return json.load(handle)
     except OSError as error:
         raise InputError(f"{path}: cannot read: {error.strerror}") from error
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: not JSON: {error}") from error
+
+
+def load_results(path):
+    """{(suite, name): Series} of the per-repetition samples in a Google Benchmark JSON file."""
+    document = read_json(path)
     if not isinstance(document, dict) or not isinstance(document.get("benchmarks"), list):
         raise InputError(f"{path}: not a Google Benchmark result: no \"benchmarks\" list")
     series = {}
@@ -179,14 +184,19 @@ def compare(baseline, new, threshold, alpha, intensity, calibration="slower"):
         ratio = statistics.median(normalised) / statistics.median(base.samples)
         p_slower = mann_whitney_greater(normalised, base.samples)
         p_faster = mann_whitney_greater(base.samples, normalised)
-        if p_slower < alpha and ratio > 1.0 + threshold:
-            verdict, p = "REGRESSION", p_slower
-        elif p_faster < alpha and ratio < 1.0 / (1.0 + threshold):
-            verdict, p = "faster", p_faster
-        else:
-            verdict, p = "ok", p_slower
+        verdict, p = judge_ratio(ratio, p_slower, p_faster, threshold, alpha)
         rows.append((verdict, ratio, p, raw_ratio, used, label))
     return rows
+
+
+def judge_ratio(ratio, p_slower, p_faster, threshold, alpha):
+    """(verdict, p) of a benchmark whose times changed by `ratio` (new / old), with the one-sided
+    p-values that it is slower and that it is faster: REGRESSION, faster or ok."""
+    if p_slower < alpha and ratio > 1.0 + threshold:
+        return "REGRESSION", p_slower
+    if p_faster < alpha and ratio < 1.0 / (1.0 + threshold):
+        return "faster", p_faster
+    return "ok", p_slower
 
 
 def format_number(value, pattern):
