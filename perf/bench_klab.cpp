@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <functional>
 #include <iostream>
 #include <list>
 
@@ -56,14 +57,25 @@ std::string name_component(std::string label) {
 
 // Times variant v of the case on the space. The variants before it run once first: a variant may
 // build on them, as the harness runs them in order (ann's hidden layer needs the inner weights).
-void bench_variant(benchmark::State& state, const klab::Case& c, std::size_t v, const std::string& space) {
+void bench_variant(benchmark::State& state, const klab::Case& c, std::size_t v, const std::string& space,
+                   bool slowed) {
   const klab::CaseSetup setup = c.setup(space, klab::CaseContext{false, [](const std::string&) {}, {}});
   for (std::size_t u = 0; u <= v; ++u) {
     const klab::VariantRun& run = setup.variants[u];
     if (run.start) run.start();
     if (u < v) run.body();
   }
-  klab::perf::time_iterations(state, setup.fence, c.variants[v].work, setup.variants[v].body);
+  const std::function<void()>& body = setup.variants[v].body;
+  if (!slowed) {
+    klab::perf::time_iterations(state, setup.fence, c.variants[v].work, body);
+    return;
+  }
+  // A test build's deliberate slow-down (KLAB_PERF_SLOWDOWN_TEST): every 4th call runs the body twice.
+  int calls = 0;
+  klab::perf::time_iterations(state, setup.fence, c.variants[v].work, [&] {
+    body();
+    if (++calls % 4 == 0) body();
+  });
 }
 
 // Registers every case of the benchmark decks on every space compiled in. The decks live as long
@@ -77,8 +89,13 @@ void register_stage_benchmarks(std::list<klab::Deck>& decks) {
           for (const std::string& space : klab::compiled_space_names()) {
             const std::string name = entry.type + "/" + c.variants[v].name + "/" + space +
                                      (set == "quick" ? "/quick/" : "/") + name_component(c.label);
-            benchmark::RegisterBenchmark(name.c_str(), [&c, v, space](benchmark::State& state) {
-              bench_variant(state, c, v, space);
+#ifdef KLAB_PERF_SLOWDOWN_TEST
+            const bool slowed = name == KLAB_PERF_SLOWDOWN_TEST;
+#else
+            const bool slowed = false;
+#endif
+            benchmark::RegisterBenchmark(name.c_str(), [&c, v, space, slowed](benchmark::State& state) {
+              bench_variant(state, c, v, space, slowed);
             })->UseManualTime()->Unit(benchmark::kMillisecond);
           }
   }
