@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -59,21 +60,14 @@ void Communicator::reduce([[maybe_unused]] std::vector<double>& values, [[maybe_
   if (size_ == 1) return;
 #ifdef KLAB_HAVE_MPI
   const CommunicationTimer timer(*communication_s_);
-  const MPI_Op mpi_op = op == Op::sum ? MPI_SUM : op == Op::max ? MPI_MAX : MPI_MIN;
+  const MPI_Op mpi_op = op == Op::max ? MPI_MAX : MPI_MIN;
   MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, mpi_op,
                 MPI_Comm_f2c(handle_));
 #endif
 }
 
-void Communicator::sum(std::vector<double>& values) const { reduce(values, Op::sum); }
 void Communicator::max(std::vector<double>& values) const { reduce(values, Op::max); }
 void Communicator::min(std::vector<double>& values) const { reduce(values, Op::min); }
-
-double Communicator::sum(double value) const {
-  std::vector<double> one{value};
-  reduce(one, Op::sum);
-  return one[0];
-}
 
 double Communicator::max(double value) const {
   std::vector<double> one{value};
@@ -141,14 +135,6 @@ bool MpiSession::launched() {
   for (const char* variable : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "SLURM_NTASKS"})
     if (std::getenv(variable)) return true;
   return false;
-}
-
-bool MpiSession::available() {
-#ifdef KLAB_HAVE_MPI
-  return true;
-#else
-  return false;
-#endif
 }
 
 int MpiSession::local_rank() {

@@ -2,10 +2,7 @@
 // The ranks a run is spread over. Under an MPI launcher (mpirun -np R klab run DECK) klab is one
 // process per rank, each on its own device; a plain `klab run` is one rank and makes no MPI call
 // (nor does a build without MPI). Collectives work on host memory: Debian's Open MPI is not
-// CUDA-aware, so device Views go through host mirrors (sum_view). The seconds spent in
-// collectives are counted, for the records.
-#include <Kokkos_Core.hpp>
-#include <algorithm>
+// CUDA-aware. The seconds spent in collectives are counted, for the records.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -25,10 +22,8 @@ class Communicator {
   bool root() const { return rank_ == 0; }
 
   // Element-wise over the ranks, in place; every rank gets the result.
-  void sum(std::vector<double>& values) const;
   void max(std::vector<double>& values) const;
   void min(std::vector<double>& values) const;
-  double sum(double value) const;
   double max(double value) const;
   // Rank 0's value, on every rank.
   void broadcast(std::string& text) const;
@@ -45,19 +40,8 @@ class Communicator {
   // Seconds this rank has spent in collectives so far, through this communicator or a copy of it.
   double communication_s() const { return *communication_s_; }
 
-  // v summed over the ranks, in place; a View the host cannot read goes through a host mirror.
-  template <class View>
-  void sum_view(const View& v) const {
-    if (size_ == 1) return;
-    const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
-    std::vector<double> values(host.data(), host.data() + host.span());
-    sum(values);
-    std::copy(values.begin(), values.end(), host.data());
-    Kokkos::deep_copy(v, host);
-  }
-
  private:
-  enum class Op { sum, max, min };
+  enum class Op { max, min };
   void reduce(std::vector<double>& values, Op op) const;
   int rank_ = 0, size_ = 1;
   int handle_ = 0;  // the MPI communicator as MPI_Comm_c2f gives it: mpi.h stays in comm.cpp
@@ -78,8 +62,6 @@ class MpiSession {
   MpiSession& operator=(const MpiSession&) = delete;
   // Whether this process was started by an MPI launcher (its environment says so).
   static bool launched();
-  // Whether klab was built with MPI.
-  static bool available();
   // This rank's index among the ranks on its node, and their number.
   static int local_rank();
   static int local_size();

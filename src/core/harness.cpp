@@ -36,9 +36,12 @@ void take_check(ResultRecord& r, Check check) {
 
 }  // namespace
 
+int agreed_interrupt_signal(const Communicator& comm) {
+  return comm.size() == 1 ? interrupt_signal() : static_cast<int>(comm.max(static_cast<double>(interrupt_signal())));
+}
+
 void stop_if_interrupted(const Communicator& comm) {
-  if (comm.size() == 1) return throw_if_interrupted();
-  if (const int signal = static_cast<int>(comm.max(static_cast<double>(interrupt_signal())))) throw Interrupted(signal);
+  if (const int signal = agreed_interrupt_signal(comm)) throw Interrupted(signal);
 }
 
 Samples take_samples(const Sampling& sampling, const VariantRun& run, const std::function<void()>& fence,
@@ -155,7 +158,8 @@ void Harness::run_case(const StageIdentity& stage, const Case& c, const std::str
   log_(c.label);
   if (comm_.size() > 1 && !c.distributed) {
     const Check why{"runs on ranks", 0, 0,
-                    stage.type + " does not split its work over ranks: run it on one (without mpirun, or -np 1)", {}, {}, {}};
+                    stage.type + " does not split its work over ranks: run it on one (without mpirun, or -np 1)",
+                    {}, {}, {}};
     log_("skipped: " + why.failure);
     fail_case(stage, c, space, 0, why);
     return;
@@ -210,7 +214,8 @@ void Harness::run_case(const StageIdentity& stage, const Case& c, const std::str
     r.transfer_s = setup.transfer_s;
     r.count(info.work);
     try {
-      const Samples samples = take_samples(c.sampling, run, setup.fence, progress_of(c.label + " " + info.name), comm_);
+      const Samples samples =
+          take_samples(c.sampling, run, setup.fence, progress_of(c.label + " " + info.name), comm_);
       r.time = samples.time;
       r.fastest_rank_median_s = samples.fastest_rank_median_s;
       r.communication_s = samples.communication_s;

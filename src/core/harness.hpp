@@ -19,13 +19,14 @@ struct StageIdentity {
 
 class Harness {
  public:
+  static constexpr double default_progress_after_s = 3.0;
   // `log` takes a line as each case and variant starts; records are appended to `records`. When a
   // variant's warm-ups and samples have run for more than `progress_after_s`, `progress` takes a
   // line after each of them with the time so far and an estimate of the time left.
   // With `comm` of several ranks every rank runs the same cases in step: a distributed case's
   // records are the slowest rank's times (Case::distributed); any other case fails on every rank.
   Harness(std::vector<ResultRecord>& records, std::function<void(const std::string&)> log, bool verbose,
-          std::function<void(const std::string&)> progress = {}, double progress_after_s = 3.0,
+          std::function<void(const std::string&)> progress = {}, double progress_after_s = default_progress_after_s,
           Communicator comm = {});
 
   // Runs every variant of `c` on the named space (compiled in) and appends a record for each,
@@ -71,7 +72,10 @@ struct Samples {
 Samples take_samples(const Sampling& sampling, const VariantRun& run, const std::function<void()>& fence,
                      const std::function<void(int done, int total)>& on_step = {}, const Communicator& comm = {});
 
-// Throws Interrupted when a signal arrived, on every rank of `comm` when any of them got one.
+// The signal received so far (0: none), on every rank of `comm` the one any of them got.
+int agreed_interrupt_signal(const Communicator& comm);
+
+// Throws Interrupted when agreed_interrupt_signal(comm) is not 0.
 void stop_if_interrupted(const Communicator& comm);
 
 // Adds to each record of one case and space its speed as a share of the fastest one's.

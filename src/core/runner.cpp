@@ -74,7 +74,7 @@ int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std
         log << "\r" << prefix << ": " << what << "\033[K" << std::flush;
         line_open = true;
       };
-      Harness harness(records, line, options.verbose, progress, 3.0, comm);
+      Harness harness(records, line, options.verbose, progress, Harness::default_progress_after_s, comm);
       try {
         end_open_line();
         log << prefix << std::endl;
@@ -92,7 +92,7 @@ int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std
   }
 
   // A signal after the last safe point (during the last check) still ends the run as interrupted.
-  if (!interrupted_by) interrupted_by = static_cast<int>(comm.max(static_cast<double>(interrupt_signal())));
+  if (!interrupted_by) interrupted_by = agreed_interrupt_signal(comm);
   end_open_line();
   out << "\n" << deck.run.name << " (" << deck.path << "); ratios are " << deck.run.baseline
       << " time / space time\n\n";
