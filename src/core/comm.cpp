@@ -56,23 +56,52 @@ Communicator Communicator::world() {
   return comm;
 }
 
-void Communicator::reduce([[maybe_unused]] std::vector<double>& values, [[maybe_unused]] Op op) const {
+void Communicator::reduce([[maybe_unused]] double* values, [[maybe_unused]] std::size_t count,
+                          [[maybe_unused]] Op op) const {
   if (size_ == 1) return;
 #ifdef KLAB_HAVE_MPI
   const CommunicationTimer timer(*communication_s_);
-  const MPI_Op mpi_op = op == Op::max ? MPI_MAX : MPI_MIN;
-  MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, mpi_op,
-                MPI_Comm_f2c(handle_));
+  const MPI_Op mpi_op = op == Op::max ? MPI_MAX : op == Op::min ? MPI_MIN : MPI_SUM;
+  // MPI counts are int: large arrays go in pieces.
+  constexpr std::size_t piece = std::size_t(1) << 30;
+  for (std::size_t done = 0; done < count; done += piece)
+    MPI_Allreduce(MPI_IN_PLACE, values + done, static_cast<int>(std::min(piece, count - done)), MPI_DOUBLE, mpi_op,
+                  MPI_Comm_f2c(handle_));
 #endif
 }
 
-void Communicator::max(std::vector<double>& values) const { reduce(values, Op::max); }
-void Communicator::min(std::vector<double>& values) const { reduce(values, Op::min); }
+void Communicator::max(std::vector<double>& values) const { reduce(values.data(), values.size(), Op::max); }
+void Communicator::min(std::vector<double>& values) const { reduce(values.data(), values.size(), Op::min); }
+void Communicator::sum(double* values, std::size_t count) const { reduce(values, count, Op::sum); }
 
 double Communicator::max(double value) const {
-  std::vector<double> one{value};
-  reduce(one, Op::max);
-  return one[0];
+  reduce(&value, 1, Op::max);
+  return value;
+}
+
+double Communicator::sum(double value) const {
+  reduce(&value, 1, Op::sum);
+  return value;
+}
+
+std::vector<double> Communicator::gather(const double* values, std::size_t count) const {
+  if (size_ == 1) return std::vector<double>(values, values + count);
+  std::vector<double> all;
+#ifdef KLAB_HAVE_MPI
+  const CommunicationTimer timer(*communication_s_);
+  const MPI_Comm comm = MPI_Comm_f2c(handle_);
+  int mine = static_cast<int>(count);
+  std::vector<int> counts(static_cast<std::size_t>(size_)), offsets(static_cast<std::size_t>(size_));
+  MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, comm);
+  std::size_t total = 0;
+  for (int r = 0; r < size_; ++r) {
+    offsets[static_cast<std::size_t>(r)] = static_cast<int>(total);
+    total += static_cast<std::size_t>(counts[static_cast<std::size_t>(r)]);
+  }
+  all.resize(total);
+  MPI_Allgatherv(values, mine, MPI_DOUBLE, all.data(), counts.data(), offsets.data(), MPI_DOUBLE, comm);
+#endif
+  return all;
 }
 
 void Communicator::broadcast([[maybe_unused]] std::string& text) const {

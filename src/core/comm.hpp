@@ -24,7 +24,12 @@ class Communicator {
   // Element-wise over the ranks, in place; every rank gets the result.
   void max(std::vector<double>& values) const;
   void min(std::vector<double>& values) const;
+  void sum(double* values, std::size_t count) const;
+  void sum(std::vector<double>& values) const { sum(values.data(), values.size()); }
   double max(double value) const;
+  double sum(double value) const;
+  // Every rank's `count` values (the count may differ by rank), one after the other in rank order.
+  std::vector<double> gather(const double* values, std::size_t count) const;
   // Rank 0's value, on every rank.
   void broadcast(std::string& text) const;
   void broadcast(int& value) const;
@@ -39,10 +44,13 @@ class Communicator {
 
   // Seconds this rank has spent in collectives so far, through this communicator or a copy of it.
   double communication_s() const { return *communication_s_; }
+  // Counts `seconds` of work done for a collective outside it (e.g. staging device memory through
+  // the host) as communication.
+  void count_communication(double seconds) const { *communication_s_ += seconds; }
 
  private:
-  enum class Op { max, min };
-  void reduce(std::vector<double>& values, Op op) const;
+  enum class Op { max, min, sum };
+  void reduce(double* values, std::size_t count, Op op) const;
   int rank_ = 0, size_ = 1;
   int handle_ = 0;  // the MPI communicator as MPI_Comm_c2f gives it: mpi.h stays in comm.cpp
   std::shared_ptr<double> communication_s_ = std::make_shared<double>(0.0);

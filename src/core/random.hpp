@@ -46,28 +46,37 @@ void fill_uniform(const ExecSpace& space, const View& v, std::uint64_t seed, std
       FillUniform<View>{v, seed, stream, lo, hi, first});
 }
 
-// m(index % rows, index / rows) = lo + (hi - lo) * uniform01(seed, stream, index) for each index.
+// m(local % rows, local / rows) = lo + (hi - lo) * uniform01(seed, stream, index) for each local
+// index, where index is the element's column-major index in the whole matrix of global_rows rows
+// whose rows first_row, first_row + 1, ... m holds.
 template <class Matrix>
 struct FillUniformColumnMajor {
   Matrix m;
-  std::int64_t rows;
+  std::int64_t rows, first_row, global_rows;
   std::uint64_t seed, stream;
   double lo, hi;
 
-  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t index) const {
-    m(index % rows, index / rows) = lo + (hi - lo) * uniform01(seed, stream, static_cast<std::uint64_t>(index));
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t local) const {
+    const std::int64_t i = local % rows, j = local / rows;
+    const auto index = static_cast<std::uint64_t>(first_row + i + j * global_rows);
+    m(i, j) = lo + (hi - lo) * uniform01(seed, stream, index);
   }
 };
 
 // Fills m(i, j) with value i + j * rows of the stream: the column-major order of the numbers, so a
-// LayoutLeft matrix holds the same values as a rank-1 View of rows * cols filled above.
+// LayoutLeft matrix holds the same values as a rank-1 View of rows * cols filled above. With
+// `first_row` and `global_rows`, m is the row block [first_row, first_row + rows) of a matrix of
+// global_rows rows (a rank's share) and holds that matrix's numbers.
 template <class ExecSpace, class... Properties>
 void fill_uniform(const ExecSpace& space, const Kokkos::View<double**, Properties...>& m, std::uint64_t seed,
-                  std::uint64_t stream, double lo, double hi) {
+                  std::uint64_t stream, double lo, double hi, std::int64_t first_row = 0,
+                  std::int64_t global_rows = -1) {
   const std::int64_t rows = m.extent(0);
+  if (global_rows < 0) global_rows = rows;
   Kokkos::parallel_for(
       "klab::fill_uniform", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, m.size()),
-      FillUniformColumnMajor<Kokkos::View<double**, Properties...>>{m, rows, seed, stream, lo, hi});
+      FillUniformColumnMajor<Kokkos::View<double**, Properties...>>{m, rows, first_row, global_rows, seed, stream, lo,
+                                                                      hi});
 }
 
 // A keyed permutation of [0, n): position i maps to permuted_index(key, n, half_bits, i), a

@@ -1,0 +1,39 @@
+#pragma once
+// Collectives on Kokkos Views of a space: what a distributed stage combines across its ranks.
+// Memory the host cannot reach goes through a host mirror (Debian's Open MPI is not CUDA-aware);
+// the copies count as communication time, as the collective itself does.
+#include <Kokkos_Core.hpp>
+
+#include <chrono>
+#include <stdexcept>
+
+#include "core/comm.hpp"
+#include "core/spaces.hpp"
+
+namespace klab {
+
+// Sums `values` element-wise over the ranks of `comm`, in place, after the work queued on `space`
+// (which wrote them) is done. `values` must be contiguous (any layout, any rank).
+template <class ExecSpace, class View>
+void sum_over_ranks(const Communicator& comm, const ExecSpace& space, const View& values) {
+  if (comm.size() == 1) return;
+  if (!values.span_is_contiguous()) throw std::logic_error("sum_over_ranks needs a contiguous View");
+  const auto start = std::chrono::steady_clock::now();
+  const double before = comm.communication_s();
+  if constexpr (!SpaceTraits<ExecSpace>::is_device) {
+    space.fence();
+    comm.sum(values.data(), values.span());
+  } else {
+    using HostStaging = typename SpaceTraits<ExecSpace>::host_staging_space;
+    const auto host = Kokkos::create_mirror_view(HostStaging(), values);
+    Kokkos::deep_copy(space, host, values);
+    space.fence();
+    comm.sum(host.data(), host.span());
+    Kokkos::deep_copy(space, values, host);
+    space.fence();
+  }
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  comm.count_communication(elapsed - (comm.communication_s() - before));
+}
+
+}  // namespace klab
