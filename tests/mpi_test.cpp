@@ -1,11 +1,13 @@
-// klab under mpirun: a distributed stage gives on 1, 2 and 3 ranks (oversubscribed, one OpenMP
+// klab under mpirun: each distributed stage gives on 1, 2 and 3 ranks (oversubscribed, one OpenMP
 // thread each) the records of a plain run; a deck error is reported once and every rank exits 2;
 // a stage that does not split its work fails its records on several ranks and the run goes on.
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "cli_helpers.hpp"
 
@@ -29,9 +31,16 @@ class MpiRun : public Cli {
   }
 };
 
-TEST_F(MpiRun, ADistributedStageGivesTheAnswersOfOneRank) {
-  const std::string deck = write("d.yaml", "run:\n  name: d\n  spaces: [serial, openmp]\n  repetitions: 2\nstages:\n"
-                                           "  - stage: elementwise\n    sizes: [1000, 1001, 7]\n");
+// Each deck in tests/data/mpi/ (one per distributed stage) on 1, 2 and 3 ranks gives the records of
+// a plain run: every record passes its check against the whole problem's host reference, and its
+// error equals the plain run's within kSameAnswer (relative) or kRounding (absolute): the ranks
+// compute the same iterates, summed in another order.
+constexpr double kSameAnswer = 1e-6, kRounding = 1e-13;
+
+class MpiDeck : public MpiRun, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(MpiDeck, GivesTheAnswersOfOneRank) {
+  const std::string deck = std::string(KLAB_SOURCE_DIR) + "/tests/data/mpi/" + GetParam() + ".yaml";
   const Outcome plain = klab("run " + deck + " --json " + path("plain.json"), "OMP_NUM_THREADS=1");
   ASSERT_EQ(plain.status, 0) << plain.output;
   const YAML::Node reference = YAML::LoadFile(path("plain.json"))["records"];
@@ -46,10 +55,15 @@ TEST_F(MpiRun, ADistributedStageGivesTheAnswersOfOneRank) {
     ASSERT_EQ(records.size(), reference.size());
     for (std::size_t i = 0; i < records.size(); ++i) {
       const YAML::Node r = records[i], expected = reference[i];
+      const std::string what = r["case"].as<std::string>() + " " + r["variant"].as<std::string>() + " on " +
+                               r["space"].as<std::string>();
       EXPECT_EQ(r["case"].as<std::string>(), expected["case"].as<std::string>());
       EXPECT_EQ(r["space"].as<std::string>(), expected["space"].as<std::string>());
-      EXPECT_TRUE(r["passed"].as<bool>()) << r["failure"].as<std::string>();
-      EXPECT_EQ(r["error"].as<double>(), expected["error"].as<double>());  // addition is exact
+      EXPECT_EQ(r["variant"].as<std::string>(), expected["variant"].as<std::string>());
+      EXPECT_TRUE(r["passed"].as<bool>()) << what << ": " << r["failure"].as<std::string>();
+      const double error = r["error"].as<double>(), plain_error = expected["error"].as<double>();
+      EXPECT_LE(std::fabs(error - plain_error), kSameAnswer * std::fabs(plain_error) + kRounding)
+          << what << ": " << error << " on " << ranks << " ranks, " << plain_error << " on one";
       EXPECT_EQ(r["ranks"].IsDefined(), ranks > 1);
       if (ranks > 1) {
         EXPECT_EQ(r["ranks"]["count"].as<int>(), ranks);
@@ -58,6 +72,17 @@ TEST_F(MpiRun, ADistributedStageGivesTheAnswersOfOneRank) {
     }
   }
 }
+
+std::vector<std::string> mpi_decks() {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(fs::path(KLAB_SOURCE_DIR) / "tests/data/mpi"))
+    if (entry.path().extension() == ".yaml") names.push_back(entry.path().stem().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryDistributedStage, MpiDeck, ::testing::ValuesIn(mpi_decks()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 TEST_F(MpiRun, ADeckErrorIsReportedOnceAndEveryRankExitsTwo) {
   const std::string deck = write("bad.yaml", "run:\n  name: bad\nstages:\n  - stage: elementwise\n    size: [10]\n");
