@@ -337,16 +337,16 @@ TEST(Matmul, HostChecksCatchAWrongOrMissingElement) {
   const HostMatrix a = random_matrix(30, 20, engine), b = random_matrix(20, 25, engine);
   const HostMatrix c = stages::host_product(a, b);
   for (const auto& ok : {stages::check_by_host_loop(a, b, c), stages::check_by_projection(a, b, c, 3)})
-    EXPECT_LE(ok.error, ok.tolerance) << ok.method;
+    EXPECT_LE(ok.error(), ok.tolerance) << ok.method;
 
   c(17, 4) *= 1 + 1e-9;
   for (const auto& wrong : {stages::check_by_host_loop(a, b, c), stages::check_by_projection(a, b, c, 3)})
-    EXPECT_GT(wrong.error, wrong.tolerance) << wrong.method;
+    EXPECT_GT(wrong.error(), wrong.tolerance) << wrong.method;
 
   c(3, 24) = std::numeric_limits<double>::quiet_NaN();  // an element never written
   for (const auto& unwritten : {stages::check_by_host_loop(a, b, c), stages::check_by_projection(a, b, c, 3)}) {
     klab::ResultRecord record;
-    record.error = unwritten.error;
+    record.error = unwritten.error();
     record.tolerance = unwritten.tolerance;
     klab::judge(record);
     EXPECT_FALSE(record.passed) << unwritten.method;

@@ -31,15 +31,22 @@ std::vector<MatmulVariant> variants_for(const MatmulShape& shape, const std::vec
 // The case of one shape on one space: A and B generated there and the KokkosBlas::gemm reference
 // computed from them and checked on the host, where copying A, B and the reference is the
 // setup's transfer_s. A reference beyond its tolerance fails the case. Each variant writes into C
-// poisoned with NaN and is compared with the reference.
+// poisoned with NaN and is compared with the reference. On several ranks each holds its share of
+// A's and C's rows (the whole matrices' numbers) and all of B.
 template <class ExecSpace>
 CaseSetup setup_matmul(const ExecSpace& space, const MatmulShape& shape, const std::vector<MatmulVariant>& variants,
-                       const TileShape& tile, std::uint64_t seed) {
-  // Planned before anything is allocated: a tile the space cannot launch fails the case at once.
-  const TiledLaunch tiled = lists(variants, MatmulVariant::tiled) ? plan_tiled<ExecSpace>(tile, shape) : TiledLaunch{};
-  SpaceMatrix<ExecSpace> a("matmul::a", shape.m, shape.k), b("matmul::b", shape.k, shape.n);
-  SpaceMatrix<ExecSpace> c("matmul::c", shape.m, shape.n), reference("matmul::reference", shape.m, shape.n);
-  fill_uniform(space, a, seed, matmul_stream_a, 0.0, 1.0);
+                       const TileShape& tile, std::uint64_t seed, const Communicator& comm) {
+  const std::pair<std::int64_t, std::int64_t> rows = comm.share(shape.m);
+  const MatmulShape local{rows.second - rows.first, shape.k, shape.n};
+  // Planned before anything is allocated: a tile the space cannot launch fails the case at once. A
+  // rank without rows (more ranks than rows) plans as for one and launches no team.
+  const TiledLaunch tiled =
+      lists(variants, MatmulVariant::tiled)
+          ? plan_tiled<ExecSpace>(tile, MatmulShape{std::max<std::int64_t>(local.m, 1), local.k, local.n})
+          : TiledLaunch{};
+  SpaceMatrix<ExecSpace> a("matmul::a", local.m, shape.k), b("matmul::b", shape.k, shape.n);
+  SpaceMatrix<ExecSpace> c("matmul::c", local.m, shape.n), reference("matmul::reference", local.m, shape.n);
+  fill_uniform(space, a, seed, matmul_stream_a, 0.0, 1.0, rows.first, shape.m);
   fill_uniform(space, b, seed, matmul_stream_b, 0.0, 1.0);
   compat::gemm(space, "N", "N", 1.0, a, b, 0.0, reference);
 
@@ -51,11 +58,12 @@ CaseSetup setup_matmul(const ExecSpace& space, const MatmulShape& shape, const s
     host_reference = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), reference);
   });
   if (SpaceTraits<ExecSpace>::is_device) setup.transfer_s = transfer_s;
-  const ProductCheck reference_check = check_product(host_a, host_b, host_reference, seed);
+  ProductCheck reference_check = check_product(host_a, host_b, host_reference, seed, shape.m);
+  reference_check.parts = reference_check.parts.summed(comm);
   std::ostringstream reference_note;
-  reference_note << "KokkosBlas::gemm; " << reference_check.method << ": " << reference_check.error << " (tolerance "
+  reference_note << "KokkosBlas::gemm; " << reference_check.method << ": " << reference_check.error() << " (tolerance "
                  << reference_check.tolerance << ")";
-  if (!(reference_check.error <= reference_check.tolerance))
+  if (!(reference_check.error() <= reference_check.tolerance))
     throw std::runtime_error("the reference " + reference_note.str());
 
   const double tolerance = 2.0 * static_cast<double>(shape.k) * std::numeric_limits<double>::epsilon();
@@ -63,13 +71,13 @@ CaseSetup setup_matmul(const ExecSpace& space, const MatmulShape& shape, const s
     const bool zip_reduce = variant == MatmulVariant::zip_reduce;
     // Allocated before the timing: the zip-reduce cost shown is the memory traffic, not malloc.
     const Products<ExecSpace> products =
-        zip_reduce ? Products<ExecSpace>("matmul::products", shape.m, shape.k, shape.n) : Products<ExecSpace>();
+        zip_reduce ? Products<ExecSpace>("matmul::products", local.m, local.k, local.n) : Products<ExecSpace>();
     VariantRun run;
     run.start = [c] { Kokkos::deep_copy(c, std::numeric_limits<double>::quiet_NaN()); };
     run.body = [=] { multiply(space, variant, a, b, c, tiled, products); };
     run.check = [=, note = reference_note.str()] {
-      Check check{"relative Frobenius error vs KokkosBlas::gemm", relative_frobenius_error(space, c, reference),
-                  tolerance, "", {{"reference", note}}, {}, {}};
+      Check check{"relative Frobenius error vs KokkosBlas::gemm",
+                  squared_error(space, c, reference).summed(comm).ratio(), tolerance, "", {{"reference", note}}, {}, {}};
       if (variant == MatmulVariant::kokkos_kernels) check.notes.emplace_back("gemm_path", gemm_path<ExecSpace>());
       if (variant == MatmulVariant::tiled) check.notes.emplace_back("tiling", tiled.describe());
       if (zip_reduce)
@@ -174,9 +182,10 @@ StageDefinition matmul_stage() {
               c.sampling = settings.repetitions();
               for (const MatmulVariant variant : variants) c.variants.push_back({name_of(variant), matmul_work(shape)});
               c.same_result = true;
+              c.distributed = true;
               c.setup = on_every_space([shape, variants, tile = params.tile, seed = settings.seed](
-                                           const auto& space, const CaseContext&) {
-                return setup_matmul(space, shape, variants, tile, seed);
+                                           const auto& space, const CaseContext& context) {
+                return setup_matmul(space, shape, variants, tile, seed, context.comm);
               });
               cases.push_back(std::move(c));
             }

@@ -25,6 +25,10 @@
 // `variants`, and `tile: {m, n, k}` for the tiled variant (m and n multiples of 8; each key
 // defaults per space), refused when `variants` leaves tiled out.
 //
+// On R ranks (mpirun) each rank holds a block of A's and C's rows and all of B, generated from the
+// seed by global index, and multiplies its block; the check's sums of squares add up over ranks.
+// No collective runs within a product.
+//
 // Inputs are uniform in [0, 1) like NumPy's random.rand, generated on the space from the deck's
 // seed. Every variant writes into C poisoned with NaN and is compared with the KokkosBlas::gemm
 // result (relative Frobenius error), which is itself checked once per case on the host: against
@@ -481,6 +485,18 @@ inline double norm_ratio(double sum_squared_difference, double sum_squared_refer
   return std::sqrt(sum_squared_reference > 0 ? sum_squared_difference / sum_squared_reference : sum_squared_difference);
 }
 
+// Σ (c - reference)² and Σ reference²: the parts of a relative Frobenius error, which add up over
+// the row blocks of C on several ranks before the ratio is taken.
+struct SquaredNorms {
+  double difference = 0, reference = 0;
+  double ratio() const { return norm_ratio(difference, reference); }
+  SquaredNorms summed(const Communicator& comm) const {
+    std::vector<double> parts{difference, reference};
+    comm.sum(parts);
+    return {parts[0], parts[1]};
+  }
+};
+
 // Σ (c - reference)² into diff and Σ reference² into ref, one work item per element.
 template <class ExecSpace>
 struct MatmulSquaredError {
@@ -495,16 +511,15 @@ struct MatmulSquaredError {
   }
 };
 
-// ||c - reference||_F / ||reference||_F on the space; NaN if c holds a NaN.
+// The parts of ||c - reference||_F / ||reference||_F, on the space; NaN if c holds a NaN.
 template <class ExecSpace>
-double relative_frobenius_error(const ExecSpace& space, const SpaceMatrix<ExecSpace>& c,
-                                const SpaceMatrix<ExecSpace>& reference) {
-  const std::int64_t rows = c.extent(0);
-  double diff_squared = 0, reference_squared = 0;
-  Kokkos::parallel_reduce(
-      "matmul::error", Range64<ExecSpace>(space, 0, c.size()), MatmulSquaredError<ExecSpace>{c, reference, rows},
-      diff_squared, reference_squared);
-  return norm_ratio(diff_squared, reference_squared);
+SquaredNorms squared_error(const ExecSpace& space, const SpaceMatrix<ExecSpace>& c,
+                           const SpaceMatrix<ExecSpace>& reference) {
+  SquaredNorms parts;
+  Kokkos::parallel_reduce("matmul::error", Range64<ExecSpace>(space, 0, c.size()),
+                          MatmulSquaredError<ExecSpace>{c, reference, static_cast<std::int64_t>(c.extent(0))},
+                          parts.difference, parts.reference);
+  return parts;
 }
 
 // The product on the host, by the plain loop (j, p, i order: unit stride down the columns).
@@ -524,26 +539,33 @@ inline std::vector<double> host_matvec(const HostMatrix& m, const std::vector<do
   return y;
 }
 
+// A host check of c = a·b: c may be a row block of the product (with a's rows), whose parts add
+// up with the other blocks' to the whole product's.
 struct ProductCheck {
   std::string method;
-  double error = 0;
+  SquaredNorms parts;
   double tolerance = 0;
+  double error() const { return parts.ratio(); }
 };
 
-// ||c - reference||_F / ||reference||_F of host matrices; NaN if c holds a NaN.
-inline double host_relative_frobenius_error(const HostMatrix& c, const HostMatrix& reference) {
-  double difference = 0, norm = 0;
+// The parts of ||c - reference||_F / ||reference||_F for host matrices; NaN if c holds a NaN.
+inline SquaredNorms host_squared_error(const HostMatrix& c, const HostMatrix& reference) {
+  SquaredNorms parts;
   for (std::size_t j = 0; j < c.extent(1); ++j)
     for (std::size_t i = 0; i < c.extent(0); ++i) {
-      difference += (c(i, j) - reference(i, j)) * (c(i, j) - reference(i, j));
-      norm += reference(i, j) * reference(i, j);
+      parts.difference += (c(i, j) - reference(i, j)) * (c(i, j) - reference(i, j));
+      parts.reference += reference(i, j) * reference(i, j);
     }
-  return norm_ratio(difference, norm);
+  return parts;
+}
+
+inline double host_relative_frobenius_error(const HostMatrix& c, const HostMatrix& reference) {
+  return host_squared_error(c, reference).ratio();
 }
 
 // c = a·b checked against the host triple loop.
 inline ProductCheck check_by_host_loop(const HostMatrix& a, const HostMatrix& b, const HostMatrix& c) {
-  return {"host triple loop", host_relative_frobenius_error(c, host_product(a, b)),
+  return {"host triple loop", host_squared_error(c, host_product(a, b)),
           2.0 * static_cast<double>(a.extent(1)) * std::numeric_limits<double>::epsilon()};
 }
 
@@ -555,17 +577,20 @@ inline ProductCheck check_by_projection(const HostMatrix& a, const HostMatrix& b
   std::vector<double> x(b.extent(1));
   for (std::size_t j = 0; j < x.size(); ++j) x[j] = uniform01(seed, matmul_stream_x, j);
   const std::vector<double> projected = host_matvec(c, x), expected = host_matvec(a, host_matvec(b, x));
-  double difference = 0, reference = 0;
+  SquaredNorms parts;
   for (std::size_t i = 0; i < expected.size(); ++i) {
-    difference += (projected[i] - expected[i]) * (projected[i] - expected[i]);
-    reference += expected[i] * expected[i];
+    parts.difference += (projected[i] - expected[i]) * (projected[i] - expected[i]);
+    parts.reference += expected[i] * expected[i];
   }
-  return {"Freivalds projection on the host", norm_ratio(difference, reference),
+  return {"Freivalds projection on the host", parts,
           2.0 * static_cast<double>(a.extent(1) + b.extent(1)) * std::numeric_limits<double>::epsilon()};
 }
 
-inline ProductCheck check_product(const HostMatrix& a, const HostMatrix& b, const HostMatrix& c, std::uint64_t seed) {
-  const std::int64_t products = static_cast<std::int64_t>(a.extent(0) * a.extent(1) * b.extent(1));
+// By the host loop up to host_loop_max_products of the whole product (`rows` of A, all ranks'),
+// by projection beyond: the same method on every rank.
+inline ProductCheck check_product(const HostMatrix& a, const HostMatrix& b, const HostMatrix& c, std::uint64_t seed,
+                                  std::int64_t rows) {
+  const std::int64_t products = rows * static_cast<std::int64_t>(a.extent(1) * b.extent(1));
   return products <= host_loop_max_products ? check_by_host_loop(a, b, c) : check_by_projection(a, b, c, seed);
 }
 
