@@ -168,7 +168,8 @@ void Harness::run_case(const StageIdentity& stage, const Case& c, const std::str
   const std::string region = stage.label + ":" + c.label + ":" + space;
   const ProfilingRegion case_region(region);
   const AvailableMemory available = available_memory(space_is_device(space));
-  const double memory_bytes = c.memory_bytes / comm_.size();  // each rank's share of the whole problem
+  // Each rank's share of the whole problem, and what it holds in full.
+  const double memory_bytes = (c.memory_bytes - c.replicated_bytes) / comm_.size() + c.replicated_bytes;
   if (available.bytes > 0 && memory_bytes > static_cast<double>(available.bytes)) {
     const double bytes = static_cast<double>(available.bytes);
     Check why;

@@ -65,6 +65,9 @@ struct Case {
   std::string size_name;  // the sweep axis, e.g. "N", "obs"
   double size = 0;
   double memory_bytes = 0;  // estimated allocation on one space, for the memory budget
+  // Of memory_bytes, what a distributed case allocates in full on every rank (replicated data);
+  // the rest is split over the ranks.
+  double replicated_bytes = 0;
   Sampling sampling;
   std::vector<VariantInfo> variants;
   // The variants compute the same result: each record notes its share of the fastest.

@@ -41,7 +41,7 @@ CaseSetup setup_gd(const ExecSpace& space, const GdParams& params, std::int64_t 
       work("gd::work", params.obs);
   Kokkos::deep_copy(initial, Kokkos::View<const double*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(
                                  params.initial_weights.data(), params.initial_weights.size()));
-  const GdEpoch<ExecSpace> epoch(data, batch, params.learning_rate);
+  const GdEpoch<ExecSpace> epoch(data, batch, params.learning_rate, context.comm);
   const auto progress = std::make_shared<GdProgress>();
   const bool shuffle = params.shuffle;
   const int epochs = params.epochs;
@@ -137,6 +137,8 @@ StageDefinition gd_stage() {
               c.size_name = "batch";
               c.size = static_cast<double>(batch);
               c.memory_bytes = gd_bytes(*params);
+              c.replicated_bytes = c.memory_bytes;  // every rank holds the data
+              c.distributed = true;
               c.sampling = settings.iterations("epoch", params->epochs);
               c.variants = {{strategy, gd_epoch_work(params->obs, params->vars)}};
               c.setup = on_every_space([params, batch = batch, seed = settings.seed, announce = cases.empty()](

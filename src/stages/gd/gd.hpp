@@ -12,6 +12,11 @@
 // weights to the closed-form least-squares weights (XᵀX)⁻¹Xᵀy (blocked Cholesky on the space),
 // relative to their norm; a run whose loss becomes Inf or NaN is reported as diverged, with the
 // epoch, never as a result. Each epoch is timed alone; the loss after it is computed outside.
+//
+// On R ranks (mpirun) the training is data-parallel, as PyTorch's DistributedDataParallel is:
+// every rank holds the data and takes its share of each step's rows, and the ranks sum their
+// gradients X_sᵀr_s (one allreduce of vars doubles per step) before the same update. The weights
+// are those of one rank to rounding: only the order of the gradient's sum differs.
 #include <Kokkos_Core.hpp>
 
 #include <KokkosBlas1_dot.hpp>
@@ -23,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/comm_views.hpp"
 #include "core/kokkos_compat.hpp"
 #include "core/random.hpp"
 #include "core/stage.hpp"
@@ -97,44 +103,71 @@ struct GatherPermutedRows {
   }
 };
 
+// w += alpha·g.
+template <class ExecSpace>
+struct AddScaled {
+  SpaceVector<ExecSpace> w, g;
+  double alpha;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t j) const { w(j) += alpha * g(j); }
+};
+
 // One pass over the rows in steps of `batch` rows (the last step may be shorter). With a
 // permutation key, the step's rows are gathered into `xb`/`yb` first; otherwise they are a
-// contiguous block of X, used in place.
+// contiguous block of X, used in place. On several ranks each takes its share of a step's rows.
 template <class ExecSpace>
 class GdEpoch {
  public:
-  GdEpoch(const GdData<ExecSpace>& data, std::int64_t batch, double learning_rate)
+  GdEpoch(const GdData<ExecSpace>& data, std::int64_t batch, double learning_rate, Communicator comm = {})
       : data_(data),
         batch_(batch),
         learning_rate_(learning_rate),
+        comm_(std::move(comm)),
         residual_("gd::residual", batch),
         xb_("gd::x_batch", batch, data.x.extent(1)),
-        yb_("gd::y_batch", batch) {}
+        yb_("gd::y_batch", batch),
+        gradient_("gd::gradient", comm_.size() > 1 ? data.x.extent(1) : 0) {}
 
   // shuffle_key < 0: rows in order.
   void run(const ExecSpace& space, const SpaceVector<ExecSpace>& w, std::int64_t shuffle_key) const {
     const std::int64_t obs = data_.x.extent(0);
     for (std::int64_t first = 0; first < obs; first += batch_) {
       const std::int64_t count = std::min(batch_, obs - first);
-      const auto rows = std::make_pair(first, first + count);
-      const auto head = std::make_pair(std::int64_t(0), count);
+      const std::pair<std::int64_t, std::int64_t> mine = comm_.share(count);
+      const std::int64_t local = mine.second - mine.first;
+      const auto rows = std::make_pair(first + mine.first, first + mine.second);
+      const auto head = std::make_pair(std::int64_t(0), local);
       const auto r = Kokkos::subview(residual_, head);
       if (shuffle_key < 0) {
         step(space, w, Kokkos::subview(data_.x, rows, Kokkos::ALL), Kokkos::subview(data_.y, rows), r, count);
       } else {
-        gather(space, static_cast<std::uint64_t>(shuffle_key), first, count);
+        gather(space, static_cast<std::uint64_t>(shuffle_key), first + mine.first, local);
         step(space, w, Kokkos::subview(xb_, head, Kokkos::ALL), Kokkos::subview(yb_, head), r, count);
       }
     }
   }
 
-  // One step on the rows xb, yb (count of them); r is the residual's storage.
+  // One step on this rank's rows xb, yb of a step of `count` rows; r is the residual's storage.
   template <class XView, class YView, class RView>
   void step(const ExecSpace& space, const SpaceVector<ExecSpace>& w, const XView& xb, const YView& yb,
             const RView& r, std::int64_t count) const {
-    Kokkos::deep_copy(space, r, yb);
-    compat::gemv(space, "N", 1.0, xb, w, -1.0, r);                                       // r = X_B·w − y_B
-    compat::gemv(space, "T", -2.0 * learning_rate_ / static_cast<double>(count), xb, r, 1.0, w);  // w −= lr·∇
+    const double scale = -2.0 * learning_rate_ / static_cast<double>(count);
+    if (xb.extent(0) > 0) {
+      Kokkos::deep_copy(space, r, yb);
+      compat::gemv(space, "N", 1.0, xb, w, -1.0, r);  // r = X_B·w − y_B
+    }
+    if (comm_.size() == 1) {
+      compat::gemv(space, "T", scale, xb, r, 1.0, w);  // w −= lr·∇
+      return;
+    }
+    if (xb.extent(0) > 0)
+      compat::gemv(space, "T", 1.0, xb, r, 0.0, gradient_);
+    else
+      Kokkos::deep_copy(space, gradient_, 0.0);  // a rank without rows in this step adds nothing
+    sum_over_ranks(comm_, space, gradient_);
+    Kokkos::parallel_for("gd::update", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(
+                                           space, 0, static_cast<std::int64_t>(w.extent(0))),
+                         AddScaled<ExecSpace>{w, gradient_, scale});
   }
 
   // Rows first .. first+count-1 of the permutation `key` into xb_, yb_.
@@ -150,9 +183,11 @@ class GdEpoch {
   GdData<ExecSpace> data_;
   std::int64_t batch_;
   double learning_rate_;
+  Communicator comm_;
   SpaceVector<ExecSpace> residual_;
   SpaceMatrix<ExecSpace> xb_;
   SpaceVector<ExecSpace> yb_;
+  SpaceVector<ExecSpace> gradient_;  // this rank's X_sᵀr_s, then the sum over ranks
 };
 
 // Mean squared error ||X·w − y||² / obs.

@@ -179,6 +179,7 @@ StageDefinition matmul_stage() {
               c.size_name = "N";
               c.size = shape.size();
               c.memory_bytes = matmul_bytes(shape, params.variants);
+              c.replicated_bytes = 8.0 * static_cast<double>(shape.k) * static_cast<double>(shape.n);  // B
               c.sampling = settings.repetitions();
               for (const MatmulVariant variant : variants) c.variants.push_back({name_of(variant), matmul_work(shape)});
               c.same_result = true;

@@ -1,0 +1,86 @@
+// The harness on however many ranks the test runs (ctest runs it plain and under mpirun -np 2 and
+// 3): a distributed case's record is the slowest rank's, a case that does not split its work
+// fails on more than one rank, and each rank's memory budget counts what it holds in full.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/harness.hpp"
+#include "core/spaces.hpp"
+
+namespace {
+
+// A case of one variant whose body sleeps `rank_ms` milliseconds per rank index: rank 0 not at all.
+klab::Case sleeping_case(bool distributed, int rank_ms) {
+  klab::Case c;
+  c.label = "n=1";
+  c.size_name = "n";
+  c.size = 1;
+  c.sampling = {"repetition", 0, 3};
+  c.distributed = distributed;
+  c.variants = {{"sleep", {8.0, 1.0}}};
+  c.setup = [rank_ms](const std::string&, const klab::CaseContext& context) {
+    klab::CaseSetup setup;
+    setup.fence = [] {};
+    klab::VariantRun run;
+    const int rank = context.comm.rank();
+    run.body = [rank, rank_ms] { std::this_thread::sleep_for(std::chrono::milliseconds(rank * rank_ms)); };
+    run.check = [] { return klab::Check{"synthetic", 0, 1e-12, "", {}, {}, {}}; };
+    setup.variants.push_back(run);
+    return setup;
+  };
+  return c;
+}
+
+std::vector<klab::ResultRecord> run_on_every_rank(const klab::Case& c) {
+  std::vector<klab::ResultRecord> records;
+  klab::Harness harness(records, [](const std::string&) {}, false, {}, klab::Harness::default_progress_after_s,
+                        klab::Communicator::world());
+  harness.run_case({"label", "type"}, c, klab::compiled_space_names().front());
+  return records;
+}
+
+TEST(HarnessOnRanks, ADistributedCaseRecordsTheSlowestRanksTimes) {
+  const klab::Communicator comm = klab::Communicator::world();
+  const auto records = run_on_every_rank(sleeping_case(true, 20));
+  ASSERT_EQ(records.size(), 1u);
+  const klab::ResultRecord& r = records[0];
+  EXPECT_TRUE(r.passed) << r.failure;
+  EXPECT_EQ(r.ranks, comm.size());
+  if (comm.size() == 1) {
+    EXPECT_LT(r.fastest_rank_median_s, 0);  // one rank: no rank statistics
+    return;
+  }
+  // Every rank holds the same record: the last rank's sleep, and rank 0's as the fastest.
+  EXPECT_GE(r.time.min, 0.020 * (comm.size() - 1));
+  EXPECT_LT(r.fastest_rank_median_s, 0.010);
+  EXPECT_GE(r.communication_s, 0);
+}
+
+TEST(HarnessOnRanks, ACaseThatDoesNotSplitItsWorkFailsOnMoreThanOneRank) {
+  const klab::Communicator comm = klab::Communicator::world();
+  const auto records = run_on_every_rank(sleeping_case(false, 0));
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].passed, comm.size() == 1) << records[0].failure;
+  if (comm.size() > 1)
+    EXPECT_EQ(records[0].failure, "type does not split its work over ranks: run it on one (without mpirun, or -np 1)");
+}
+
+TEST(HarnessOnRanks, EachRanksBudgetIsItsShareAndWhatItHoldsInFull) {
+  const klab::Communicator comm = klab::Communicator::world();
+  // Far more than any machine has when held in full, little when split over 3 ranks or fewer:
+  // only the replicated part decides.
+  for (const double replicated : {0.0, 1e18}) {
+    klab::Case c = sleeping_case(true, 0);
+    c.memory_bytes = 1e3 + replicated;
+    c.replicated_bytes = replicated;
+    const auto records = run_on_every_rank(c);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].passed, replicated == 0) << records[0].failure;
+  }
+}
+
+}  // namespace
