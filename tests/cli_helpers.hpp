@@ -44,13 +44,17 @@ inline Outcome klab(const std::string& args, const std::string& environment = ""
   return run_command((environment.empty() ? "" : "env " + environment + " ") + std::string(KLAB_EXE) + " " + args);
 }
 
-// Starts klab with `args` and calls `action` with its process id as soon as its output (stdout
-// and stderr) holds `trigger`; returns its exit status and output. Kills it and fails the test if
-// it runs for more than `limit` without finishing.
+// Starts klab with `args` (through `launcher`, e.g. mpirun and its options, if given) and calls
+// `action` with its process id as soon as its output (stdout and stderr) holds `trigger`; returns
+// its exit status and output. Kills it and fails the test if it runs for more than `limit`
+// without finishing.
 inline Outcome klab_at(const std::vector<std::string>& args, const std::string& trigger,
-                       const std::function<void(pid_t)>& action, std::chrono::seconds limit = std::chrono::seconds(300)) {
+                       const std::function<void(pid_t)>& action, std::chrono::seconds limit = std::chrono::seconds(300),
+                       const std::vector<std::string>& launcher = {}) {
   // Built before the fork: the child of a threaded process may only call async-signal-safe functions.
-  std::vector<char*> argv{const_cast<char*>(KLAB_EXE)};
+  std::vector<char*> argv;
+  for (const auto& a : launcher) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(const_cast<char*>(KLAB_EXE));
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   int pipe_fds[2];
@@ -61,7 +65,7 @@ inline Outcome klab_at(const std::vector<std::string>& args, const std::string& 
     ::dup2(pipe_fds[1], STDERR_FILENO);
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
-    ::execv(KLAB_EXE, argv.data());
+    ::execv(argv[0], argv.data());
     ::_exit(127);
   }
   ::close(pipe_fds[1]);

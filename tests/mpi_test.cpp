@@ -5,7 +5,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <signal.h>
+
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -92,6 +96,63 @@ TEST_F(MpiRun, ADeckErrorIsReportedOnceAndEveryRankExitsTwo) {
   EXPECT_NE(run.output.find(error), std::string::npos) << run.output;
   EXPECT_EQ(run.output.find(error), run.output.rfind(error)) << run.output;
   EXPECT_FALSE(fs::exists(path("r.json")));
+}
+
+TEST_F(MpiRun, AScalingStudyMeasuresEachRankCountInOneLaunch) {
+  const std::string deck = write("s.yaml", "run:\n  name: s\n  spaces: [serial]\n  ranks: [1, 3]\n  repetitions: 2\n"
+                                           "stages:\n  - stage: elementwise\n    sizes: [1000, 20000]\n");
+  const Outcome run = mpirun(3, "run " + deck + " --json " + path("r.json"));
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find("scaling"), std::string::npos) << run.output;  // the table's column
+  const YAML::Node records = YAML::LoadFile(path("r.json"))["records"];
+  ASSERT_EQ(records.size(), 4u);  // each case on 1, then on 3 ranks
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const YAML::Node r = records[i];
+    const int ranks = i % 2 == 0 ? 1 : 3;
+    EXPECT_TRUE(r["passed"].as<bool>());
+    EXPECT_EQ(r["ranks"]["count"].as<int>(), ranks);
+    const YAML::Node scaling = r["ranks"]["scaling"];
+    EXPECT_EQ(scaling["base_ranks"].as<int>(), 1);
+    const double base = records[i - i % 2]["time_s"]["median"].as<double>();
+    EXPECT_DOUBLE_EQ(scaling["speedup"].as<double>(), base / r["time_s"]["median"].as<double>());
+    EXPECT_DOUBLE_EQ(scaling["efficiency"].as<double>(), scaling["speedup"].as<double>() / ranks);
+  }
+}
+
+TEST_F(MpiRun, MoreRanksThanTheJobHasIsADeckError) {
+  const std::string deck = write("s.yaml", "run:\n  name: s\n  ranks: [1, 2]\nstages:\n"
+                                           "  - stage: elementwise\n    sizes: [10]\n");
+  const Outcome run = klab("run " + deck + " --json " + path("r.json"));
+  EXPECT_EQ(run.status, 2) << run.output;
+  EXPECT_NE(run.output.find(deck + ":3:14: run.ranks[1]: asks for 2 ranks, this job has 1"), std::string::npos)
+      << run.output;
+  EXPECT_FALSE(fs::exists(path("r.json")));
+}
+
+// mpirun passes SIGINT on to the ranks as SIGTERM: they agree to stop, and rank 0 writes the
+// records of the cases that completed. mpirun kills ranks that take longer than its
+// odls_base_sigkill_timeout (1 s by default) to end: here 30 s, so that a loaded machine's sample
+// may finish.
+TEST_F(MpiRun, AnInterruptedJobWritesTheCompletedRecords) {
+  const std::string deck = write("long.yaml", "run:\n  name: long\n  spaces: [serial]\n  warmups: 0\n"
+                                              "  repetitions: 100\nstages:\n  - stage: elementwise\n    sizes: [1000]\n"
+                                              "  - stage: matmul\n    sizes: [800]\n    variants: [naive]\n");
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  ::setenv("OMP_NUM_THREADS", "1", 1);
+  const Outcome out = klab_at({"run", deck, "--json", path("r.json")}, "N=800 naive\n",
+                              [](pid_t mpirun) {
+                                std::this_thread::sleep_for(std::chrono::milliseconds(500));
+                                ::kill(mpirun, SIGINT);
+                              },
+                              std::chrono::seconds(300),
+                              {KLAB_MPIEXEC, "-np", "2", "--oversubscribe", "--mca", "btl_vader_single_copy_mechanism",
+                               "none", "--mca", "odls_base_sigkill_timeout", "30"});
+  EXPECT_NE(out.status, 0) << out.output;
+  const YAML::Node results = YAML::LoadFile(path("r.json"));
+  EXPECT_TRUE(results["interrupted"].as<bool>()) << out.output;
+  ASSERT_EQ(results["records"].size(), 1u) << out.output;
+  EXPECT_EQ(results["records"][0]["stage"].as<std::string>(), "elementwise");
 }
 
 }  // namespace

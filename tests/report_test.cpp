@@ -117,3 +117,30 @@ TEST(Report, SecondsAreFormattedWithUnits) {
   EXPECT_EQ(klab::format_seconds(0.0196), "19.600 ms");
   EXPECT_EQ(klab::format_seconds(2.5), "2.500 s");
 }
+
+TEST(Report, AScalingStudyHasSpeedupAndEfficiencyAgainstItsFewestRanks) {
+  const auto on = [](int ranks, const std::string& space, double median) {
+    klab::ResultRecord r = timed(space, 1000, median);
+    r.ranks = ranks;
+    return r;
+  };
+  std::vector<klab::ResultRecord> records = {on(2, "host", 4.0), on(4, "host", 2.5), on(1, "device", 1.0),
+                                             on(2, "host", 8.0)};
+  records[3].case_label = "N=2000";  // on one rank count only: no study
+  klab::note_scaling(records);
+  EXPECT_EQ(records[0].scaling_base_ranks, 2);
+  EXPECT_DOUBLE_EQ(records[0].speedup, 1.0);
+  EXPECT_DOUBLE_EQ(records[0].efficiency, 1.0);
+  EXPECT_DOUBLE_EQ(records[1].speedup, 1.6);
+  EXPECT_DOUBLE_EQ(records[1].efficiency, 0.8);
+  EXPECT_LT(records[2].speedup, 0);  // another space
+  EXPECT_LT(records[3].speedup, 0);
+
+  // Ratios between spaces and crossovers compare records of the same rank count only.
+  std::ostringstream table;
+  klab::print_table(table, records, "host");
+  EXPECT_NE(table.str().find("ranks"), std::string::npos);
+  EXPECT_NE(table.str().find("1.60x 80%"), std::string::npos) << table.str();
+  const auto ratio = klab::speedups(records, "host");
+  EXPECT_TRUE(std::isnan(ratio[2]));  // no host record on one rank
+}

@@ -139,6 +139,22 @@ void Communicator::abort(const std::string& why) const {
   std::exit(1);
 }
 
+std::optional<Communicator> Communicator::first(int count) const {
+  if (count >= size_) return *this;
+  std::optional<Communicator> group;
+#ifdef KLAB_HAVE_MPI
+  const CommunicationTimer timer(*communication_s_);
+  MPI_Comm sub = MPI_COMM_NULL;
+  MPI_Comm_split(MPI_Comm_f2c(handle_), rank_ < count ? 0 : MPI_UNDEFINED, rank_, &sub);
+  if (sub == MPI_COMM_NULL) return group;  // a handful per run, released by MPI_Finalize
+  group.emplace();
+  MPI_Comm_rank(sub, &group->rank_);
+  MPI_Comm_size(sub, &group->size_);
+  group->handle_ = static_cast<int>(MPI_Comm_c2f(sub));
+#endif
+  return group;
+}
+
 std::pair<std::int64_t, std::int64_t> Communicator::share(std::int64_t n) const {
   const std::int64_t base = n / size_, extra = n % size_;
   const std::int64_t begin = rank_ * base + std::min<std::int64_t>(rank_, extra);

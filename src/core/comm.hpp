@@ -5,6 +5,7 @@
 // CUDA-aware. The seconds spent in collectives are counted, for the records.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,10 @@ class Communicator {
   // Ends every rank of the job (MPI_Abort) after printing `why` to stderr: what a rank does when
   // it cannot go on in step with the others, which would otherwise wait for it in a collective.
   [[noreturn]] void abort(const std::string& why) const;
+
+  // The first `count` ranks as a communicator of their own, on those ranks; nullopt on the others.
+  // Collective: every rank calls it. A scaling study runs a case on the first 1, 2, ... ranks.
+  std::optional<Communicator> first(int count) const;
 
   // This rank's contiguous share [begin, end) of n items: blocks whose sizes differ by one at most,
   // in rank order, so that the global index of an item is the same for every rank count.

@@ -52,6 +52,15 @@ RunSettings read_run(ParamReader& reader) {
   run.baseline = reader.choice("baseline", run.spaces.front(), run.spaces);
   run.repeat = read_repeat(reader, RepeatSettings{});
   run.seed = static_cast<std::uint64_t>(reader.integer("seed", 20240901, {0, std::numeric_limits<std::int64_t>::max()}));
+  const int job = Communicator::world().size();
+  const std::vector<std::int64_t> ranks = reader.integer_list("ranks", std::vector<std::int64_t>{job}, {1, 1 << 20});
+  for (std::size_t i = 0; i < ranks.size(); ++i) {
+    if (ranks[i] > job)
+      reader.fail_element("ranks", i, "asks for " + std::to_string(ranks[i]) + " ranks, this job has " +
+                                          std::to_string(job) + ": start klab with mpirun -np " +
+                                          std::to_string(ranks[i]) + " (or more)");
+    run.ranks.push_back(static_cast<int>(ranks[i]));
+  }
   if (auto output = reader.child("output")) {
     run.json_path = output->text("json", std::string());
     run.csv_path = output->text("csv", std::string());

@@ -21,6 +21,9 @@ struct RunSettings {
   std::string baseline;             // the space ratios are taken against
   RepeatSettings repeat;
   std::uint64_t seed = 0;
+  // The rank counts each case runs on, in order (a scaling study: the first R ranks of the job for
+  // each R); by default the job's.
+  std::vector<int> ranks;
   std::string json_path;            // empty: not written
   std::string csv_path;
 };

@@ -15,7 +15,7 @@ namespace klab {
 namespace {
 
 bool same_case(const ResultRecord& a, const ResultRecord& b) {
-  return a.stage == b.stage && a.variant == b.variant && a.case_label == b.case_label;
+  return a.stage == b.stage && a.variant == b.variant && a.case_label == b.case_label && a.ranks == b.ranks;
 }
 
 const ResultRecord* find_on(const std::vector<ResultRecord>& records, const ResultRecord& like, const std::string& space) {
@@ -76,18 +76,19 @@ std::vector<double> speedups(const std::vector<ResultRecord>& records, const std
 }
 
 std::vector<Crossover> find_crossovers(const std::vector<ResultRecord>& records, const std::string& baseline) {
-  // Groups (stage, variant, space) in order of first appearance.
-  std::vector<std::tuple<std::string, std::string, std::string>> groups;
+  // Groups (stage, variant, space, ranks) in order of first appearance.
+  std::vector<std::tuple<std::string, std::string, std::string, int>> groups;
   for (const auto& r : records) {
-    const auto key = std::make_tuple(r.stage, r.variant, r.space);
+    const auto key = std::make_tuple(r.stage, r.variant, r.space, r.ranks);
     if (r.space != baseline && std::find(groups.begin(), groups.end(), key) == groups.end()) groups.push_back(key);
   }
   std::vector<Crossover> out;
-  for (const auto& [stage, variant, space] : groups) {
+  for (const auto& [stage, variant, space, ranks] : groups) {
     // (size, case, space faster?) over the cases measured on both spaces.
     std::vector<std::tuple<double, std::string, bool>> sweep;
     for (const auto& r : records) {
-      if (r.stage != stage || r.variant != variant || r.space != space || r.time.count == 0) continue;
+      if (r.stage != stage || r.variant != variant || r.space != space || r.ranks != ranks || r.time.count == 0)
+        continue;
       if (const ResultRecord* base = find_on(records, r, baseline))
         sweep.emplace_back(r.size, r.case_label, r.time.median < base->time.median);
     }
@@ -106,17 +107,40 @@ std::vector<Crossover> find_crossovers(const std::vector<ResultRecord>& records,
       c.from_case = std::get<1>(sweep[first]);
       c.summary = c.winner + " is faster than " + c.loser + " from " + *c.from_case + " up " + range;
     }
-    c.summary = stage + "/" + variant + ": " + c.summary;
+    c.summary = stage + "/" + variant + (ranks > 1 ? " on " + std::to_string(ranks) + " ranks" : "") + ": " + c.summary;
     out.push_back(std::move(c));
   }
   return out;
 }
 
+void note_scaling(std::vector<ResultRecord>& records) {
+  for (auto& r : records) {
+    const ResultRecord* base = nullptr;
+    bool several = false;
+    for (const auto& other : records) {
+      if (other.stage != r.stage || other.variant != r.variant || other.case_label != r.case_label ||
+          other.space != r.space || other.time.count == 0)
+        continue;
+      several = several || other.ranks != r.ranks;
+      if (!base || other.ranks < base->ranks) base = &other;
+    }
+    if (!several || !base || r.time.count == 0 || !(r.time.median > 0)) continue;
+    r.scaling_base_ranks = base->ranks;
+    r.speedup = base->time.median / r.time.median;
+    r.efficiency = r.speedup * base->ranks / r.ranks;
+  }
+}
+
 void print_table(std::ostream& out, const std::vector<ResultRecord>& records, const std::string& baseline) {
   const std::vector<double> ratio = speedups(records, baseline);
+  // Runs on several ranks show them, and a scaling study its speed-up and efficiency.
+  const bool ranked = std::any_of(records.begin(), records.end(), [](const ResultRecord& r) { return r.ranks > 1; });
+  const bool scaling = std::any_of(records.begin(), records.end(), [](const ResultRecord& r) { return r.speedup >= 0; });
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"stage", "case", "variant", "space", "min", "median", "max", "rate", baseline + "/space", "error",
                   "check"});
+  if (scaling) rows.back().insert(rows.back().begin() + 9, "scaling");
+  if (ranked) rows.back().insert(rows.back().begin() + 4, "ranks");
   for (std::size_t i = 0; i < records.size(); ++i) {
     const ResultRecord& r = records[i];
     const bool timed = r.time.count > 0;
@@ -124,6 +148,11 @@ void print_table(std::ostream& out, const std::vector<ResultRecord>& records, co
                     timed ? format_seconds(r.time.median) : "-", timed ? format_seconds(r.time.max) : "-",
                     timed ? rate_text(r) : "-", format_number(ratio[i], "%.2fx"), format_number(r.error, "%.1e"),
                     r.passed ? "ok" : "FAILED"});
+    if (scaling)
+      rows.back().insert(rows.back().begin() + 9, r.speedup < 0 ? "-"
+                                                                : format_number(r.speedup, "%.2fx ") +
+                                                                      format_number(100 * r.efficiency, "%.0f%%"));
+    if (ranked) rows.back().insert(rows.back().begin() + 4, std::to_string(r.ranks));
   }
   std::vector<std::size_t> width(rows.front().size(), 0);
   for (const auto& row : rows)
@@ -195,11 +224,18 @@ Json results_json(const RunDescription& run, const std::vector<ResultRecord>& re
         .set("notes", std::move(notes))
         .set("metrics", std::move(metrics))
         .set("series", std::move(series));
-    if (r.ranks > 1)
-      record.set("ranks", Json::object()
-                              .set("count", r.ranks)
-                              .set("fastest_rank_median_s", known_seconds(r.fastest_rank_median_s))
-                              .set("communication_s", known_seconds(r.communication_s)));
+    if (r.ranks > 1 || r.speedup >= 0) {
+      Json ranks = Json::object().set("count", r.ranks);
+      if (r.ranks > 1)
+        ranks.set("fastest_rank_median_s", known_seconds(r.fastest_rank_median_s))
+            .set("communication_s", known_seconds(r.communication_s));
+      if (r.speedup >= 0)
+        ranks.set("scaling", Json::object()
+                                 .set("base_ranks", r.scaling_base_ranks)
+                                 .set("speedup", r.speedup)
+                                 .set("efficiency", r.efficiency));
+      record.set("ranks", std::move(ranks));
+    }
     list.push(std::move(record));
   }
   Json crossovers = Json::array();

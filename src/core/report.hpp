@@ -28,6 +28,10 @@ struct Crossover {
 // One crossover for each space other than the baseline, against the baseline.
 std::vector<Crossover> find_crossovers(const std::vector<ResultRecord>& records, const std::string& baseline);
 
+// Fills speedup and efficiency of the records of each case (stage, case, variant, space) that ran
+// on more than one rank count, against its fewest ranks (strong scaling: the same problem).
+void note_scaling(std::vector<ResultRecord>& records);
+
 void print_table(std::ostream& out, const std::vector<ResultRecord>& records, const std::string& baseline);
 
 struct RunDescription {

@@ -28,6 +28,10 @@ struct ResultRecord {
   int ranks = 1;              // MPI ranks the case ran on
   double fastest_rank_median_s = -1;  // ranks > 1: the median of the fastest rank's samples
   double communication_s = -1;        // ranks > 1: the median over samples of the most seconds a rank spent in collectives
+  // A scaling study (the case on several rank counts): the median time on the fewest ranks of
+  // the study (scaling_base_ranks) over this one's, and that speed-up per rank added (1: perfect).
+  double speedup = -1, efficiency = -1;  // < 0: no study
+  int scaling_base_ranks = 0;
   double setup_s = 0;        // allocating, generating and copying the case's inputs, timed apart
   double transfer_s = -1;    // of which host<->space copies, where the stage measured them; < 0: none
   double bytes = 0;          // bytes moved per sample (0: not counted)

@@ -2,7 +2,9 @@
 
 #include <exception>
 #include <functional>
+#include <optional>
 #include <ostream>
+#include <vector>
 
 #include "core/harness.hpp"
 #include "core/interrupt.hpp"
@@ -18,6 +20,8 @@ namespace {
 Json deck_json(const Deck& deck) {
   Json spaces = Json::array();
   for (const auto& s : deck.run.spaces) spaces.push(s);
+  Json ranks = Json::array();
+  for (const int r : deck.run.ranks) ranks.push(r);
   return Json::object()
       .set("path", deck.path)
       .set("text", deck.text)
@@ -25,6 +29,7 @@ Json deck_json(const Deck& deck) {
       .set("run", Json::object()
                       .set("name", deck.run.name)
                       .set("spaces", std::move(spaces))
+                      .set("ranks", std::move(ranks))
                       .set("baseline", deck.run.baseline)
                       .set("warmups", deck.run.repeat.warmups)
                       .set("repetitions", deck.run.repeat.repetitions)
@@ -49,6 +54,9 @@ void check_outputs(const Deck& deck, const RunOptions& options) {
 int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std::ostream& log,
              const Communicator& comm) {
   const OutputPaths paths = output_paths(deck, options);
+  // The ranks of each rank count the deck asks for: the first R of the job (collective).
+  std::vector<std::optional<Communicator>> groups;
+  for (const int ranks : deck.run.ranks) groups.push_back(comm.first(ranks));
 
   const MachineInfo machine = collect_machine_info();
   std::vector<ResultRecord> records;
@@ -74,22 +82,38 @@ int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std
         log << "\r" << prefix << ": " << what << "\033[K" << std::flush;
         line_open = true;
       };
-      Harness harness(records, line, options.verbose, progress, Harness::default_progress_after_s, comm);
-      try {
-        end_open_line();
-        log << prefix << std::endl;
-        const ProfilingRegion stage_region(entry.label + ":" + space);
-        for (const Case& c : entry.cases) harness.run_case({entry.label, entry.type}, c, space);
-      } catch (const Interrupted& e) {
-        // The case in progress is dropped: a record is only ever a completed measurement.
-        interrupted_by = e.signal();
-        end_open_line();
-        log << prefix << ": " << e.what() << "; writing the " << records.size() << " record(s) of completed cases"
-            << std::endl;
-        break;
+      end_open_line();
+      log << prefix << std::endl;
+      const ProfilingRegion stage_region(entry.label + ":" + space);
+      for (std::size_t c = 0; c < entry.cases.size() && !interrupted_by; ++c) {
+        for (const auto& group : groups) {
+          if (group) {
+            const std::string on = groups.size() > 1 ? " on " + std::to_string(group->size()) + " ranks" : "";
+            const auto group_line = [&](const std::string& what) { line(what + on); };
+            const auto group_progress = [&](const std::string& what) { progress(what + on); };
+            Harness harness(records, group_line, options.verbose, group_progress, Harness::default_progress_after_s,
+                            *group);
+            try {
+              harness.run_case({entry.label, entry.type}, entry.cases[c], space);
+            } catch (const Interrupted& e) {
+              // The case in progress is dropped: a record is only ever a completed measurement.
+              interrupted_by = e.signal();
+            }
+          }
+          // The ranks outside the group wait here, and every rank learns of a signal alike.
+          if (groups.size() > 1) interrupted_by = static_cast<int>(comm.max(static_cast<double>(interrupted_by)));
+          if (interrupted_by) {
+            end_open_line();
+            log << prefix << ": " << Interrupted(interrupted_by).what() << "; writing the " << records.size()
+                << " record(s) of completed cases" << std::endl;
+            break;
+          }
+        }
       }
+      if (interrupted_by) break;
     }
   }
+  note_scaling(records);
 
   // A signal after the last safe point (during the last check) still ends the run as interrupted.
   if (!interrupted_by) interrupted_by = agreed_interrupt_signal(comm);
