@@ -1,6 +1,7 @@
 // klab under mpirun: each distributed stage gives on 1, 2 and 3 ranks (oversubscribed, one OpenMP
-// thread each) the records of a plain run; a deck error is reported once and every rank exits 2.
-// (tests/ranks_test.cpp has the harness's side: slowest rank, non-distributed cases, budgets.)
+// thread each) the records of a plain run; solvebak's gram sweeps communicate nothing; a deck error
+// is reported once and every rank exits 2. (tests/ranks_test.cpp has the harness's side: slowest
+// rank, non-distributed cases, budgets.)
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
@@ -87,6 +88,24 @@ std::vector<std::string> mpi_decks() {
 
 INSTANTIATE_TEST_SUITE_P(EveryDistributedStage, MpiDeck, ::testing::ValuesIn(mpi_decks()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// solvebak's gram form sweeps from G and Xᵀy summed over the ranks at setup: its sweeps spend no
+// time in collectives, while the residual and batched forms sum over the ranks in every sweep.
+TEST_F(MpiRun, SolveBakGramSweepsDoNotCommunicate) {
+  const std::string deck = std::string(KLAB_SOURCE_DIR) + "/tests/data/mpi/solvebak.yaml";
+  const Outcome run = mpirun(2, "run " + deck + " --json " + path("r.json"));
+  ASSERT_EQ(run.status, 0) << run.output;
+  const YAML::Node records = YAML::LoadFile(path("r.json"))["records"];
+  ASSERT_EQ(records.size(), 6u);  // 3 forms on 2 spaces
+  for (const YAML::Node& r : records) {
+    const std::string variant = r["variant"].as<std::string>();
+    const double communication_s = r["ranks"]["communication_s"].as<double>();
+    if (variant == "gram")
+      EXPECT_EQ(communication_s, 0.0) << r["space"].as<std::string>();
+    else
+      EXPECT_GT(communication_s, 0.0) << variant << " on " << r["space"].as<std::string>();
+  }
+}
 
 TEST_F(MpiRun, ADeckErrorIsReportedOnceAndEveryRankExitsTwo) {
   const std::string deck = write("bad.yaml", "run:\n  name: bad\nstages:\n  - stage: elementwise\n    size: [10]\n");

@@ -101,6 +101,21 @@ TYPED_TEST(SolveBakOnSpace, BatchedConvergesWithAShortLastBlock) {
   EXPECT_LT(errors.back(), errors.front() * 1e-3);
 }
 
+// On one rank every sum over ranks returns at once (no collective, no staging copy, no fence), so
+// nothing counts as communication: one rank's sweeps are the kernels alone.
+TYPED_TEST(SolveBakOnSpace, OneRankCommunicatesNothing) {
+  using ExecSpace = TypeParam;
+  const klab::Communicator comm;
+  const auto p = klab::stages::make_solvebak_problem(ExecSpace(), 101, 7, 3, comm);
+  klab::stages::SolveBakSweeps<ExecSpace> solver(ExecSpace(), p, {"residual", "gram", "batched"}, 3);
+  for (const char* form : {"residual", "gram", "batched"}) {
+    solver.start(form);
+    solver.sweep();
+    EXPECT_LT(klab::stages::relative_residual(ExecSpace(), p, solver.state()), 1.0) << form;
+  }
+  EXPECT_EQ(comm.communication_s(), 0.0);
+}
+
 TYPED_TEST(SolveBakOnSpace, ZeroColumnIsAClearError) {
   using ExecSpace = TypeParam;
   const auto p = klab::stages::make_solvebak_problem(ExecSpace(), 50, 6, 1);

@@ -10,9 +10,9 @@ namespace klab::stages {
 
 namespace {
 
-
 // The case on one space: X, a_true, y and the column norms generated there once, G = XᵀX too
-// for the gram form; a variant per form, each started afresh from a = 0.
+// for the gram form; a variant per form, each started afresh from a = 0. On several ranks each
+// holds its share of the rows (see solvebak.hpp).
 template <class ExecSpace>
 CaseSetup setup_solvebak(const ExecSpace& space, const SolveBakParams& params, std::uint64_t seed,
                          const CaseContext& context) {
@@ -20,7 +20,7 @@ CaseSetup setup_solvebak(const ExecSpace& space, const SolveBakParams& params, s
   const bool underdetermined = params.vars > params.obs;
   if (underdetermined)
     context.announce("warning: vars > obs, so X·a = y has many solutions: the relative residual is checked, not a_true");
-  const SolveBakProblem<ExecSpace> problem = make_solvebak_problem(space, params.obs, params.vars, seed);
+  const SolveBakProblem<ExecSpace> problem = make_solvebak_problem(space, params.obs, params.vars, seed, context.comm);
   const auto sweeps = std::make_shared<SolveBakSweeps<ExecSpace>>(space, problem, params.forms, params.batch);
   CaseSetup setup;
   for (const std::string& form : params.forms) {
@@ -83,7 +83,9 @@ StageDefinition solvebak_stage() {
             c.size_name = "obs";
             c.size = static_cast<double>(params.obs);
             c.memory_bytes = solvebak_bytes(params);
+            c.replicated_bytes = solvebak_replicated_bytes(params);
             c.sampling = settings.iterations("sweep", params.sweeps);
+            c.distributed = true;
             for (const std::string& form : params.forms)
               c.variants.push_back({form, solvebak_sweep_work(form, params.obs, params.vars)});
             c.setup = on_every_space([params, seed = settings.seed](const auto& space, const CaseContext& context) {

@@ -15,6 +15,18 @@
 // against the deck's `tolerance`; the residual ||y - X a|| / ||y|| is reported beside it.
 // Each record's samples are the sweeps, each timed alone; the gram form's G = XᵀX is computed
 // once per case, timed apart.
+//
+// On several ranks the rows of X (and of y and e) are split over them (Communicator::share),
+// each rank generating its block from the global seed; a, a_true and the column norms are
+// replicated, and every rank takes the same steps. The forms combine their sums:
+//   residual  one sum over ranks of <X_j, e> per column (a scalar: latency-bound by design, the
+//             seed's loop as it is)
+//   batched   one sum over ranks of X_Bᵀe per block
+//   gram      G and Xᵀy summed over ranks once; the sweeps then run on every rank without
+//             communication
+// The iterates match one rank's to rounding, not bit for bit: a dot product over the rows is
+// summed per rank and then over ranks, another order than one rank's sum. The check's residual
+// adds the ranks' sums of squares.
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
@@ -23,8 +35,11 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "core/comm.hpp"
+#include "core/comm_views.hpp"
 #include "core/kokkos_compat.hpp"
 #include "core/random.hpp"
 #include "core/spaces.hpp"
@@ -49,11 +64,13 @@ struct SolveBakParams {
 
 constexpr std::uint64_t solvebak_stream_x = 11, solvebak_stream_a = 12;
 
+// This rank's rows of X and y; a_true and the column norms whole.
 template <class ExecSpace>
 struct SolveBakProblem {
   SpaceMatrix<ExecSpace> x;
   SpaceVector<ExecSpace> a_true, y;
-  SpaceVector<ExecSpace> column_norms;  // <X_j, X_j>
+  SpaceVector<ExecSpace> column_norms;  // <X_j, X_j> over all rows
+  Communicator comm;                    // the ranks the rows are split over
 };
 
 // <X_j, X_j> for every column j: a team per column, so a column's reads coalesce.
@@ -92,17 +109,25 @@ void require_nonzero_columns(const NormsView& norms) {
                                " of X is zero: coordinate descent divides by <X_j, X_j> = 0");
 }
 
+// The problem of obs rows, this rank's share of them on `space`. Throws when a rank would have no
+// row: the residual form's step updates a on the rank's first row.
 template <class ExecSpace>
 SolveBakProblem<ExecSpace> make_solvebak_problem(const ExecSpace& space, std::int64_t obs, std::int64_t vars,
-                                                 std::uint64_t seed) {
-  SolveBakProblem<ExecSpace> p{SpaceMatrix<ExecSpace>("solvebak::x", obs, vars),
+                                                 std::uint64_t seed, const Communicator& comm = Communicator()) {
+  if (obs < comm.size())
+    throw std::runtime_error("obs = " + std::to_string(obs) + " rows of X on " + std::to_string(comm.size()) +
+                             " ranks: every rank needs at least one");
+  const std::pair<std::int64_t, std::int64_t> rows = comm.share(obs);
+  const std::int64_t local = rows.second - rows.first;
+  SolveBakProblem<ExecSpace> p{SpaceMatrix<ExecSpace>("solvebak::x", local, vars),
                                SpaceVector<ExecSpace>("solvebak::a_true", vars),
-                               SpaceVector<ExecSpace>("solvebak::y", obs),
-                               SpaceVector<ExecSpace>("solvebak::column_norms", vars)};
-  fill_uniform(space, p.x, seed, solvebak_stream_x, -0.5, 0.5);
+                               SpaceVector<ExecSpace>("solvebak::y", local),
+                               SpaceVector<ExecSpace>("solvebak::column_norms", vars), comm};
+  fill_uniform(space, p.x, seed, solvebak_stream_x, -0.5, 0.5, rows.first, obs);
   fill_uniform(space, p.a_true, seed, solvebak_stream_a, -0.5, 0.5);
   compat::gemv(space, "N", 1.0, p.x, p.a_true, 0.0, p.y);
   compute_column_norms(space, p.x, p.column_norms);
+  sum_over_ranks(comm, space, p.column_norms);
   space.fence();
   return p;
 }
@@ -163,18 +188,22 @@ void dot_column(const ExecSpace& space, const SpaceMatrix<ExecSpace>& x, std::in
       DotColumn<ExecSpace>{x, j, e}, Kokkos::Sum<double, typename ExecSpace::memory_space>(dot));
 }
 
-// The residual form: a sweep is `vars` fused steps; `dot` carries <X_j, e> between them.
+// The residual form: a sweep is `vars` fused steps; `dot` carries <X_j, e> between them. On
+// several ranks each step's dot covers the rank's rows and is summed over the ranks before the
+// next step divides it (on one rank sum_over_ranks returns at once: no fence, no copy).
 template <class ExecSpace>
 class ResidualSweeps {
  public:
   ResidualSweeps(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s)
       : space_(space), p_(p), s_(s), dot_a_("solvebak::dot_a"), dot_b_("solvebak::dot_b") {
     dot_column(space_, p_.x, 0, s_.residual, dot_a_);
+    sum_over_ranks(p_.comm, space_, dot_a_);
   }
   void sweep() {
     const std::int64_t vars = p_.x.extent(1);
     for (std::int64_t j = 0; j < vars; ++j) {
       residual_step(space_, p_, s_, j, (j + 1) % vars, dot_a_, dot_b_);
+      sum_over_ranks(p_.comm, space_, dot_b_);
       std::swap(dot_a_, dot_b_);
     }
   }
@@ -235,7 +264,8 @@ struct BatchedScale {
   }
 };
 
-// The batched form's sweep: per block of columns, two gemv calls and a scaling kernel.
+// The batched form's sweep: per block of columns, two gemv calls and a scaling kernel; on several
+// ranks the block's X_Bᵀe is summed over them between the first gemv and the scaling.
 template <class ExecSpace>
 void batched_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s,
                    std::int64_t batch, const SpaceVector<ExecSpace>& da) {
@@ -246,6 +276,7 @@ void batched_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, 
     const auto x_block = Kokkos::subview(p.x, Kokkos::ALL, columns);
     const auto da_block = Kokkos::subview(da, std::make_pair(std::int64_t(0), width));
     compat::gemv(space, "T", 1.0, x_block, s.residual, 0.0, da_block);
+    sum_over_ranks(p.comm, space, da_block);
     Kokkos::parallel_for(
         "solvebak::batched_scale", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, width),
         BatchedScale<ExecSpace>{da_block, p.column_norms, s.a, first});
@@ -256,7 +287,8 @@ void batched_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, 
 // The sweeps of the forms a case runs, one form after another, on one problem. The state is
 // allocated once and shared by the forms (a, and one residual e of obs rows for the residual and
 // batched forms), since each start() resets what its form uses. The gram form's G = XᵀX is
-// computed here, once, and its time kept apart from the sweeps.
+// computed here, once, and its time kept apart from the sweeps; on several ranks G and Xᵀy are
+// the sums of the ranks' X_rᵀX_r and X_rᵀy_r, so the gram sweeps need no communication.
 template <class ExecSpace>
 class SolveBakSweeps {
  public:
@@ -273,7 +305,10 @@ class SolveBakSweeps {
       g_ = SpaceMatrix<ExecSpace>("solvebak::gram", vars, vars);
       r_ = SpaceVector<ExecSpace>("solvebak::r", vars);
       r_next_ = SpaceVector<ExecSpace>("solvebak::r_next", vars);
-      gram_setup_s_ = time_once(space_, [&] { compat::gemm(space_, "T", "N", 1.0, p_.x, p_.x, 0.0, g_); });
+      gram_setup_s_ = time_once(space_, [&] {
+        compat::gemm(space_, "T", "N", 1.0, p_.x, p_.x, 0.0, g_);
+        sum_over_ranks(p_.comm, space_, g_);
+      });
     }
   }
 
@@ -284,6 +319,7 @@ class SolveBakSweeps {
     Kokkos::deep_copy(space_, a_, 0.0);
     if (form_ == "gram") {
       compat::gemv(space_, "T", 1.0, p_.x, p_.y, 0.0, r_);
+      sum_over_ranks(p_.comm, space_, r_);
       state_ = {a_, r_};
       return;
     }
@@ -318,7 +354,7 @@ class SolveBakSweeps {
   std::optional<ResidualSweeps<ExecSpace>> residual_;
 };
 
-// mean |a_true - a|, the seed's error.
+// mean |a_true - a|, the seed's error: a is replicated, so every rank finds the same.
 template <class ExecSpace>
 double mean_abs_error(const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s) {
   const auto a = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), s.a);
@@ -336,21 +372,24 @@ struct SumOfSquares {
   KOKKOS_INLINE_FUNCTION void operator()(std::int64_t i, double& sum) const { sum += v(i) * v(i); }
 };
 
-// ||y - X a|| / ||y||, computed afresh (not from the state the sweeps carried).
+// ||y - X a|| / ||y||, computed afresh (not from the state the sweeps carried): each rank's sums of
+// squares over its rows, added over the ranks.
 template <class ExecSpace>
 double relative_residual(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p,
                          const SolveBakState<ExecSpace>& s) {
   SpaceVector<ExecSpace> e("solvebak::check_residual", p.y.extent(0));
   Kokkos::deep_copy(e, p.y);
   compat::gemv(space, "N", -1.0, p.x, s.a, 1.0, e);
-  double e2 = 0, y2 = 0;
+  std::vector<double> squares(2, 0.0);  // <e, e>, <y, y>
   const auto y = p.y;
   Kokkos::parallel_reduce(
       "solvebak::residual_norm", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, e.extent(0)),
-      SumOfSquares<ExecSpace>{e}, e2);
+      SumOfSquares<ExecSpace>{e}, squares[0]);
   Kokkos::parallel_reduce(
       "solvebak::y_norm", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, y.extent(0)),
-      SumOfSquares<ExecSpace>{y}, y2);
+      SumOfSquares<ExecSpace>{y}, squares[1]);
+  p.comm.sum(squares);
+  const double e2 = squares[0], y2 = squares[1];
   return y2 > 0 ? std::sqrt(e2 / y2) : std::sqrt(e2);
 }
 
@@ -360,6 +399,13 @@ inline double solvebak_bytes(const SolveBakParams& p) {
   const double obs = static_cast<double>(p.obs), vars = static_cast<double>(p.vars);
   const bool gram = std::count(p.forms.begin(), p.forms.end(), "gram") > 0;
   return 8.0 * (obs * vars + 3.0 * obs + 5.0 * vars + (gram ? vars * vars : 0.0));
+}
+
+// Of solvebak_bytes, what every rank holds in full: the vectors of vars and G.
+inline double solvebak_replicated_bytes(const SolveBakParams& p) {
+  const double vars = static_cast<double>(p.vars);
+  const bool gram = std::count(p.forms.begin(), p.forms.end(), "gram") > 0;
+  return 8.0 * (5.0 * vars + (gram ? vars * vars : 0.0));
 }
 
 // Per sweep of a form: the residual and batched forms read X (obs × vars) twice and do 4 flops per
