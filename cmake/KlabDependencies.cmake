@@ -99,3 +99,31 @@ if(MPI_CXX_FOUND)
 else()
   message(STATUS "klab: MPI not used (Debian: libopenmpi-dev openmpi-bin): klab runs on one rank")
 endif()
+
+# NCCL, for collectives on device memory in CUDA builds with MPI (core/comm.hpp; a deck picks it
+# with run.collectives: nccl). Optional: from NCCL_ROOT, the CUDA toolkit, or the nvidia-nccl pip
+# wheel of the Python on PATH.
+option(KLAB_ENABLE_NCCL "Build with NCCL when it is found (CUDA builds with MPI)" ON)
+set(KLAB_NCCL_FOUND FALSE)
+if(KLAB_ENABLE_NCCL AND Kokkos_ENABLE_CUDA AND MPI_CXX_FOUND)
+  set(_klab_nccl_hints $ENV{NCCL_ROOT} ${NCCL_ROOT})
+  if(CUDAToolkit_LIBRARY_ROOT)
+    list(APPEND _klab_nccl_hints ${CUDAToolkit_LIBRARY_ROOT})
+  endif()
+  list(APPEND _klab_nccl_hints /usr/local/cuda)
+  execute_process(COMMAND python3 -c "import nvidia.nccl, os; print(list(nvidia.nccl.__path__)[0])"
+                  OUTPUT_VARIABLE _klab_nccl_wheel OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+  if(_klab_nccl_wheel)
+    list(APPEND _klab_nccl_hints ${_klab_nccl_wheel})
+  endif()
+  find_path(KLAB_NCCL_INCLUDE_DIR nccl.h HINTS ${_klab_nccl_hints} PATH_SUFFIXES include)
+  find_library(KLAB_NCCL_LIBRARY NAMES nccl libnccl.so.2 HINTS ${_klab_nccl_hints} PATH_SUFFIXES lib lib64)
+  if(KLAB_NCCL_INCLUDE_DIR AND KLAB_NCCL_LIBRARY)
+    set(KLAB_NCCL_FOUND TRUE)
+    message(STATUS "klab: NCCL ${KLAB_NCCL_LIBRARY}: collectives on device memory (run.collectives: nccl)")
+  endif()
+endif()
+if(Kokkos_ENABLE_CUDA AND NOT KLAB_NCCL_FOUND)
+  message(STATUS "klab: NCCL not used (needs MPI and nccl.h + libnccl: NCCL_ROOT, the CUDA toolkit or the "
+                 "nvidia-nccl pip wheel): collectives go through host memory")
+endif()

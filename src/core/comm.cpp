@@ -15,6 +15,9 @@
 #ifdef KOKKOS_ENABLE_CUDA
 #include <cuda_runtime.h>
 #endif
+#ifdef KLAB_HAVE_NCCL
+#include <nccl.h>
+#endif
 
 namespace klab {
 
@@ -139,20 +142,88 @@ void Communicator::abort(const std::string& why) const {
   std::exit(1);
 }
 
+#ifdef KLAB_HAVE_NCCL
+namespace {
+
+void check_nccl(ncclResult_t result, const char* what) {
+  if (result != ncclSuccess) throw std::runtime_error(std::string(what) + ": " + ncclGetErrorString(result));
+}
+
+std::shared_ptr<void> owned_nccl(ncclComm_t comm) {
+  return std::shared_ptr<void>(comm, [](void* c) { ncclCommDestroy(static_cast<ncclComm_t>(c)); });
+}
+
+}  // namespace
+#endif
+
 std::optional<Communicator> Communicator::first(int count) const {
   if (count >= size_) return *this;
   std::optional<Communicator> group;
 #ifdef KLAB_HAVE_MPI
   const CommunicationTimer timer(*communication_s_);
+  const bool member = rank_ < count;
   MPI_Comm sub = MPI_COMM_NULL;
-  MPI_Comm_split(MPI_Comm_f2c(handle_), rank_ < count ? 0 : MPI_UNDEFINED, rank_, &sub);
+  MPI_Comm_split(MPI_Comm_f2c(handle_), member ? 0 : MPI_UNDEFINED, rank_, &sub);
+#ifdef KLAB_HAVE_NCCL
+  std::shared_ptr<void> nccl;
+  if (nccl_) {  // collective over the parent's ranks as well
+    ncclComm_t split = nullptr;
+    check_nccl(ncclCommSplit(static_cast<ncclComm_t>(nccl_.get()), member ? 0 : NCCL_SPLIT_NOCOLOR, rank_, &split,
+                             nullptr),
+               "ncclCommSplit");
+    if (split) nccl = owned_nccl(split);
+  }
+#endif
   if (sub == MPI_COMM_NULL) return group;  // a handful per run, released by MPI_Finalize
   group.emplace();
   MPI_Comm_rank(sub, &group->rank_);
   MPI_Comm_size(sub, &group->size_);
   group->handle_ = static_cast<int>(MPI_Comm_c2f(sub));
+#ifdef KLAB_HAVE_NCCL
+  group->nccl_ = nccl;
+#endif
 #endif
   return group;
+}
+
+bool nccl_compiled() {
+#ifdef KLAB_HAVE_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
+void Communicator::use_nccl() {
+#ifdef KLAB_HAVE_NCCL
+  if (nccl_) return;
+  ncclUniqueId id;
+  if (rank_ == 0) check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
+  if (size_ > 1) MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_Comm_f2c(handle_));
+  ncclComm_t comm = nullptr;
+  check_nccl(ncclCommInitRank(&comm, size_, id, rank_), "ncclCommInitRank");
+  nccl_ = owned_nccl(comm);
+#else
+  throw std::runtime_error("NCCL is not compiled into this build");
+#endif
+}
+
+void Communicator::sum_on_device([[maybe_unused]] double* values, [[maybe_unused]] std::size_t count,
+                                 [[maybe_unused]] void* stream) const {
+#ifdef KLAB_HAVE_NCCL
+  if (!nccl_) throw std::logic_error("sum_on_device without use_nccl");
+  const CommunicationTimer timer(*communication_s_);
+  const auto cuda_stream = static_cast<cudaStream_t>(stream);
+  check_nccl(ncclAllReduce(values, values, count, ncclDouble, ncclSum, static_cast<ncclComm_t>(nccl_.get()), cuda_stream),
+             "ncclAllReduce");
+  if (cudaStreamSynchronize(cuda_stream) != cudaSuccess) throw std::runtime_error("ncclAllReduce did not complete");
+#else
+  throw std::logic_error("NCCL is not compiled into this build");
+#endif
+}
+
+std::string Communicator::collectives() const {
+  return nccl_ ? "NCCL on device memory" : "MPI through host memory";
 }
 
 std::pair<std::int64_t, std::int64_t> Communicator::share(std::int64_t n) const {
@@ -169,8 +240,9 @@ std::string communication_paths() {
   std::string library(version, static_cast<std::size_t>(length));
   library = library.substr(0, library.find_first_of(",\n"));
   const Communicator world = Communicator::world();
-  return "MPI (" + library + "), collectives through host memory; " + std::to_string(world.size()) +
-         (world.size() == 1 ? " rank" : " ranks") + " in this run";
+  return "MPI (" + library + "), collectives through host memory" +
+         (nccl_compiled() ? std::string(" or NCCL on device memory (run.collectives: nccl)") : std::string()) + "; " +
+         std::to_string(world.size()) + (world.size() == 1 ? " rank" : " ranks") + " in this run";
 #else
   return "one (built without MPI)";
 #endif

@@ -1,8 +1,9 @@
 #pragma once
 // The ranks a run is spread over. Under an MPI launcher (mpirun -np R klab run DECK) klab is one
 // process per rank, each on its own device; a plain `klab run` is one rank and makes no MPI call
-// (nor does a build without MPI). Collectives work on host memory: Debian's Open MPI is not
-// CUDA-aware. The seconds spent in collectives are counted, for the records.
+// (nor does a build without MPI). MPI's collectives work on host memory: Debian's Open MPI is not
+// CUDA-aware. A CUDA build with NCCL can also sum device memory in place (use_nccl). The seconds
+// spent in collectives are counted, for the records.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -49,6 +50,16 @@ class Communicator {
 
   // Seconds this rank has spent in collectives so far, through this communicator or a copy of it.
   double communication_s() const { return *communication_s_; }
+  // Starts NCCL on these ranks (collective; after Kokkos, each rank on its GPU): sum_on_device then
+  // works, and communicators from first() have it too. Throws where NCCL is not compiled in.
+  void use_nccl();
+  bool on_device() const { return nccl_ != nullptr; }
+  // Sums `count` doubles of device memory over the ranks in place, in order on the CUDA stream
+  // `stream` (cudaStream_t), and waits for it. Needs use_nccl().
+  void sum_on_device(double* values, std::size_t count, void* stream) const;
+  // "NCCL on device memory" or "MPI through host memory": what sum_over_ranks does on a GPU.
+  std::string collectives() const;
+
   // Counts `seconds` of work done for a collective outside it (e.g. staging device memory through
   // the host) as communication.
   void count_communication(double seconds) const { *communication_s_ += seconds; }
@@ -58,6 +69,7 @@ class Communicator {
   void reduce(double* values, std::size_t count, Op op) const;
   int rank_ = 0, size_ = 1;
   int handle_ = 0;  // the MPI communicator as MPI_Comm_c2f gives it: mpi.h stays in comm.cpp
+  std::shared_ptr<void> nccl_;  // the ncclComm_t, destroyed with its last copy; null: none
   std::shared_ptr<double> communication_s_ = std::make_shared<double>(0.0);
 };
 
@@ -66,6 +78,8 @@ class Communicator {
 // What carries data between ranks in this build, e.g. "MPI (Open MPI v4.1.4), collectives
 // through host memory; 2 ranks in this run", or that there is no MPI.
 std::string communication_paths();
+// Whether this build can sum device memory through NCCL (Communicator::use_nccl).
+bool nccl_compiled();
 
 class MpiSession {
  public:

@@ -1,11 +1,13 @@
 #pragma once
 // Collectives on Kokkos Views of a space: what a distributed stage combines across its ranks.
-// Memory the host cannot reach goes through a host mirror (Debian's Open MPI is not CUDA-aware);
-// the copies count as communication time, as the collective itself does.
+// Memory the host cannot reach is summed in place by NCCL when the communicator has it, else goes
+// through a host mirror (Debian's Open MPI is not CUDA-aware); the copies count as communication
+// time, as the collective itself does.
 #include <Kokkos_Core.hpp>
 
 #include <chrono>
 #include <stdexcept>
+#include <type_traits>
 
 #include "core/comm.hpp"
 #include "core/spaces.hpp"
@@ -24,6 +26,14 @@ void sum_over_ranks(const Communicator& comm, const ExecSpace& space, const View
     space.fence();
     comm.sum(values.data(), values.span());
   } else {
+#ifdef KOKKOS_ENABLE_CUDA
+    if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) {
+      if (comm.on_device()) {
+        comm.sum_on_device(values.data(), values.span(), space.cuda_stream());  // ordered after the writes
+        return;
+      }
+    }
+#endif
     using HostStaging = typename SpaceTraits<ExecSpace>::host_staging_space;
     const auto host = Kokkos::create_mirror_view(HostStaging(), values);
     Kokkos::deep_copy(space, host, values);

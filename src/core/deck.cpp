@@ -61,6 +61,9 @@ RunSettings read_run(ParamReader& reader) {
                                           std::to_string(ranks[i]) + " (or more)");
     run.ranks.push_back(static_cast<int>(ranks[i]));
   }
+  run.collectives = reader.choice("collectives", std::string("mpi"), {"mpi", "nccl"});
+  if (run.collectives == "nccl" && !nccl_compiled())
+    reader.fail("collectives", "NCCL is not compiled into this build (klab info, 'Ranks', says what is): use mpi");
   if (auto output = reader.child("output")) {
     run.json_path = output->text("json", std::string());
     run.csv_path = output->text("csv", std::string());

@@ -24,6 +24,7 @@ struct RunSettings {
   // The rank counts each case runs on, in order (a scaling study: the first R ranks of the job for
   // each R); by default the job's.
   std::vector<int> ranks;
+  std::string collectives = "mpi";  // on several ranks, how a GPU's memory is summed: "mpi" or "nccl"
   std::string json_path;            // empty: not written
   std::string csv_path;
 };

@@ -228,7 +228,8 @@ Json results_json(const RunDescription& run, const std::vector<ResultRecord>& re
       Json ranks = Json::object().set("count", r.ranks);
       if (r.ranks > 1)
         ranks.set("fastest_rank_median_s", known_seconds(r.fastest_rank_median_s))
-            .set("communication_s", known_seconds(r.communication_s));
+            .set("communication_s", known_seconds(r.communication_s))
+            .set("collectives", r.collectives);
       if (r.speedup >= 0)
         ranks.set("scaling", Json::object()
                                  .set("base_ranks", r.scaling_base_ranks)

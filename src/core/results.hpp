@@ -28,6 +28,7 @@ struct ResultRecord {
   int ranks = 1;              // MPI ranks the case ran on
   double fastest_rank_median_s = -1;  // ranks > 1: the median of the fastest rank's samples
   double communication_s = -1;        // ranks > 1: the median over samples of the most seconds a rank spent in collectives
+  std::string collectives;            // ranks > 1: what summed the space's memory (Communicator::collectives)
   // A scaling study (the case on several rank counts): the median time on the fewest ranks of
   // the study (scaling_base_ranks) over this one's, and that speed-up per rank added (1: perfect).
   double speedup = -1, efficiency = -1;  // < 0: no study

@@ -30,6 +30,7 @@ Json deck_json(const Deck& deck) {
                       .set("name", deck.run.name)
                       .set("spaces", std::move(spaces))
                       .set("ranks", std::move(ranks))
+                      .set("collectives", deck.run.collectives)
                       .set("baseline", deck.run.baseline)
                       .set("warmups", deck.run.repeat.warmups)
                       .set("repetitions", deck.run.repeat.repetitions)
@@ -55,8 +56,10 @@ int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std
              const Communicator& comm) {
   const OutputPaths paths = output_paths(deck, options);
   // The ranks of each rank count the deck asks for: the first R of the job (collective).
+  Communicator job = comm;
+  if (deck.run.collectives == "nccl") job.use_nccl();
   std::vector<std::optional<Communicator>> groups;
-  for (const int ranks : deck.run.ranks) groups.push_back(comm.first(ranks));
+  for (const int ranks : deck.run.ranks) groups.push_back(job.first(ranks));
 
   const MachineInfo machine = collect_machine_info();
   std::vector<ResultRecord> records;
