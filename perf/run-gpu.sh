@@ -6,29 +6,18 @@
 #   bash perf/run-gpu.sh [DECK...]            default: inputs/seed-notebook.yaml
 #   KLAB_RUN_ARGS="--spaces openmp,cuda"      extra options for each `klab run`
 #
-# Without network (as on a lent GPU machine), hand over what apt would install:
-#   KLAB_DEBS=folder of Debian 12 .deb files (yaml-cpp, googletest, benchmark, openblas, ...):
-#     unpacked into a private prefix ($KLAB_DEBS_PREFIX, default /opt/klab-debs), not into /;
-#   the Kokkos sources in $KLAB_CACHE/src (cmake/bootstrap.sh keeps them there as a small tarball).
+# Without network (as on a lent GPU machine), hand over what apt would install (perf/gpu-env.sh:
+# KLAB_DEBS, KLAB_MPI_DEBS) and the Kokkos sources in $KLAB_CACHE/src (cmake/bootstrap.sh keeps
+# them there as a small tarball).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 say() { echo "run-gpu: $*" >&2; }
 
 BOOTSTRAP_ARGS=(--backend cuda)
-if [ -n "${KLAB_DEBS:-}" ]; then
-  DEBS_PREFIX=${KLAB_DEBS_PREFIX:-/opt/klab-debs}
-  say "unpacking $(ls "$KLAB_DEBS"/*.deb | wc -l) packages from $KLAB_DEBS into $DEBS_PREFIX"
-  mkdir -p "$DEBS_PREFIX"
-  for deb in "$KLAB_DEBS"/*.deb; do dpkg-deb -x "$deb" "$DEBS_PREFIX"; done
-  lib=$DEBS_PREFIX/usr/lib/x86_64-linux-gnu
-  export CMAKE_PREFIX_PATH=$DEBS_PREFIX/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}
-  export CPATH=$DEBS_PREFIX/usr/include:$DEBS_PREFIX/usr/include/x86_64-linux-gnu/openblas-pthread${CPATH:+:$CPATH}
-  export LIBRARY_PATH=$lib:$lib/openblas-pthread${LIBRARY_PATH:+:$LIBRARY_PATH}
-  export LD_LIBRARY_PATH=$lib:$lib/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-  export KLAB_BLAS_DIR=$lib/openblas-pthread
-  BOOTSTRAP_ARGS+=(--no-apt)
-fi
+# shellcheck source=perf/gpu-env.sh
+source "$ROOT/perf/gpu-env.sh"
+[ -n "${KLAB_DEBS:-}" ] && BOOTSTRAP_ARGS+=(--no-apt)
 
 bash cmake/bootstrap.sh "${BOOTSTRAP_ARGS[@]}"
 say "configuring and building preset cuda"

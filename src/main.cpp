@@ -37,7 +37,7 @@ constexpr int exit_failure = 1;
 constexpr int exit_usage = 2;
 
 void print_usage(std::ostream& out) {
-  out << "usage: klab run DECK [--json PATH] [--csv PATH] [--spaces LIST] [--verbose]\n"
+  out << "usage: klab run DECK [--json PATH] [--csv PATH] [--spaces LIST] [--collectives mpi|nccl] [--verbose]\n"
          "       klab validate DECK\n"
          "       klab deck RESULTS.json      prints the deck a results file ran, every default filled in\n"
          "       klab plot RESULTS.json [--out DIR]\n"
@@ -46,6 +46,8 @@ void print_usage(std::ostream& out) {
          "       klab --help\n"
          "\n"
          "--spaces openmp,cuda runs only those spaces (compiled in) instead of the deck's.\n"
+         "--collectives nccl sums GPU memory over MPI ranks with NCCL (where compiled in) instead of the deck's\n"
+         "run.collectives (mpi: through host memory).\n"
          "Kokkos options (--kokkos-num-threads=N, on Kokkos 3.4 --kokkos-threads=N; --kokkos-device-id=N, ...)\n"
          "pass through to Kokkos; KOKKOS_NUM_THREADS=N in the environment works with every version.\n"
          "plot runs src/tools/plot.py on the first Python that has matplotlib: $KLAB_PLOT_PYTHON alone if set,\n"
@@ -78,6 +80,15 @@ void override_spaces(klab::Deck& deck, const std::string& list) {
   }
   if (std::find(spaces.begin(), spaces.end(), deck.run.baseline) == spaces.end()) deck.run.baseline = spaces.front();
   deck.run.spaces = spaces;
+}
+
+// What the command line changes in the deck's run section: --spaces and --collectives.
+void override_run(klab::Deck& deck, const klab::Command& command) {
+  if (!command.spaces.empty()) override_spaces(deck, command.spaces);
+  if (command.collectives.empty()) return;
+  if (command.collectives == "nccl" && !klab::nccl_compiled())
+    throw std::invalid_argument("--collectives nccl: NCCL is not compiled into this build (klab info, 'Ranks')");
+  deck.run.collectives = command.collectives;
 }
 
 // Runs `program` (a path, or a name looked up on PATH) with `args` and klab's environment, its
@@ -175,7 +186,7 @@ int main(int argc, char* argv[]) {
     if (world.root()) {
       try {
         deck = klab::load_deck(command.deck, klab::stage_registry());
-        if (!command.spaces.empty()) override_spaces(deck, command.spaces);
+        override_run(deck, command);
         if (command.verb == "run") klab::check_outputs(deck, command.options);
         text = deck.text;
       } catch (const klab::DeckError& e) {
@@ -195,7 +206,7 @@ int main(int argc, char* argv[]) {
     world.broadcast(text);
     if (!world.root()) {
       deck = klab::parse_deck(text, command.deck, klab::stage_registry());
-      if (!command.spaces.empty()) override_spaces(deck, command.spaces);
+      override_run(deck, command);
     }
   }
   if (command.verb == "validate") {

@@ -57,7 +57,11 @@ TEST(Command, EmptyAndRepeatedValuesAreErrors) {
   EXPECT_EQ(error_of({"run", "d.yaml", "--csv"}), "--csv needs a value");
   EXPECT_EQ(error_of({"run", "d.yaml", "--json", "a", "--json", "b"}), "--json is given twice");
   EXPECT_EQ(error_of({"run", ""}), "run: the file name is empty");
-  EXPECT_EQ(error_of({"validate", "d.yaml", "--json", "a"}), "--json, --csv and --spaces apply to run only");
+  EXPECT_EQ(error_of({"validate", "d.yaml", "--json", "a"}), "--json, --csv, --spaces and --collectives apply to run only");
+  EXPECT_EQ(error_of({"validate", "d.yaml", "--collectives", "mpi"}),
+            "--json, --csv, --spaces and --collectives apply to run only");
+  EXPECT_EQ(error_of({"run", "d.yaml", "--collectives", "gloo"}), "--collectives takes mpi or nccl, not 'gloo'");
+  EXPECT_EQ(parse({"run", "d.yaml", "--collectives", "nccl"}).collectives, "nccl");
   // Found by tests/fuzz: a quoted argument with a line break made a two-line message.
   EXPECT_EQ(error_of({"info\nrun"}), "unknown command 'info\\nrun'");
 }

@@ -130,6 +130,10 @@ Command parse_arguments(const std::vector<std::string>& args, const EnvironmentL
       value(command.options.csv_path);
     } else if (arg == "--spaces") {
       value(command.spaces);
+    } else if (arg == "--collectives") {
+      value(command.collectives);
+      if (command.collectives != "mpi" && command.collectives != "nccl")
+        throw std::invalid_argument("--collectives takes mpi or nccl, not '" + command.collectives + "'");
     } else if (arg == "--out") {
       value(command.out_dir);
     } else if (arg == "--verbose" || arg == "-v") {
@@ -165,9 +169,9 @@ Command parse_arguments(const std::vector<std::string>& args, const EnvironmentL
   } else {
     throw std::invalid_argument("unknown command '" + command.verb + "'");
   }
-  if (command.verb != "run" &&
-      (!command.options.json_path.empty() || !command.options.csv_path.empty() || !command.spaces.empty()))
-    throw std::invalid_argument("--json, --csv and --spaces apply to run only");
+  if (command.verb != "run" && (!command.options.json_path.empty() || !command.options.csv_path.empty() ||
+                                !command.spaces.empty() || !command.collectives.empty()))
+    throw std::invalid_argument("--json, --csv, --spaces and --collectives apply to run only");
   if (command.verb != "plot" && !command.out_dir.empty()) throw std::invalid_argument("--out applies to plot only");
   if (positional.size() == 2 && positional[1].empty()) throw std::invalid_argument(command.verb + ": the file name is empty");
   return command;

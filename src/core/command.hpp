@@ -15,6 +15,7 @@ struct Command {
   std::string results;  // the results file of `klab deck` and `klab plot`
   std::string out_dir;  // --out of `klab plot`
   std::string spaces;   // comma-separated override of the deck's run.spaces
+  std::string collectives;  // override of the deck's run.collectives (mpi or nccl)
   RunOptions options;
   bool kokkos_sets_threads = false;  // a Kokkos option or KOKKOS_NUM_THREADS / OMP_NUM_THREADS sets them
   bool kokkos_sets_device = false;   // a Kokkos option or KOKKOS_DEVICE_ID picks the GPU

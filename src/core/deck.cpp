@@ -176,6 +176,7 @@ std::string resolved_deck_yaml(const Deck& deck) {
   spaces.SetStyle(YAML::EmitterStyle::Flow);
   resolved["run"]["spaces"] = spaces;
   resolved["run"]["baseline"] = deck.run.baseline;
+  resolved["run"]["collectives"] = deck.run.collectives;
   YAML::Emitter out;
   out.SetDoublePrecision(17);  // every double reads back as the same double
   out << resolved;

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# On a machine with GPUs: the strong-scaling study, one launch per way of summing GPU memory over
+# ranks, each measuring 1 and 2 ranks (one GPU each) side by side, and the results files
+# perf/results/<gpu>x<GPUs>-<deck>-<collectives>.json and .csv.
+#
+#   bash perf/run-gpu-scaling.sh [DECK]        default: inputs/gpu-scaling.yaml
+#   KLAB_EXE=path/to/klab                      default: build/cuda/src/klab (cmake --preset cuda)
+#   KLAB_RANKS=2                               mpirun -np (the deck's run.ranks must fit in it)
+#   KLAB_COLLECTIVES="mpi nccl"                the launches (nccl: where klab info lists it)
+#
+# Without network, hand over Debian's runtime packages and Open MPI (perf/gpu-env.sh: KLAB_DEBS,
+# KLAB_MPI_DEBS). mpirun gives each rank the local rank's GPU (klab sets KOKKOS_DEVICE_ID); with
+# more ranks than GPUs they share.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+say() { echo "run-gpu-scaling: $*" >&2; }
+# shellcheck source=perf/gpu-env.sh
+source "$ROOT/perf/gpu-env.sh"
+
+DECK=${1:-inputs/gpu-scaling.yaml}
+KLAB=${KLAB_EXE:-build/cuda/src/klab}
+RANKS=${KLAB_RANKS:-2}
+[ -x "$KLAB" ] || { say "no klab at $KLAB: build the cuda preset first, or set KLAB_EXE"; exit 2; }
+missing=$(ldd "$KLAB" | grep 'not found' || true)
+[ -z "$missing" ] || { say "$KLAB lacks shared libraries:"; echo "$missing" >&2; exit 2; }
+
+nvidia-smi --query-gpu=index,name,memory.total --format=csv,noheader
+nvidia-smi topo -m 2>/dev/null | head -5 || true
+GPUS=$(nvidia-smi -L | grep -c '^GPU ')
+GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | tr -c 'A-Za-z0-9\n' '-' | sed 's/-*$//')
+"$KLAB" info
+name=$(basename "$DECK" .yaml)
+mkdir -p perf/results
+status=0
+for collectives in ${KLAB_COLLECTIVES:-mpi nccl}; do
+  out=perf/results/${GPU}x$GPUS-$name-$collectives
+  say "mpirun -np $RANKS: $DECK with --collectives $collectives"
+  # mpirun gives a rank 1 s to end after SIGTERM by default: a GPU sample may take longer.
+  mpirun -np "$RANKS" --mca odls_base_sigkill_timeout 30 "$KLAB" run "$DECK" --collectives "$collectives" \
+    --json "$out.json" --csv "$out.csv" || status=$?
+done
+exit "$status"
