@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "cli_helpers.hpp"
+#include "sanitizers.hpp"
 #include "core/utf8.hpp"
 #include "unix_socket.hpp"
 
@@ -28,17 +29,7 @@ using namespace cli_testing;
 using cli_testing::klab;  // over namespace klab
 namespace fs = std::filesystem;
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool address_sanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool address_sanitizer = true;
-#else
-constexpr bool address_sanitizer = false;
-#endif
-#else
-constexpr bool address_sanitizer = false;
-#endif
+using klab::testing::address_sanitizer;
 
 std::string read_file(const std::string& file) {
   std::ifstream in(file);

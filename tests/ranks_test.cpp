@@ -2,14 +2,17 @@
 // 3): a distributed case's record is the slowest rank's, a case that does not split its work
 // fails on more than one rank, and each rank's memory budget counts what it holds in full.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/harness.hpp"
 #include "core/spaces.hpp"
+#include "sanitizers.hpp"
 
 namespace {
 
@@ -81,6 +84,36 @@ TEST(HarnessOnRanks, EachRanksBudgetIsItsShareAndWhatItHoldsInFull) {
     ASSERT_EQ(records.size(), 1u);
     EXPECT_EQ(records[0].passed, replicated == 0) << records[0].failure;
   }
+}
+
+// The last rank's address space is limited to what it has mapped plus 256 MiB, so that a 1 GiB
+// case fits every rank but that one: every rank skips the case, naming that rank.
+TEST(HarnessOnRanks, ARankShortOfMemorySkipsTheCaseOnEveryRank) {
+  if (klab::testing::address_sanitizer) GTEST_SKIP() << "AddressSanitizer cannot run under an address-space limit";
+  const klab::Communicator comm = klab::Communicator::world();
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_AS, &saved), 0);
+  const bool limited = comm.rank() == comm.size() - 1;
+  if (limited) {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    double mapped_kib = 0;
+    while (std::getline(status, line))
+      if (line.rfind("VmSize:", 0) == 0) mapped_kib = std::stod(line.substr(7));
+    rlimit tight = saved;
+    tight.rlim_cur = static_cast<rlim_t>(mapped_kib * 1024 + 256.0 * (1 << 20));
+    ASSERT_EQ(::setrlimit(RLIMIT_AS, &tight), 0);
+  }
+  klab::Case c = sleeping_case(true, 0);
+  c.memory_bytes = c.replicated_bytes = double(1 << 30);
+  const auto records = run_on_every_rank(c);
+  if (limited) ::setrlimit(RLIMIT_AS, &saved);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_FALSE(records[0].passed);
+  const std::string where = comm.size() > 1 ? " on rank " + std::to_string(comm.size() - 1) : "";
+  EXPECT_NE(records[0].failure.find("label n=1 on " + klab::compiled_space_names().front() + where + " needs an"),
+            std::string::npos)
+      << records[0].failure;
 }
 
 }  // namespace

@@ -169,17 +169,24 @@ void Harness::run_case(const StageIdentity& stage, const Case& c, const std::str
   // ':' between the parts: NVTX filters (ncu --nvtx-include) read '/' as nesting.
   const std::string region = stage.label + ":" + c.label + ":" + space;
   const ProfilingRegion case_region(region);
-  const AvailableMemory available = available_memory(space_is_device(space));
   // Each rank's share of the whole problem, and what it holds in full.
   const double memory_bytes = (c.memory_bytes - c.replicated_bytes) / comm_.size() + c.replicated_bytes;
-  if (available.bytes > 0 && memory_bytes > static_cast<double>(available.bytes)) {
-    const double bytes = static_cast<double>(available.bytes);
+  const AvailableMemory available = available_memory(space_is_device(space));
+  // The ranks agree on the tightest rank (the one needing the largest share of what it has left),
+  // so that all of them skip the case or none does.
+  const double mine = available.bytes > 0 ? memory_bytes / static_cast<double>(available.bytes) : 0.0;
+  const double tightest = comm_.size() > 1 ? comm_.max(mine) : mine;
+  if (tightest > 1) {
+    const int rank = comm_.size() > 1 ? static_cast<int>(comm_.max(mine == tightest ? comm_.rank() : -1.0)) : 0;
+    const double bytes = memory_bytes / tightest;  // what that rank has
+    const std::string where = comm_.size() > 1 ? " on rank " + std::to_string(rank) : "";
     Check why;
     why.name = "estimated memory / available memory";
-    why.error = memory_bytes / bytes;
+    why.error = tightest;
     why.tolerance = 1;
-    why.failure = stage.label + " " + c.label + " on " + space + " needs an estimated " + gigabytes(memory_bytes) +
-                  ", more than the " + gigabytes(bytes) + " available (" + available.source + "); the case was not run";
+    why.failure = stage.label + " " + c.label + " on " + space + where + " needs an estimated " +
+                  gigabytes(memory_bytes) + ", more than the " + gigabytes(bytes) + " available" +
+                  (mine == tightest ? " (" + available.source + ")" : std::string()) + "; the case was not run";
     why.metrics = {{"estimated_bytes", memory_bytes}, {"available_bytes", bytes}};
     log_("skipped: " + why.failure);
     fail_case(stage, c, space, 0, why);
