@@ -174,4 +174,28 @@ TEST_F(MpiRun, AnInterruptedJobWritesTheCompletedRecords) {
   EXPECT_EQ(results["records"][0]["stage"].as<std::string>(), "elementwise");
 }
 
+// A rank that dies (here killed) ends the job: mpirun ends the other ranks instead of leaving them
+// waiting for it in a collective.
+TEST_F(MpiRun, ARankThatDiesEndsTheJob) {
+  const std::string deck = write("long.yaml", "run:\n  name: long\n  spaces: [serial]\n  warmups: 0\n"
+                                              "  repetitions: 100\nstages:\n  - stage: matmul\n    sizes: [800]\n"
+                                              "    variants: [naive]\n");
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  ::setenv("OMP_NUM_THREADS", "1", 1);
+  const auto start = std::chrono::steady_clock::now();
+  const Outcome out = klab_at({"run", deck, "--json", path("r.json")}, "N=800 naive\n",
+                              [&](pid_t) {
+                                // The newest klab running this deck ([k] keeps the pattern from matching this shell).
+                                const Outcome killed = run_command("pkill -KILL -n -f '[k]lab run " + deck + "'");
+                                EXPECT_EQ(killed.status, 0) << killed.output;
+                              },
+                              std::chrono::seconds(120),
+                              {KLAB_MPIEXEC, "-np", "2", "--oversubscribe", "--mca", "btl_vader_single_copy_mechanism",
+                               "none"});
+  EXPECT_NE(out.status, 0) << out.output;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60)) << out.output;
+  EXPECT_FALSE(fs::exists(path("r.json")));
+}
+
 }  // namespace
