@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -114,6 +115,44 @@ TEST(HarnessOnRanks, ARankShortOfMemorySkipsTheCaseOnEveryRank) {
   EXPECT_NE(records[0].failure.find("label n=1 on " + klab::compiled_space_names().front() + where + " needs an"),
             std::string::npos)
       << records[0].failure;
+}
+
+// A setup that throws on one rank only (before any collective) fails the case on every rank,
+// naming that rank and its reason; the next case runs on all of them.
+TEST(HarnessOnRanks, ASetupFailingOnOneRankFailsTheCaseOnEveryRank) {
+  const klab::Communicator comm = klab::Communicator::world();
+  const int failing = comm.size() - 1;
+  klab::Case c = sleeping_case(true, 0);
+  const auto setup = c.setup;
+  c.setup = [setup, failing](const std::string& space, const klab::CaseContext& context) {
+    if (context.comm.rank() == failing) throw std::runtime_error("no device memory");
+    return setup(space, context);
+  };
+  std::vector<klab::ResultRecord> records;
+  klab::Harness harness(records, [](const std::string&) {}, false, {}, klab::Harness::default_progress_after_s, comm);
+  harness.run_case({"label", "type"}, c, klab::compiled_space_names().front());
+  harness.run_case({"label", "type"}, sleeping_case(true, 0), klab::compiled_space_names().front());
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_FALSE(records[0].passed);
+  const std::string where = comm.size() > 1 ? "rank " + std::to_string(failing) + ": " : "";
+  EXPECT_EQ(records[0].failure, where + "setup failed: no device memory");
+  EXPECT_TRUE(records[1].passed) << records[1].failure;
+}
+
+// A variant that throws on every rank fails on every rank, and the ranks go on in step.
+TEST(HarnessOnRanks, AVariantFailingOnEveryRankFailsItsRecordAndTheRunGoesOn) {
+  const klab::Communicator comm = klab::Communicator::world();
+  klab::Case c = sleeping_case(true, 0);
+  const auto setup = c.setup;
+  c.setup = [setup](const std::string& space, const klab::CaseContext& context) {
+    klab::CaseSetup s = setup(space, context);
+    s.variants[0].check = []() -> klab::Check { throw std::runtime_error("reference unavailable"); };
+    return s;
+  };
+  const auto records = run_on_every_rank(c);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].failure, std::string(comm.size() > 1 ? "rank 0: " : "") + "variant failed: reference unavailable");
+  EXPECT_EQ(run_on_every_rank(sleeping_case(true, 0)).size(), 1u);  // still in step
 }
 
 }  // namespace

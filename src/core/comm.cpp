@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <stdexcept>
+#include <thread>
 
 #ifdef KLAB_HAVE_MPI
 #include <mpi.h>
@@ -45,6 +46,20 @@ class CommunicationTimer {
   std::chrono::steady_clock::time_point start_;
 };
 
+#ifdef KLAB_HAVE_MPI
+// A duplicate of `comm` for the harness's agreements, made once per communicator (MPI_Comm_dup is
+// collective): released by MPI_Finalize.
+int control_channel(MPI_Comm comm) {
+  static std::vector<std::pair<MPI_Comm, MPI_Comm>> made;
+  for (const auto& [of, dup] : made)
+    if (of == comm) return static_cast<int>(MPI_Comm_c2f(dup));
+  MPI_Comm dup = MPI_COMM_NULL;
+  MPI_Comm_dup(comm, &dup);
+  made.emplace_back(comm, dup);
+  return static_cast<int>(MPI_Comm_c2f(dup));
+}
+#endif
+
 }  // namespace
 
 Communicator Communicator::world() {
@@ -54,6 +69,7 @@ Communicator Communicator::world() {
     MPI_Comm_rank(MPI_COMM_WORLD, &comm.rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &comm.size_);
     comm.handle_ = static_cast<int>(MPI_Comm_c2f(MPI_COMM_WORLD));
+    comm.control_ = control_channel(MPI_COMM_WORLD);
   }
 #endif
   return comm;
@@ -179,6 +195,7 @@ std::optional<Communicator> Communicator::first(int count) const {
   MPI_Comm_rank(sub, &group->rank_);
   MPI_Comm_size(sub, &group->size_);
   group->handle_ = static_cast<int>(MPI_Comm_c2f(sub));
+  group->control_ = control_channel(sub);
 #ifdef KLAB_HAVE_NCCL
   group->nccl_ = nccl;
 #endif
@@ -224,6 +241,34 @@ void Communicator::sum_on_device([[maybe_unused]] double* values, [[maybe_unused
 
 std::string Communicator::collectives() const {
   return nccl_ ? "NCCL on device memory" : "MPI through host memory";
+}
+
+std::string Communicator::agree_on_failure(const std::string& failure, [[maybe_unused]] double wait_s) const {
+  if (size_ == 1) return failure;
+  std::string agreed;
+#ifdef KLAB_HAVE_MPI
+  const MPI_Comm control = MPI_Comm_f2c(control_);
+  // The lowest failed rank, or size_ for none.
+  int mine = failure.empty() ? size_ : rank_, lowest = size_;
+  MPI_Request request = MPI_REQUEST_NULL;
+  MPI_Iallreduce(&mine, &lowest, 1, MPI_INT, MPI_MIN, control, &request);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait_s);
+  for (int done = 0;;) {
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    if (done) break;
+    if (!failure.empty() && std::chrono::steady_clock::now() > deadline)
+      abort(failure + " (the other ranks did not come to agree on it within " + std::to_string(int(wait_s)) + " s)");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (lowest == size_) return agreed;
+  agreed = lowest == rank_ ? failure : std::string();
+  unsigned long long length = agreed.size();
+  MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG_LONG, lowest, control);
+  agreed.resize(length);
+  MPI_Bcast(agreed.data(), static_cast<int>(length), MPI_CHAR, lowest, control);
+  agreed = "rank " + std::to_string(lowest) + ": " + agreed;
+#endif
+  return agreed;
 }
 
 std::pair<std::int64_t, std::int64_t> Communicator::share(std::int64_t n) const {

@@ -40,6 +40,13 @@ class Communicator {
   // it cannot go on in step with the others, which would otherwise wait for it in a collective.
   [[noreturn]] void abort(const std::string& why) const;
 
+  // After a step every rank takes (a case's setup, a variant), whether one of them failed: every
+  // rank passes its own failure (empty: none) and gets the lowest failed rank's, prefixed "rank
+  // K: ", or empty. On a channel of its own, apart from the stages' collectives: a rank that failed
+  // waits at most `wait_s` for the others, which may be stuck in a collective it left, and ends
+  // the job (abort) if they do not come; the others wait as long as it takes.
+  std::string agree_on_failure(const std::string& failure, double wait_s = 60) const;
+
   // The first `count` ranks as a communicator of their own, on those ranks; nullopt on the others.
   // Collective: every rank calls it. A scaling study runs a case on the first 1, 2, ... ranks.
   std::optional<Communicator> first(int count) const;
@@ -69,6 +76,7 @@ class Communicator {
   void reduce(double* values, std::size_t count, Op op) const;
   int rank_ = 0, size_ = 1;
   int handle_ = 0;  // the MPI communicator as MPI_Comm_c2f gives it: mpi.h stays in comm.cpp
+  int control_ = 0;  // a duplicate of it for agree_on_failure
   std::shared_ptr<void> nccl_;  // the ncclComm_t, destroyed with its last copy; null: none
   std::shared_ptr<double> communication_s_ = std::make_shared<double>(0.0);
 };

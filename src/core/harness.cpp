@@ -193,8 +193,12 @@ void Harness::run_case(const StageIdentity& stage, const Case& c, const std::str
     return;
   }
 
+  // A setup or variant that throws fails its records. On several ranks every rank learns of a
+  // failure on any of them (Communicator::agree_on_failure, which names the rank), so that all go
+  // on in step; a rank whose failure the others cannot come to agree on ends the job.
   CaseSetup setup;
   double setup_s = 0;
+  std::string failure;
   try {
     const CaseContext context{verbose_, log_, comm_};
     const ProfilingRegion setup_region(region + ":setup");
@@ -207,9 +211,12 @@ void Harness::run_case(const StageIdentity& stage, const Case& c, const std::str
   } catch (const Interrupted&) {
     throw;
   } catch (const std::exception& e) {
-    if (comm_.size() > 1) comm_.abort(c.label + " on " + space + ": setup failed: " + e.what());
-    log_(c.label + ": FAILED in setup: " + e.what());
-    fail_case(stage, c, space, 0, {"case set up", 0, 0, std::string("setup failed: ") + e.what(), {}, {}, {}});
+    failure = std::string("setup failed: ") + e.what();
+  }
+  failure = comm_.agree_on_failure(failure);
+  if (!failure.empty()) {
+    log_(c.label + ": FAILED: " + failure);
+    fail_case(stage, c, space, 0, {"case set up", 0, 0, failure, {}, {}, {}});
     return;
   }
 
@@ -234,11 +241,13 @@ void Harness::run_case(const StageIdentity& stage, const Case& c, const std::str
     } catch (const Interrupted&) {
       throw;
     } catch (const std::exception& e) {
-      if (comm_.size() > 1) comm_.abort(c.label + " " + info.name + " on " + space + ": " + e.what());
+      failure = std::string("variant failed: ") + e.what();
+    }
+    failure = comm_.agree_on_failure(failure);
+    if (!failure.empty()) {
       // The variants after it may build on its result: none of them runs.
-      log_(c.label + " " + info.name + ": FAILED: " + e.what());
-      r.check = "variant completed";
-      r.failure = std::string("variant failed: ") + e.what();
+      log_(c.label + " " + info.name + ": FAILED: " + failure);
+      take_check(r, {"variant completed", 0, 0, failure, {}, {}, {}});
       case_records.push_back(std::move(r));
       for (auto& done : case_records) add(std::move(done));
       fail_case(stage, c, space, v + 1,
