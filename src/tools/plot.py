@@ -37,6 +37,9 @@ INDEX_TITLE_PREFIX = "# klab results: "  # also how an earlier output folder is 
 FALLBACK_SIZE_NAME = "size"
 FALLBACK_SAMPLE_UNIT = "sample"
 
+# The sweep plot tells rank counts of one space apart by line style, in order of the count.
+RANK_LINE_STYLES = ("-", "--", ":", "-.")
+
 # A rate plot per quantity that a stage's records count (non-zero): (the count, the rate derived
 # from it, its unit, the plot's file suffix).
 RATES = (("flops", "gflop_per_s", "GFLOP/s", "gflops"),
@@ -122,6 +125,29 @@ def by_stage(records):
     for record in records:
         stages.setdefault(record.get("stage", "?"), []).append(record)
     return stages
+
+
+def rank_count(record):
+    """How many MPI ranks the record's case ran on: 1 where it has no "ranks" (one rank, outside a
+    scaling study)."""
+    return int(number((record.get("ranks") or {}).get("count")) or 1)
+
+
+def ranks_text(count):
+    return f"{count} rank" + ("" if count == 1 else "s")
+
+
+def ranks_differ(records):
+    """Whether the records ran on several rank counts: records of one case on different rank counts
+    differ in nothing else, so a label that leaves the count out names two of them alike."""
+    return len(unique(map(rank_count, records))) > 1
+
+
+def labeller(records, fields, separator="\n"):
+    """record -> its values of `fields`, then its rank count where `records` ran on several."""
+    with_ranks = ranks_differ(records)
+    return lambda record: separator.join([str(record.get(field)) for field in fields]
+                                         + ([ranks_text(rank_count(record))] if with_ranks else []))
 
 
 def file_stem(text):
@@ -251,9 +277,9 @@ class Plotter:
     @staticmethod
     def group_label(records):
         """How to name a record on a category axis: by case and variant, leaving out a field that
-        is the same everywhere."""
+        is the same everywhere, and by rank count where that differs."""
         fields = [f for f in ("case", "variant") if len(unique(r.get(f) for r in records)) > 1] or ["variant"]
-        return lambda record: "\n".join(str(record.get(field)) for field in fields)
+        return labeller(records, fields)
 
     @staticmethod
     def empty_note(ax, text):
@@ -300,12 +326,13 @@ class Plotter:
         with_setup = [r for r in records if positive(r.get("setup_s"))]
         if not with_setup:
             return None
-        cases = unique(r.get("case") for r in with_setup)
+        case_of = labeller(with_setup, ["case"])  # each rank count sets the case up anew
+        cases = unique(map(case_of, with_setup))
         spaces = unique(r.get("space") for r in with_setup)
         # A case's variants share its setup: the first record of a case on a space speaks for all.
         by_key = {}
         for record in with_setup:
-            by_key.setdefault((record.get("case"), record.get("space")), record)
+            by_key.setdefault((case_of(record), record.get("space")), record)
 
         fig, (ax,) = self.figure(layout="constrained")
         fig.suptitle(f"{stage}: setup per case (allocating, generating and copying the inputs; not in the samples)")
@@ -341,11 +368,15 @@ class Plotter:
         fig.suptitle(f"{stage}: time against size (median, band min..max)")
         for ax, variant in zip(axes, variants):
             timed = [r for r in measured if r.get("variant") == variant]
-            for space in unique(r.get("space") for r in timed):
-                line = sorted((r for r in timed if r.get("space") == space), key=lambda r: r["size"])
+            line_of = labeller(timed, ["space"], ", ")  # a line per space and rank count
+            counts = sorted(unique(map(rank_count, timed)))
+            for name in unique(map(line_of, timed)):
+                line = sorted((r for r in timed if line_of(r) == name), key=lambda r: r["size"])
                 sizes = [r["size"] for r in line]
-                ax.plot(sizes, [time_stat(r, "median") for r in line], marker="o", label=space,
-                        color=self.colors.get(space))
+                space = line[0].get("space")
+                style = RANK_LINE_STYLES[counts.index(rank_count(line[0])) % len(RANK_LINE_STYLES)]
+                ax.plot(sizes, [time_stat(r, "median") for r in line], marker="o", label=name,
+                        color=self.colors.get(space), linestyle=style)
                 ax.fill_between(sizes, [time_stat(r, "min") or time_stat(r, "median") for r in line],
                                 [time_stat(r, "max") or time_stat(r, "median") for r in line],
                                 color=self.colors.get(space), alpha=0.15, linewidth=0)
@@ -383,12 +414,13 @@ class Plotter:
         if not spaces:
             return None
         variants = unique(r.get("variant") for r in counting)
-        cases = unique(r.get("case") for r in counting)
+        case_of = labeller(counting, ["case"])
+        cases = unique(map(case_of, counting))
         ceilings = self.ceilings[rate]
         fig, axes = self.figure(1, len(spaces), layout="constrained")
         fig.suptitle(f"{stage}: {unit} per variant against the measured ceiling")
         for ax, space in zip(axes, spaces):
-            by_key = {(r.get("case"), r.get("variant")): r for r in counting if r.get("space") == space}
+            by_key = {(case_of(r), r.get("variant")): r for r in counting if r.get("space") == space}
 
             def rate_of(case, variant):
                 record = by_key.get((case, variant))
@@ -419,7 +451,9 @@ class Plotter:
             return None
         per_sample = all(len(series_values(record, key)) == samples_taken(record) for record, _ in holders)
         y_label = key.replace("_", " ")
-        label_fields = [f for f in ("variant", "space", "case") if len(unique(r.get(f) for r, _ in holders)) > 1]
+        held = [record for record, _ in holders]
+        label = labeller(held, [f for f in ("variant", "space", "case") if len(unique(r.get(f) for r in held)) > 1],
+                         " ")
         fig, (ax,) = self.figure(layout="constrained")
         for record, points in holders:
             on_baseline = record.get("space") == self.baseline
@@ -428,7 +462,7 @@ class Plotter:
             else:
                 style = {"marker": "." if on_baseline else "x", "linestyle": "none"}
             ax.plot([p[0] for p in points], [p[1] for p in points], color=self.colors.get(record.get("variant")),
-                    label=record_label(record, *label_fields) if label_fields else None, **style)
+                    label=label(record) or None, **style)
         values = [value for _, points in holders for _, value in points]
         if min(values) >= 0 and max(values) > 0:
             ax.set_yscale("log", nonpositive="mask")
@@ -441,7 +475,7 @@ class Plotter:
         ax.set_ylabel(y_label)
         ax.set_title(f"{stage}: {y_label}")
         ax.grid(which="both", alpha=0.3)
-        if label_fields:
+        if any(map(label, held)):
             ax.legend(fontsize=9)
         return self.save(fig, f"{file_stem(stage)}-{file_stem(key.replace('_', '-'))}.png")
 
