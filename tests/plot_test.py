@@ -41,6 +41,8 @@ SCHEMA_1_PLOTS = [
 ]
 
 # A scaling study: each case of one stage on 1 and 2 ranks.
+SCALING_PLOTS = ["spreader-time.png", "spreader-setup.png", "spreader-sweep.png", "spreader-scaling.png",
+                 "spreader-gbps.png"]
 SCALING_CASES = (("rows=1000", 1000, ("split",)), ("rows=100000", 100000, ("split", "gathered")))
 SCALING_SPEEDUPS = {"openmp": 1.6, "cuda": 1.2}  # on 2 ranks over 1
 COMMUNICATION_SHARE = 0.25  # of the median time on 2 ranks
@@ -354,6 +356,22 @@ class DerivedAxesTest(unittest.TestCase):
                           for _, x, y in panels}, {("size", "time per sample")})
         self.assertEqual(figures["gd-loss-after-epoch.png"], [("gd: loss after epoch", "sample", "loss after epoch")])
         self.assertEqual(figures["ann-test-target-sample.png"][0][1], "position in the series")
+
+    def test_a_scaling_study_plots_speedup_efficiency_and_communication_against_ranks(self):
+        figures = self.figures(scaling_results())
+        self.assertEqual(sorted(figures), sorted(SCALING_PLOTS))
+        self.assertEqual(figures["spreader-scaling.png"],
+                         [("speed-up", "ranks", "speed-up over 1 rank"),
+                          ("parallel efficiency", "ranks", "speed-up / ideal speed-up (%)"),
+                          ("time in collectives", "ranks", "most time a rank spent in collectives\n"
+                                                           "(% of the median time)")])
+        lines = self.figures(scaling_results(), lambda ax: {line.get_label(): list(zip(*line.get_data()))
+                                                             for line in ax.lines})["spreader-scaling.png"]
+        speedups, efficiencies, shares = lines
+        self.assertEqual(speedups["ideal: ranks / 1"], [(1, 1.0), (2, 2.0)])
+        self.assertEqual(speedups["rows=100000 gathered cuda"], [(1, 1.0), (2, 1.2)])
+        self.assertEqual(efficiencies["rows=1000 split openmp"], [(1, 100.0), (2, 80.0)])
+        self.assertEqual(shares["rows=1000 split openmp"], [(2, 100 * COMMUNICATION_SHARE)])
 
     def test_records_on_several_rank_counts_are_labelled_apart(self):
         """A case's records on 1 and 2 ranks differ in nothing but the count: every plot names it,

@@ -150,6 +150,25 @@ def labeller(records, fields, separator="\n"):
                                          + ([ranks_text(rank_count(record))] if with_ranks else []))
 
 
+def scaling_value(record, key):
+    """`key` of the record's ranks.scaling (speedup, efficiency, base_ranks), or None."""
+    return number(((record.get("ranks") or {}).get("scaling") or {}).get(key))
+
+
+def percent(fraction):
+    return None if fraction is None else 100 * fraction
+
+
+def communication_percent(record):
+    """The most seconds a rank spent in collectives (median over samples) in percent of the median
+    time, which is the slowest rank's; None on one rank, where nothing is communicated."""
+    communication = number((record.get("ranks") or {}).get("communication_s"))
+    median = time_stat(record, "median")
+    if rank_count(record) < 2 or communication is None or not median:
+        return None
+    return percent(communication / median)
+
+
 def file_stem(text):
     return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-") or "stage"
 
@@ -187,10 +206,10 @@ class Plotter:
         self.out_dir = out_dir
         self.baseline = results.get("baseline_space", "")
         records = results["records"]
-        palette = pyplot.get_cmap("tab10").colors
+        self.palette = pyplot.get_cmap("tab10").colors
         self.colors = {}
         for name in unique([r.get("space") for r in records] + [r.get("variant") for r in records]):
-            self.colors.setdefault(name, palette[len(self.colors) % len(palette)])
+            self.colors.setdefault(name, self.palette[len(self.colors) % len(self.palette)])
         self.ceilings = {rate: self.rate_ceilings(records, quantity, rate) for quantity, rate, _, _ in RATES}
 
     @staticmethod
@@ -390,6 +409,56 @@ class Plotter:
             ax.legend(fontsize=9, loc="upper left")
         return self.save(fig, f"{file_stem(stage)}-sweep.png")
 
+    def scaling(self, stage, records):
+        """Where the stage's records are a scaling study (run.ranks): speed-up and parallel
+        efficiency against the rank count, a line per case, variant and space beside the ideal, and
+        the share of the time spent in collectives, which tells whether communication is what
+        keeps a case from the ideal."""
+        studied = [r for r in records if scaling_value(r, "speedup") is not None]
+        if not studied:
+            return None
+        fields = [f for f in ("case", "variant", "space") if len(unique(r.get(f) for r in studied)) > 1] or ["variant"]
+        lines = {}
+        for record in sorted(studied, key=rank_count):
+            lines.setdefault(record_label(record, *fields), []).append(record)
+        counts = sorted(unique(map(rank_count, studied)))
+        bases = sorted(unique(int(scaling_value(r, "base_ranks") or 1) for r in studied))
+        collectives = unique(r["ranks"]["collectives"] for r in studied if r["ranks"].get("collectives"))
+
+        fig, (speedups, efficiencies, shares) = self.figure(1, 3, sharex=True, layout="constrained")
+        fig.suptitle(f"{stage}: scaling over ranks (median times" + "".join(f"; {c}" for c in collectives) + ")")
+        for base in bases:
+            speedups.plot(counts, [count / base for count in counts], color="black", linestyle="--",
+                          label=f"ideal: ranks / {base}")
+        efficiencies.axhline(100, color="black", linestyle="--")
+        for index, (name, line) in enumerate(lines.items()):
+            style = {"color": self.palette[index % len(self.palette)], "marker": "o", "label": name}
+            self.rank_line(speedups, line, lambda r: scaling_value(r, "speedup"), style)
+            self.rank_line(efficiencies, line, lambda r: percent(scaling_value(r, "efficiency")), style)
+            self.rank_line(shares, line, communication_percent, style)
+        if not shares.lines:
+            self.empty_note(shares, "no record measured its collectives")
+        for ax, title, y_label in ((speedups, "speed-up", f"speed-up over {axis_name(ranks_text(b) for b in bases)}"),
+                                   (efficiencies, "parallel efficiency", "speed-up / ideal speed-up (%)"),
+                                   (shares, "time in collectives", "most time a rank spent in collectives\n"
+                                                                   "(% of the median time)")):
+            ax.set_title(title)
+            ax.set_xlabel("ranks")
+            ax.set_ylabel(y_label)
+            ax.set_xticks(counts)
+            ax.set_ylim(bottom=0)
+            ax.grid(alpha=0.3)
+        speedups.legend(fontsize=9)
+        return self.save(fig, f"{file_stem(stage)}-scaling.png")
+
+    @staticmethod
+    def rank_line(ax, records, value_of, style):
+        """value_of(record) against the rank count, leaving out the records it gives None."""
+        points = [(rank_count(r), value_of(r)) for r in records]
+        points = [(count, value) for count, value in points if value is not None]
+        if points:
+            ax.plot([count for count, _ in points], [value for _, value in points], **style)
+
     def mark_crossovers(self, ax, crossovers, size_of_case):
         always = []
         for crossover in crossovers:
@@ -483,7 +552,8 @@ class Plotter:
         """The file names of every plot drawn for one stage, in the order the report lists them."""
         names = [self.stage_times(stage, records),
                  self.setup_times(stage, records),
-                 self.sweep(stage, records, self.results.get("crossovers") or [])]
+                 self.sweep(stage, records, self.results.get("crossovers") or []),
+                 self.scaling(stage, records)]
         names += [self.rates(stage, records, *rate) for rate in RATES]
         names += [self.series(stage, records, key) for key in unique(k for r in records for k in r.get("series") or {})]
         return [name for name in names if name]
