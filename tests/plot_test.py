@@ -254,6 +254,24 @@ class PlotTest(unittest.TestCase):
         self.assertNotIn("-", {r["setup"] for r in rows})
         self.assertNotIn("-", {r["transfers"] for r in rows if r["space"] == "cuda" and r["stage"] == "elementwise"})
 
+    def test_a_scaling_study_gets_a_scaling_plot_and_rank_columns(self):
+        results = scaling_results()
+        run = self.plot(self.write_results("scaling.json", results), "--out", self.work / "plots")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assert_plot_folder(self.work / "plots", SCALING_PLOTS)
+        index = (self.work / "plots" / "index.md").read_text(encoding="utf-8")
+        self.assertIn("baseline openmp, ranks 1, 2 (mpi collectives), 1 warm-ups", index)
+        rows = table_rows(index)
+        self.assertEqual(list(rows[0]), ["stage", "case", "variant", "space", "ranks", "samples", "median", "setup",
+                                         "transfers", "communication", "GFLOP/s", "GB/s", "openmp/space", "scaling",
+                                         "error", "check"])
+        self.assertEqual(len(rows), len(results["records"]))
+        cells = {(r["case"], r["variant"], r["space"], r["ranks"]): (r["median"], r["communication"], r["scaling"])
+                 for r in rows}
+        self.assertEqual(cells["rows=100000", "split", "openmp", "1"], ("200.00 µs", "-", "1.00x 100%"))
+        self.assertEqual(cells["rows=100000", "split", "openmp", "2"], ("125.00 µs", "31.25 µs", "1.60x 80%"))
+        self.assertEqual(cells["rows=1000", "split", "cuda", "2"][2], "1.20x 60%")
+
     def test_an_earlier_output_folder_is_replaced_and_no_temporary_folder_is_left(self):
         results_path = self.write_results("synthetic.json", schema_2_results())
         out = self.work / "plots"

@@ -615,6 +615,49 @@ def rate_cell(record, quantity, rate):
     return formatted(record.get(rate), "{:.2f}") if counted(record, quantity) and time_stat(record, "median") else "-"
 
 
+def scaling_cell(record):
+    speedup, efficiency = scaling_value(record, "speedup"), percent(scaling_value(record, "efficiency"))
+    if speedup is None:
+        return "-"
+    return f"{speedup:.2f}x" + (f" {efficiency:.0f}%" if efficiency is not None else "")
+
+
+def record_columns(records, baseline, seconds_text):
+    """The records table's columns as (header, cell of a record). The rank columns are there only
+    where a record has them, so that the table of a run on one rank is as it always was."""
+    ranks = [r.get("ranks") or {} for r in records]
+
+    def seconds(value_of):
+        return lambda record: seconds_cell(value_of(record), seconds_text)
+
+    def where(present, *columns):
+        return list(columns) if present else []
+
+    return [("stage", lambda r: r.get("stage")), ("case", lambda r: r.get("case")),
+            ("variant", lambda r: r.get("variant")), ("space", lambda r: r.get("space")),
+            *where(any(ranks), ("ranks", rank_count)),
+            ("samples", samples_text),
+            ("median", seconds(lambda r: time_stat(r, "median"))),
+            ("setup", seconds(lambda r: r.get("setup_s"))), ("transfers", seconds(lambda r: r.get("transfer_s"))),
+            *where(any("communication_s" in r for r in ranks),
+                   ("communication", seconds(lambda r: (r.get("ranks") or {}).get("communication_s")))),
+            *((unit, lambda r, quantity=quantity, rate=rate: rate_cell(r, quantity, rate))
+              for quantity, rate, unit, _ in RATES),
+            (f"{baseline}/space", lambda r: formatted(r.get("speedup_vs_baseline"), "{:.2f}x")),
+            *where(any(r.get("scaling") for r in ranks), ("scaling", scaling_cell)),
+            ("error", lambda r: formatted(r.get("error"), "{:.1e}")),
+            ("check", lambda r: "ok" if r.get("passed") else "FAILED")]
+
+
+def deck_ranks_text(run):
+    """How the deck spreads its cases over ranks, for the deck's line; empty on one rank."""
+    ranks = run.get("ranks") or [1]
+    if ranks == [1]:
+        return ""
+    collectives = f" ({run['collectives']} collectives)" if run.get("collectives") else ""
+    return f"ranks {', '.join(map(str, ranks))}{collectives}, "
+
+
 def report(results, results_path, plots, seconds_text):
     """index.md: the machine, the deck, the plots and a table of every record. seconds_text(s)
     writes a time in seconds."""
@@ -630,7 +673,8 @@ def report(results, results_path, plots, seconds_text):
     lines += markdown_table(["", ""], machine_rows(results.get("machine") or {}))
     lines += ["", "## Deck", "",
               f"`{deck.get('path', '?')}`: run `{run.get('name', results.get('run', '?'))}` on "
-              f"{', '.join(run.get('spaces') or []) or '?'}, baseline {baseline}, {run.get('warmups', '?')} warm-ups, "
+              f"{', '.join(run.get('spaces') or []) or '?'}, baseline {baseline}, {deck_ranks_text(run)}"
+              f"{run.get('warmups', '?')} warm-ups, "
               f"{run.get('repetitions', '?')} repetitions, seed {run.get('seed', '?')}.", ""]
     lines += code_block(deck.get("text") or "", "yaml")
     crossovers = results.get("crossovers") or []
@@ -640,15 +684,8 @@ def report(results, results_path, plots, seconds_text):
     for stage, names in plots.items():
         lines += ["", f"### {stage}", ""] + [f"![{stage}: {name}]({name})" for name in names]
     lines += ["", "## Records", ""]
-    lines += markdown_table(
-        ["stage", "case", "variant", "space", "samples", "median", "setup", "transfers",
-         *(unit for _, _, unit, _ in RATES), f"{baseline}/space", "error", "check"],
-        [(r.get("stage"), r.get("case"), r.get("variant"), r.get("space"), samples_text(r),
-          *(seconds_cell(value, seconds_text)
-            for value in (time_stat(r, "median"), r.get("setup_s"), r.get("transfer_s"))),
-          *(rate_cell(r, quantity, rate) for quantity, rate, _, _ in RATES),
-          formatted(r.get("speedup_vs_baseline"), "{:.2f}x"), formatted(r.get("error"), "{:.1e}"),
-          "ok" if r.get("passed") else "FAILED") for r in records])
+    columns = record_columns(records, baseline, seconds_text)
+    lines += markdown_table([header for header, _ in columns], [[cell(r) for _, cell in columns] for r in records])
     if failed:
         lines += ["", "Failures:", ""] + [f"- {record_label(r, 'stage', 'case', 'variant')} on {r.get('space')}: "
                                            f"{r.get('failure') or 'no reason given'}" for r in failed]
