@@ -40,6 +40,13 @@ SCHEMA_1_PLOTS = [
     "gd-time.png", "gd-gflops.png", "gd-gbps.png", "gd-loss-after-epoch.png",
 ]
 
+# A scaling study: each case of one stage on 1 and 2 ranks.
+SCALING_PLOTS = ["spreader-time.png", "spreader-setup.png", "spreader-sweep.png", "spreader-scaling.png",
+                 "spreader-gbps.png"]
+SCALING_CASES = (("rows=1000", 1000, ("split",)), ("rows=100000", 100000, ("split", "gathered")))
+SCALING_SPEEDUPS = {"openmp": 1.6, "cuda": 1.2}  # on 2 ranks over 1
+COMMUNICATION_SHARE = 0.25  # of the median time on 2 ranks
+
 WIDGET_SIZES = (1000, 10000, 100000)
 RELAXER_SWEEPS = 12
 PROBE_VALUES = [0.5, -0.25, 0.125, 0.0, 1.0, 2.0, 3.0]  # not one per sweep: a set of values, not a trajectory
@@ -107,6 +114,33 @@ def schema_2_results():
         "records": records,
         "crossovers": crossovers,
     }
+
+
+def scaling_results():
+    """The synthetic results with one made-up stage, "spreader", measured on run.ranks [1, 2]:
+    case rows=1000 in variant "split", case rows=100000 in "split" and "gathered", on openmp (the
+    baseline) and cuda, counting bytes. Each space speeds up by SCALING_SPEEDUPS on 2 ranks."""
+    results = schema_2_results()
+    results["deck"]["run"].update(ranks=[1, 2], collectives="mpi")
+    results["crossovers"] = []
+    results["records"] = []
+    for case, size, variants in SCALING_CASES:
+        one_rank = {"openmp": size * 2e-9, "cuda": 1e-5 + size * 1e-10}
+        for variant in variants:
+            for count in (1, 2):
+                speedups = {space: SCALING_SPEEDUPS[space] if count == 2 else 1.0 for space in one_rank}
+                medians = {space: one_rank[space] / speedups[space] for space in one_rank}
+                for space, median in medians.items():
+                    entry = record("spreader", "spread", variant, space, case, "rows", size, "repetition", 5,
+                                   median, medians["openmp"], bytes_per_sample=16 * size, setup_s=1e-3 * count)
+                    entry["ranks"] = {"count": count, "scaling": {"base_ranks": 1, "speedup": speedups[space],
+                                                                  "efficiency": speedups[space] / count}}
+                    if count > 1:
+                        entry["ranks"].update(fastest_rank_median_s=0.9 * median,
+                                              communication_s=COMMUNICATION_SHARE * median,
+                                              collectives="MPI through host memory")
+                    results["records"].append(entry)
+    return results
 
 
 def png_size(path):
@@ -220,6 +254,24 @@ class PlotTest(unittest.TestCase):
         self.assertNotIn("-", {r["setup"] for r in rows})
         self.assertNotIn("-", {r["transfers"] for r in rows if r["space"] == "cuda" and r["stage"] == "elementwise"})
 
+    def test_a_scaling_study_gets_a_scaling_plot_and_rank_columns(self):
+        results = scaling_results()
+        run = self.plot(self.write_results("scaling.json", results), "--out", self.work / "plots")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assert_plot_folder(self.work / "plots", SCALING_PLOTS)
+        index = (self.work / "plots" / "index.md").read_text(encoding="utf-8")
+        self.assertIn("baseline openmp, ranks 1, 2 (mpi collectives), 1 warm-ups", index)
+        rows = table_rows(index)
+        self.assertEqual(list(rows[0]), ["stage", "case", "variant", "space", "ranks", "samples", "median", "setup",
+                                         "transfers", "communication", "GFLOP/s", "GB/s", "openmp/space", "scaling",
+                                         "error", "check"])
+        self.assertEqual(len(rows), len(results["records"]))
+        cells = {(r["case"], r["variant"], r["space"], r["ranks"]): (r["median"], r["communication"], r["scaling"])
+                 for r in rows}
+        self.assertEqual(cells["rows=100000", "split", "openmp", "1"], ("200.00 µs", "-", "1.00x 100%"))
+        self.assertEqual(cells["rows=100000", "split", "openmp", "2"], ("125.00 µs", "31.25 µs", "1.60x 80%"))
+        self.assertEqual(cells["rows=1000", "split", "cuda", "2"][2], "1.20x 60%")
+
     def test_an_earlier_output_folder_is_replaced_and_no_temporary_folder_is_left(self):
         results_path = self.write_results("synthetic.json", schema_2_results())
         out = self.work / "plots"
@@ -283,13 +335,14 @@ class DerivedAxesTest(unittest.TestCase):
         cls.plot = load_plotter_module()
         cls.pyplot, cls.ticker = cls.plot.import_matplotlib()
 
-    def figures(self, results):
-        """{file name: [(title, x label, y label) per panel]} for every plot of `results`."""
+    def figures(self, results, panel=lambda ax: (ax.get_title(), ax.get_xlabel(), ax.get_ylabel())):
+        """{file name: [panel(ax) per panel]} for every plot of `results`; by default the title, x
+        label and y label."""
         figures = {}
 
         class RecordingPlotter(self.plot.Plotter):
             def save(self, fig, name):
-                figures[name] = [(ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes]
+                figures[name] = [panel(ax) for ax in fig.axes]
                 self.plt.close(fig)
                 return name
 
@@ -322,10 +375,43 @@ class DerivedAxesTest(unittest.TestCase):
         self.assertEqual(figures["gd-loss-after-epoch.png"], [("gd: loss after epoch", "sample", "loss after epoch")])
         self.assertEqual(figures["ann-test-target-sample.png"][0][1], "position in the series")
 
+    def test_a_scaling_study_plots_speedup_efficiency_and_communication_against_ranks(self):
+        figures = self.figures(scaling_results())
+        self.assertEqual(sorted(figures), sorted(SCALING_PLOTS))
+        self.assertEqual(figures["spreader-scaling.png"],
+                         [("speed-up", "ranks", "speed-up over 1 rank"),
+                          ("parallel efficiency", "ranks", "speed-up / ideal speed-up (%)"),
+                          ("time in collectives", "ranks", "most time a rank spent in collectives\n"
+                                                           "(% of the median time)")])
+        lines = self.figures(scaling_results(), lambda ax: {line.get_label(): list(zip(*line.get_data()))
+                                                             for line in ax.lines})["spreader-scaling.png"]
+        speedups, efficiencies, shares = lines
+        self.assertEqual(speedups["ideal: ranks / 1"], [(1, 1.0), (2, 2.0)])
+        self.assertEqual(speedups["rows=100000 gathered cuda"], [(1, 1.0), (2, 1.2)])
+        self.assertEqual(efficiencies["rows=1000 split openmp"], [(1, 100.0), (2, 80.0)])
+        self.assertEqual(shares["rows=1000 split openmp"], [(2, 100 * COMMUNICATION_SHARE)])
+
+    def test_records_on_several_rank_counts_are_labelled_apart(self):
+        """A case's records on 1 and 2 ranks differ in nothing but the count: every plot names it,
+        and each gets its own bar or line."""
+        results = scaling_results()
+        ticks = self.figures(results, lambda ax: [tick.get_text() for tick in ax.get_xticklabels()])
+        self.assertIn("rows=1000\nsplit\n2 ranks", ticks["spreader-time.png"][1])  # the lower panel: shared x
+        self.assertEqual(ticks["spreader-setup.png"][0], ["rows=1000\n1 rank", "rows=1000\n2 ranks",
+                                                          "rows=100000\n1 rank", "rows=100000\n2 ranks"])
+        bars = self.figures(results, lambda ax: len(ax.patches))
+        self.assertEqual(bars["spreader-time.png"][0], len(results["records"]))
+        self.assertEqual(sum(bars["spreader-gbps.png"]), len(results["records"]))
+        legends = self.figures(results, lambda ax: [text.get_text() for text in ax.get_legend().get_texts()]
+                               if ax.get_legend() else [])
+        self.assertEqual(legends["spreader-sweep.png"], [["openmp, 1 rank", "cuda, 1 rank", "openmp, 2 ranks",
+                                                          "cuda, 2 ranks"]])
+
     def test_the_plotter_names_no_stage(self):
         """Every stage and stage type of the shipped results and of the synthetic ones: none may
         appear in plot.py."""
-        names = {name for r in schema_2_results()["records"] for name in (r["stage"], r["stage_type"])}
+        names = {name for r in schema_2_results()["records"] + scaling_results()["records"]
+                 for name in (r["stage"], r["stage_type"])}
         for path in RESULTS_DIR.glob("*.json"):
             results = json.loads(path.read_text(encoding="utf-8"))
             if results.get("schema") == "klab-results":

@@ -37,6 +37,9 @@ INDEX_TITLE_PREFIX = "# klab results: "  # also how an earlier output folder is 
 FALLBACK_SIZE_NAME = "size"
 FALLBACK_SAMPLE_UNIT = "sample"
 
+# The sweep plot tells rank counts of one space apart by line style, in order of the count.
+RANK_LINE_STYLES = ("-", "--", ":", "-.")
+
 # A rate plot per quantity that a stage's records count (non-zero): (the count, the rate derived
 # from it, its unit, the plot's file suffix).
 RATES = (("flops", "gflop_per_s", "GFLOP/s", "gflops"),
@@ -124,6 +127,48 @@ def by_stage(records):
     return stages
 
 
+def rank_count(record):
+    """How many MPI ranks the record's case ran on: 1 where it has no "ranks" (one rank, outside a
+    scaling study)."""
+    return int(number((record.get("ranks") or {}).get("count")) or 1)
+
+
+def ranks_text(count):
+    return f"{count} rank" + ("" if count == 1 else "s")
+
+
+def ranks_differ(records):
+    """Whether the records ran on several rank counts: records of one case on different rank counts
+    differ in nothing else, so a label that leaves the count out names two of them alike."""
+    return len(unique(map(rank_count, records))) > 1
+
+
+def labeller(records, fields, separator="\n"):
+    """record -> its values of `fields`, then its rank count where `records` ran on several."""
+    with_ranks = ranks_differ(records)
+    return lambda record: separator.join([str(record.get(field)) for field in fields]
+                                         + ([ranks_text(rank_count(record))] if with_ranks else []))
+
+
+def scaling_value(record, key):
+    """`key` of the record's ranks.scaling (speedup, efficiency, base_ranks), or None."""
+    return number(((record.get("ranks") or {}).get("scaling") or {}).get(key))
+
+
+def percent(fraction):
+    return None if fraction is None else 100 * fraction
+
+
+def communication_percent(record):
+    """The most seconds a rank spent in collectives (median over samples) in percent of the median
+    time, which is the slowest rank's; None on one rank, where nothing is communicated."""
+    communication = number((record.get("ranks") or {}).get("communication_s"))
+    median = time_stat(record, "median")
+    if rank_count(record) < 2 or communication is None or not median:
+        return None
+    return percent(communication / median)
+
+
 def file_stem(text):
     return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-") or "stage"
 
@@ -161,10 +206,10 @@ class Plotter:
         self.out_dir = out_dir
         self.baseline = results.get("baseline_space", "")
         records = results["records"]
-        palette = pyplot.get_cmap("tab10").colors
+        self.palette = pyplot.get_cmap("tab10").colors
         self.colors = {}
         for name in unique([r.get("space") for r in records] + [r.get("variant") for r in records]):
-            self.colors.setdefault(name, palette[len(self.colors) % len(palette)])
+            self.colors.setdefault(name, self.palette[len(self.colors) % len(self.palette)])
         self.ceilings = {rate: self.rate_ceilings(records, quantity, rate) for quantity, rate, _, _ in RATES}
 
     @staticmethod
@@ -251,9 +296,9 @@ class Plotter:
     @staticmethod
     def group_label(records):
         """How to name a record on a category axis: by case and variant, leaving out a field that
-        is the same everywhere."""
+        is the same everywhere, and by rank count where that differs."""
         fields = [f for f in ("case", "variant") if len(unique(r.get(f) for r in records)) > 1] or ["variant"]
-        return lambda record: "\n".join(str(record.get(field)) for field in fields)
+        return labeller(records, fields)
 
     @staticmethod
     def empty_note(ax, text):
@@ -300,12 +345,13 @@ class Plotter:
         with_setup = [r for r in records if positive(r.get("setup_s"))]
         if not with_setup:
             return None
-        cases = unique(r.get("case") for r in with_setup)
+        case_of = labeller(with_setup, ["case"])  # each rank count sets the case up anew
+        cases = unique(map(case_of, with_setup))
         spaces = unique(r.get("space") for r in with_setup)
         # A case's variants share its setup: the first record of a case on a space speaks for all.
         by_key = {}
         for record in with_setup:
-            by_key.setdefault((record.get("case"), record.get("space")), record)
+            by_key.setdefault((case_of(record), record.get("space")), record)
 
         fig, (ax,) = self.figure(layout="constrained")
         fig.suptitle(f"{stage}: setup per case (allocating, generating and copying the inputs; not in the samples)")
@@ -341,11 +387,15 @@ class Plotter:
         fig.suptitle(f"{stage}: time against size (median, band min..max)")
         for ax, variant in zip(axes, variants):
             timed = [r for r in measured if r.get("variant") == variant]
-            for space in unique(r.get("space") for r in timed):
-                line = sorted((r for r in timed if r.get("space") == space), key=lambda r: r["size"])
+            line_of = labeller(timed, ["space"], ", ")  # a line per space and rank count
+            counts = sorted(unique(map(rank_count, timed)))
+            for name in unique(map(line_of, timed)):
+                line = sorted((r for r in timed if line_of(r) == name), key=lambda r: r["size"])
                 sizes = [r["size"] for r in line]
-                ax.plot(sizes, [time_stat(r, "median") for r in line], marker="o", label=space,
-                        color=self.colors.get(space))
+                space = line[0].get("space")
+                style = RANK_LINE_STYLES[counts.index(rank_count(line[0])) % len(RANK_LINE_STYLES)]
+                ax.plot(sizes, [time_stat(r, "median") for r in line], marker="o", label=name,
+                        color=self.colors.get(space), linestyle=style)
                 ax.fill_between(sizes, [time_stat(r, "min") or time_stat(r, "median") for r in line],
                                 [time_stat(r, "max") or time_stat(r, "median") for r in line],
                                 color=self.colors.get(space), alpha=0.15, linewidth=0)
@@ -358,6 +408,56 @@ class Plotter:
                                  {r.get("case"): r.get("size") for r in timed})
             ax.legend(fontsize=9, loc="upper left")
         return self.save(fig, f"{file_stem(stage)}-sweep.png")
+
+    def scaling(self, stage, records):
+        """Where the stage's records are a scaling study (run.ranks): speed-up and parallel
+        efficiency against the rank count, a line per case, variant and space beside the ideal, and
+        the share of the time spent in collectives, which tells whether communication is what
+        keeps a case from the ideal."""
+        studied = [r for r in records if scaling_value(r, "speedup") is not None]
+        if not studied:
+            return None
+        fields = [f for f in ("case", "variant", "space") if len(unique(r.get(f) for r in studied)) > 1] or ["variant"]
+        lines = {}
+        for record in sorted(studied, key=rank_count):
+            lines.setdefault(record_label(record, *fields), []).append(record)
+        counts = sorted(unique(map(rank_count, studied)))
+        bases = sorted(unique(int(scaling_value(r, "base_ranks") or 1) for r in studied))
+        collectives = unique(r["ranks"]["collectives"] for r in studied if r["ranks"].get("collectives"))
+
+        fig, (speedups, efficiencies, shares) = self.figure(1, 3, sharex=True, layout="constrained")
+        fig.suptitle(f"{stage}: scaling over ranks (median times" + "".join(f"; {c}" for c in collectives) + ")")
+        for base in bases:
+            speedups.plot(counts, [count / base for count in counts], color="black", linestyle="--",
+                          label=f"ideal: ranks / {base}")
+        efficiencies.axhline(100, color="black", linestyle="--")
+        for index, (name, line) in enumerate(lines.items()):
+            style = {"color": self.palette[index % len(self.palette)], "marker": "o", "label": name}
+            self.rank_line(speedups, line, lambda r: scaling_value(r, "speedup"), style)
+            self.rank_line(efficiencies, line, lambda r: percent(scaling_value(r, "efficiency")), style)
+            self.rank_line(shares, line, communication_percent, style)
+        if not shares.lines:
+            self.empty_note(shares, "no record measured its collectives")
+        for ax, title, y_label in ((speedups, "speed-up", f"speed-up over {axis_name(ranks_text(b) for b in bases)}"),
+                                   (efficiencies, "parallel efficiency", "speed-up / ideal speed-up (%)"),
+                                   (shares, "time in collectives", "most time a rank spent in collectives\n"
+                                                                   "(% of the median time)")):
+            ax.set_title(title)
+            ax.set_xlabel("ranks")
+            ax.set_ylabel(y_label)
+            ax.set_xticks(counts)
+            ax.set_ylim(bottom=0)
+            ax.grid(alpha=0.3)
+        speedups.legend(fontsize=9)
+        return self.save(fig, f"{file_stem(stage)}-scaling.png")
+
+    @staticmethod
+    def rank_line(ax, records, value_of, style):
+        """value_of(record) against the rank count, leaving out the records it gives None."""
+        points = [(rank_count(r), value_of(r)) for r in records]
+        points = [(count, value) for count, value in points if value is not None]
+        if points:
+            ax.plot([count for count, _ in points], [value for _, value in points], **style)
 
     def mark_crossovers(self, ax, crossovers, size_of_case):
         always = []
@@ -383,12 +483,13 @@ class Plotter:
         if not spaces:
             return None
         variants = unique(r.get("variant") for r in counting)
-        cases = unique(r.get("case") for r in counting)
+        case_of = labeller(counting, ["case"])
+        cases = unique(map(case_of, counting))
         ceilings = self.ceilings[rate]
         fig, axes = self.figure(1, len(spaces), layout="constrained")
         fig.suptitle(f"{stage}: {unit} per variant against the measured ceiling")
         for ax, space in zip(axes, spaces):
-            by_key = {(r.get("case"), r.get("variant")): r for r in counting if r.get("space") == space}
+            by_key = {(case_of(r), r.get("variant")): r for r in counting if r.get("space") == space}
 
             def rate_of(case, variant):
                 record = by_key.get((case, variant))
@@ -419,7 +520,9 @@ class Plotter:
             return None
         per_sample = all(len(series_values(record, key)) == samples_taken(record) for record, _ in holders)
         y_label = key.replace("_", " ")
-        label_fields = [f for f in ("variant", "space", "case") if len(unique(r.get(f) for r, _ in holders)) > 1]
+        held = [record for record, _ in holders]
+        label = labeller(held, [f for f in ("variant", "space", "case") if len(unique(r.get(f) for r in held)) > 1],
+                         " ")
         fig, (ax,) = self.figure(layout="constrained")
         for record, points in holders:
             on_baseline = record.get("space") == self.baseline
@@ -428,7 +531,7 @@ class Plotter:
             else:
                 style = {"marker": "." if on_baseline else "x", "linestyle": "none"}
             ax.plot([p[0] for p in points], [p[1] for p in points], color=self.colors.get(record.get("variant")),
-                    label=record_label(record, *label_fields) if label_fields else None, **style)
+                    label=label(record) or None, **style)
         values = [value for _, points in holders for _, value in points]
         if min(values) >= 0 and max(values) > 0:
             ax.set_yscale("log", nonpositive="mask")
@@ -441,7 +544,7 @@ class Plotter:
         ax.set_ylabel(y_label)
         ax.set_title(f"{stage}: {y_label}")
         ax.grid(which="both", alpha=0.3)
-        if label_fields:
+        if any(map(label, held)):
             ax.legend(fontsize=9)
         return self.save(fig, f"{file_stem(stage)}-{file_stem(key.replace('_', '-'))}.png")
 
@@ -449,7 +552,8 @@ class Plotter:
         """The file names of every plot drawn for one stage, in the order the report lists them."""
         names = [self.stage_times(stage, records),
                  self.setup_times(stage, records),
-                 self.sweep(stage, records, self.results.get("crossovers") or [])]
+                 self.sweep(stage, records, self.results.get("crossovers") or []),
+                 self.scaling(stage, records)]
         names += [self.rates(stage, records, *rate) for rate in RATES]
         names += [self.series(stage, records, key) for key in unique(k for r in records for k in r.get("series") or {})]
         return [name for name in names if name]
@@ -511,6 +615,49 @@ def rate_cell(record, quantity, rate):
     return formatted(record.get(rate), "{:.2f}") if counted(record, quantity) and time_stat(record, "median") else "-"
 
 
+def scaling_cell(record):
+    speedup, efficiency = scaling_value(record, "speedup"), percent(scaling_value(record, "efficiency"))
+    if speedup is None:
+        return "-"
+    return f"{speedup:.2f}x" + (f" {efficiency:.0f}%" if efficiency is not None else "")
+
+
+def record_columns(records, baseline, seconds_text):
+    """The records table's columns as (header, cell of a record). The rank columns are there only
+    where a record has them, so that the table of a run on one rank is as it always was."""
+    ranks = [r.get("ranks") or {} for r in records]
+
+    def seconds(value_of):
+        return lambda record: seconds_cell(value_of(record), seconds_text)
+
+    def where(present, *columns):
+        return list(columns) if present else []
+
+    return [("stage", lambda r: r.get("stage")), ("case", lambda r: r.get("case")),
+            ("variant", lambda r: r.get("variant")), ("space", lambda r: r.get("space")),
+            *where(any(ranks), ("ranks", rank_count)),
+            ("samples", samples_text),
+            ("median", seconds(lambda r: time_stat(r, "median"))),
+            ("setup", seconds(lambda r: r.get("setup_s"))), ("transfers", seconds(lambda r: r.get("transfer_s"))),
+            *where(any("communication_s" in r for r in ranks),
+                   ("communication", seconds(lambda r: (r.get("ranks") or {}).get("communication_s")))),
+            *((unit, lambda r, quantity=quantity, rate=rate: rate_cell(r, quantity, rate))
+              for quantity, rate, unit, _ in RATES),
+            (f"{baseline}/space", lambda r: formatted(r.get("speedup_vs_baseline"), "{:.2f}x")),
+            *where(any(r.get("scaling") for r in ranks), ("scaling", scaling_cell)),
+            ("error", lambda r: formatted(r.get("error"), "{:.1e}")),
+            ("check", lambda r: "ok" if r.get("passed") else "FAILED")]
+
+
+def deck_ranks_text(run):
+    """How the deck spreads its cases over ranks, for the deck's line; empty on one rank."""
+    ranks = run.get("ranks") or [1]
+    if ranks == [1]:
+        return ""
+    collectives = f" ({run['collectives']} collectives)" if run.get("collectives") else ""
+    return f"ranks {', '.join(map(str, ranks))}{collectives}, "
+
+
 def report(results, results_path, plots, seconds_text):
     """index.md: the machine, the deck, the plots and a table of every record. seconds_text(s)
     writes a time in seconds."""
@@ -526,7 +673,8 @@ def report(results, results_path, plots, seconds_text):
     lines += markdown_table(["", ""], machine_rows(results.get("machine") or {}))
     lines += ["", "## Deck", "",
               f"`{deck.get('path', '?')}`: run `{run.get('name', results.get('run', '?'))}` on "
-              f"{', '.join(run.get('spaces') or []) or '?'}, baseline {baseline}, {run.get('warmups', '?')} warm-ups, "
+              f"{', '.join(run.get('spaces') or []) or '?'}, baseline {baseline}, {deck_ranks_text(run)}"
+              f"{run.get('warmups', '?')} warm-ups, "
               f"{run.get('repetitions', '?')} repetitions, seed {run.get('seed', '?')}.", ""]
     lines += code_block(deck.get("text") or "", "yaml")
     crossovers = results.get("crossovers") or []
@@ -536,15 +684,8 @@ def report(results, results_path, plots, seconds_text):
     for stage, names in plots.items():
         lines += ["", f"### {stage}", ""] + [f"![{stage}: {name}]({name})" for name in names]
     lines += ["", "## Records", ""]
-    lines += markdown_table(
-        ["stage", "case", "variant", "space", "samples", "median", "setup", "transfers",
-         *(unit for _, _, unit, _ in RATES), f"{baseline}/space", "error", "check"],
-        [(r.get("stage"), r.get("case"), r.get("variant"), r.get("space"), samples_text(r),
-          *(seconds_cell(value, seconds_text)
-            for value in (time_stat(r, "median"), r.get("setup_s"), r.get("transfer_s"))),
-          *(rate_cell(r, quantity, rate) for quantity, rate, _, _ in RATES),
-          formatted(r.get("speedup_vs_baseline"), "{:.2f}x"), formatted(r.get("error"), "{:.1e}"),
-          "ok" if r.get("passed") else "FAILED") for r in records])
+    columns = record_columns(records, baseline, seconds_text)
+    lines += markdown_table([header for header, _ in columns], [[cell(r) for _, cell in columns] for r in records])
     if failed:
         lines += ["", "Failures:", ""] + [f"- {record_label(r, 'stage', 'case', 'variant')} on {r.get('space')}: "
                                            f"{r.get('failure') or 'no reason given'}" for r in failed]
