@@ -20,7 +20,8 @@ if [ -n "${KLAB_DEBS:-}" ]; then
   export CMAKE_PREFIX_PATH=$DEBS_PREFIX/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}
   export CPATH=$DEBS_PREFIX/usr/include:$DEBS_PREFIX/usr/include/x86_64-linux-gnu/openblas-pthread${CPATH:+:$CPATH}
   export LIBRARY_PATH=$lib:$lib/openblas-pthread${LIBRARY_PATH:+:$LIBRARY_PATH}
-  export LD_LIBRARY_PATH=$lib:$lib/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  # OpenBLAS on OpenMP threads where its package came (klab's host spaces are OpenMP too).
+  export LD_LIBRARY_PATH=$lib:$lib/openblas-openmp:$lib/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   export KLAB_BLAS_DIR=$lib/openblas-pthread
 fi
 

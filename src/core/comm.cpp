@@ -9,6 +9,7 @@
 #include <iostream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #ifdef KLAB_HAVE_MPI
 #include <mpi.h>
@@ -320,10 +321,22 @@ void MpiSession::assign_node_resources(bool threads_chosen, bool device_chosen) 
   (void)device_chosen;
 #endif
   cpu_set_t allowed;
-  if (threads_chosen || sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
   const int cpus = CPU_COUNT(&allowed);
   if (cpus < sysconf(_SC_NPROCESSORS_ONLN)) return;  // the launcher bound this rank to its share
-  setenv("KOKKOS_NUM_THREADS", std::to_string(std::max(1, cpus / local_size())).c_str(), 1);
+  // Each rank on a slice of its own of the node's CPUs, its threads (started later by Kokkos)
+  // with it: ranks whose threads meet on one core take turns by the scheduler's time slice, and a
+  // rank waiting for a message (MPI, NCCL) polls.
+  std::vector<int> ids;
+  for (int id = 0; id < CPU_SETSIZE; ++id)
+    if (CPU_ISSET(id, &allowed)) ids.push_back(id);
+  const int ranks = local_size(), per_rank = std::max(1, cpus / ranks);
+  const int first = static_cast<int>(static_cast<long long>(local_rank() % ranks) * cpus / ranks);
+  cpu_set_t mine;
+  CPU_ZERO(&mine);
+  for (int i = 0; i < per_rank; ++i) CPU_SET(ids[static_cast<std::size_t>((first + i) % cpus)], &mine);
+  sched_setaffinity(0, sizeof mine, &mine);
+  if (!threads_chosen) setenv("KOKKOS_NUM_THREADS", std::to_string(per_rank).c_str(), 1);
 }
 
 MpiSession::MpiSession([[maybe_unused]] int& argc, [[maybe_unused]] char**& argv) {

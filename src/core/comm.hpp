@@ -101,8 +101,8 @@ class MpiSession {
   static int local_rank();
   static int local_size();
   // Gives this rank, before Kokkos starts, its GPU (KOKKOS_DEVICE_ID = local rank modulo the
-  // visible GPUs) unless `device_chosen`, and, unless `threads_chosen` or the launcher bound it to
-  // fewer CPUs, its share of the node's cores (KOKKOS_NUM_THREADS).
+  // visible GPUs) unless `device_chosen`, and, unless the launcher bound it to fewer CPUs, its
+  // slice of the node's cores (its affinity, and KOKKOS_NUM_THREADS unless `threads_chosen`).
   static void assign_node_resources(bool threads_chosen, bool device_chosen);
 
  private:

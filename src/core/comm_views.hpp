@@ -8,11 +8,27 @@
 #include <chrono>
 #include <stdexcept>
 #include <type_traits>
+#include <utility>
 
 #include "core/comm.hpp"
 #include "core/spaces.hpp"
 
 namespace klab {
+
+// The host memory a space's sums go through, grown as needed and kept until Kokkos ends: pinned
+// memory for a GPU costs milliseconds to allocate, more than the sum of a few doubles it serves.
+template <class ExecSpace>
+Kokkos::View<double*, typename SpaceTraits<ExecSpace>::host_staging_space> staging_buffer(std::size_t count) {
+  using Buffer = Kokkos::View<double*, typename SpaceTraits<ExecSpace>::host_staging_space>;
+  static Buffer buffer;
+  static const bool released_at_finalize = (Kokkos::push_finalize_hook([] { buffer = Buffer(); }), true);
+  (void)released_at_finalize;
+  if (buffer.extent(0) < count) {
+    buffer = Buffer();
+    buffer = Buffer(Kokkos::view_alloc(Kokkos::WithoutInitializing, "klab::staging"), count);
+  }
+  return buffer;
+}
 
 // Sums `values` element-wise over the ranks of `comm`, in place, after the work queued on `space`
 // (which wrote them) is done. `values` must be contiguous (any layout, any rank).
@@ -34,12 +50,14 @@ void sum_over_ranks(const Communicator& comm, const ExecSpace& space, const View
       }
     }
 #endif
-    using HostStaging = typename SpaceTraits<ExecSpace>::host_staging_space;
-    const auto host = Kokkos::create_mirror_view(HostStaging(), values);
-    Kokkos::deep_copy(space, host, values);
+    using Flat = Kokkos::View<double*, typename View::memory_space, Kokkos::MemoryUnmanaged>;
+    const Flat flat(values.data(), values.span());
+    const auto host = Kokkos::subview(staging_buffer<ExecSpace>(values.span()),
+                                      std::make_pair(std::size_t(0), values.span()));
+    Kokkos::deep_copy(space, host, flat);
     space.fence();
-    comm.sum(host.data(), host.span());
-    Kokkos::deep_copy(space, values, host);
+    comm.sum(host.data(), host.extent(0));
+    Kokkos::deep_copy(space, flat, host);
     space.fence();
   }
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
