@@ -24,10 +24,9 @@ struct AnnCase {
   AnnCase(const ExecSpace& on, const AnnParams& ann, std::uint64_t data_seed)
       : space(on),
         params(ann),
-        seed(data_seed),
         train(make_ann_data(on, ann, data_seed, ann_stream_x)),
         test(make_ann_data(on, ann, data_seed, ann_stream_test_x)),
-        host_train(host_ann_data(ann, data_seed, ann_stream_x)),
+        host_train(host_ann_data(train.source, train.first, train.x.extent(0))),
         inner{SpaceMatrix<ExecSpace>("ann::w", ann.neurons, ann.vars), SpaceVector<ExecSpace>("ann::b", ann.neurons),
               SpaceVector<ExecSpace>("ann::condition", ann.neurons)},
         layer("ann::layer", ann.obs, ann.outer_unknowns()),
@@ -35,7 +34,6 @@ struct AnnCase {
 
   ExecSpace space;
   AnnParams params;
-  std::uint64_t seed;
   AnnData<ExecSpace> train, test;
   HostAnnData host_train;
   InnerWeights<ExecSpace> inner;
@@ -60,7 +58,7 @@ Check check_inner(const AnnCase<ExecSpace>& c) {
   }
   return {"max relative error of " + std::to_string(std::min<std::int64_t>(c.params.neurons, ann_checked_neurons)) +
               " neurons' weights vs host Householder QR",
-          inner_weights_error(c.host_train, c.params, c.seed, c.inner),
+          inner_weights_error(c.train.source, c.params, c.inner),
           1e-8,
           "",
           {},
@@ -122,7 +120,7 @@ template <class ExecSpace>
 CaseSetup setup_ann(const ExecSpace& space, const AnnParams& params, std::uint64_t seed) {
   const auto c = std::make_shared<AnnCase<ExecSpace>>(space, params, seed);
   VariantRun inner, hidden, outer;
-  inner.body = [c] { fit_inner_layer(c->space, c->train, c->params, c->seed, c->inner); };
+  inner.body = [c] { fit_inner_layer(c->space, c->train, c->params, c->inner); };
   inner.check = [c] { return check_inner(*c); };
   hidden.body = [c] { hidden_layer(c->space, c->train.x, c->inner, c->layer); };
   hidden.check = [c] { return check_hidden(*c); };

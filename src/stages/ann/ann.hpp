@@ -64,41 +64,71 @@ KOKKOS_INLINE_FUNCTION std::uint64_t neuron_key(std::uint64_t seed, std::int64_t
   return permutation_key(seed, ann_stream_rows, neuron);
 }
 
+// How every row of a data set is generated, by its global index i, whichever View holds it:
+// x_ij = -0.5 + uniform01(seed, stream, i + j·obs) (the whole obs × vars matrix in column-major
+// order) and y_i = amplitude·sin(Σ_j x_ij). Any space, any thread and the host make the same bits.
+struct AnnRows {
+  std::uint64_t seed, stream;
+  std::int64_t obs, vars;
+  double amplitude;
+
+  // Gives out(j, x_ij) for each j of row i; returns y_i.
+  template <class Out>
+  KOKKOS_INLINE_FUNCTION double row(std::int64_t i, Out&& out) const {
+    double sum = 0;
+    for (std::int64_t j = 0; j < vars; ++j) {
+      const double x = -0.5 + uniform01(seed, stream, static_cast<std::uint64_t>(i + j * obs));
+      out(j, x);
+      sum += x;
+    }
+    return amplitude * compat::math::sin(sum);
+  }
+};
+
+// Row i of a column-major matrix of `rows` rows in host memory, as AnnRows::row's `out` on the
+// host (nvcc refuses host lambdas there: row is a host-device function).
+struct HostMatrixRow {
+  double* matrix;
+  std::int64_t i, rows;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t j, double value) const { matrix[i + j * rows] = value; }
+};
+
+inline AnnRows ann_rows(const AnnParams& params, std::uint64_t seed, std::uint64_t stream) {
+  return {seed, stream, params.obs, params.vars, params.amplitude};
+}
+
+// Rows [first, first + x.extent(0)) of a data set of obs rows.
 template <class ExecSpace>
 struct AnnData {
   SpaceMatrix<ExecSpace> x;
   SpaceVector<ExecSpace> y;
+  AnnRows source;
+  std::int64_t first;
 };
 
-// y_i = amplitude·sin(Σ_j x_ij).
+// Local row i of x and y: global row first + i of the source.
 template <class ExecSpace>
-struct AnnTarget {
+struct AnnGenerate {
   SpaceMatrix<ExecSpace> x;
   SpaceVector<ExecSpace> y;
-  std::int64_t vars;
-  double amplitude;
+  AnnRows source;
+  std::int64_t first;
 
   KOKKOS_INLINE_FUNCTION void operator()(std::int64_t i) const {
-    double sum = 0;
-    for (std::int64_t j = 0; j < vars; ++j) sum += x(i, j);
-    y(i) = amplitude * compat::math::sin(sum);
+    y(i) = source.row(first + i, [&](std::int64_t j, double value) { x(i, j) = value; });
   }
 };
 
-// x uniform in [-0.5, 0.5) from `stream`, y = amplitude·sin(Σ_j x_ij).
+// The data set of `stream`, all its rows.
 template <class ExecSpace>
 AnnData<ExecSpace> make_ann_data(const ExecSpace& space, const AnnParams& params, std::uint64_t seed,
                                  std::uint64_t stream) {
-  AnnData<ExecSpace> d{SpaceMatrix<ExecSpace>("ann::x", params.obs, params.vars),
-                       SpaceVector<ExecSpace>("ann::y", params.obs)};
-  fill_uniform(space, d.x, seed, stream, -0.5, 0.5);
-  const auto x = d.x;
-  const auto y = d.y;
-  const std::int64_t vars = params.vars;
-  const double amplitude = params.amplitude;
-  Kokkos::parallel_for(
-      "ann::target", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, params.obs),
-      AnnTarget<ExecSpace>{x, y, vars, amplitude});
+  const std::int64_t rows = params.obs;
+  AnnData<ExecSpace> d{SpaceMatrix<ExecSpace>("ann::x", rows, params.vars), SpaceVector<ExecSpace>("ann::y", rows),
+                       ann_rows(params, seed, stream), 0};
+  Kokkos::parallel_for("ann::data", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, rows),
+                       AnnGenerate<ExecSpace>{d.x, d.y, d.source, d.first});
   return d;
 }
 
@@ -116,12 +146,13 @@ struct AnnInnerFit {
   using Scratch = Kokkos::View<double**, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space,
                                Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
-  SpaceMatrix<ExecSpace> x;
+  SpaceMatrix<ExecSpace> x;  // rows first_row, first_row + 1, ... of obs
   SpaceVector<ExecSpace> y;
+  AnnRows source;
+  std::int64_t first_row, local_rows;
   SpaceMatrix<ExecSpace> w;
   SpaceVector<ExecSpace> b, condition;
-  std::uint64_t seed;
-  std::int64_t obs, vars, m, p;
+  std::int64_t vars, m, p;
   bool bias;
   int half_bits;
   std::int64_t chunk;
@@ -129,7 +160,7 @@ struct AnnInnerFit {
 
   KOKKOS_INLINE_FUNCTION void operator()(const Member& member) const {
     const std::int64_t k = member.league_rank();
-    const std::uint64_t key = neuron_key(seed, k);
+    const std::uint64_t key = neuron_key(source.seed, k);
     Scratch rows(member.team_scratch(0), chunk, p + 1);  // [X_k | 1 | arctanh(y_k)]
     Scratch normal(member.team_scratch(0), p, p + 1);    // [lower of AᵀA | Aᵀz]
     Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p * (p + 1)),
@@ -138,10 +169,17 @@ struct AnnInnerFit {
       const std::int64_t count = m - first < chunk ? m - first : chunk;
       member.team_barrier();
       Kokkos::parallel_for(Kokkos::TeamThreadRange(member, count), [&](std::int64_t r) {
-        const std::int64_t row = permuted_index(key, obs, half_bits, first + r);
-        for (std::int64_t j = 0; j < vars; ++j) rows(r, j) = x(row, j);
+        const std::int64_t row = permuted_index(key, source.obs, half_bits, first + r);
+        const std::int64_t local = row - first_row;
+        double target;
+        if (local >= 0 && local < local_rows) {
+          for (std::int64_t j = 0; j < vars; ++j) rows(r, j) = x(local, j);
+          target = y(local);
+        } else {  // a row x does not hold: generated here, the same numbers
+          target = source.row(row, [&](std::int64_t j, double value) { rows(r, j) = value; });
+        }
         if (bias) rows(r, vars) = 1;
-        rows(r, p) = compat::math::atanh(y(row));
+        rows(r, p) = compat::math::atanh(target);
       });
       member.team_barrier();
       // Entry (i, c) of [AᵀA | Aᵀz] with c <= i or c = p; each entry has one owner thread.
@@ -200,17 +238,18 @@ struct AnnInnerFit {
 // unknowns make the solve a few thousand flops, far below the cost of gathering the rows.
 template <class ExecSpace>
 void fit_inner_layer(const ExecSpace& space, const AnnData<ExecSpace>& data, const AnnParams& params,
-                     std::uint64_t seed, const InnerWeights<ExecSpace>& out) {
+                     const InnerWeights<ExecSpace>& out) {
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
   using Scratch = typename AnnInnerFit<ExecSpace>::Scratch;
-  const std::int64_t obs = params.obs, vars = params.vars, m = params.rows_per_neuron();
+  const std::int64_t vars = params.vars, m = params.rows_per_neuron();
   const std::int64_t p = params.inner_unknowns();
   const bool bias = params.bias;
-  const int half_bits = permutation_half_bits(obs);
+  const int half_bits = permutation_half_bits(params.obs);
   // Rows per chunk: 24 KiB of scratch for the gathered rows, plus p × (p+1) for the equations.
   const std::int64_t chunk = std::max<std::int64_t>(1, std::min<std::int64_t>(m, 3072 / (p + 1)));
   const double eps = std::numeric_limits<double>::epsilon();
   const double infinity = std::numeric_limits<double>::infinity();
+  const std::int64_t local_rows = data.x.extent(0);
   const auto x = data.x;
   const auto y = data.y;
   const auto w = out.w;
@@ -219,8 +258,8 @@ void fit_inner_layer(const ExecSpace& space, const AnnData<ExecSpace>& data, con
   Policy policy(space, static_cast<int>(params.neurons), SpaceTraits<ExecSpace>::is_device ? 64 : 1);
   policy.set_scratch_size(0, Kokkos::PerTeam(Scratch::shmem_size(chunk, p + 1) + Scratch::shmem_size(p, p + 1)));
   Kokkos::parallel_for("ann::inner_layer", policy,
-                       AnnInnerFit<ExecSpace>{x, y, w, b, condition, seed, obs, vars, m, p, bias, half_bits, chunk,
-                                              eps, infinity});
+                       AnnInnerFit<ExecSpace>{x, y, data.source, data.first, local_rows, w, b, condition, vars, m,
+                                              p, bias, half_bits, chunk, eps, infinity});
 }
 
 // L(i, c) = tanh(L(i, c) + b_c) for the neurons' columns, 1 in the constant column.
@@ -330,36 +369,31 @@ FitQuality fit_quality(const HostVector& prediction, const HostVector& target) {
   return {spt / std::sqrt(spp * stt), std::sqrt(se / static_cast<double>(n))};
 }
 
-// The host's copy of the data, regenerated from the counter-based generator (no transfer).
+// The host's copy of rows [first, first + rows) of a data set, regenerated (no transfer).
 struct HostAnnData {
-  std::int64_t obs, vars;
+  std::int64_t rows, vars;
   std::vector<double> x, y;  // x column-major
-  double at(std::int64_t i, std::int64_t j) const { return x[static_cast<std::size_t>(i + j * obs)]; }
+  double at(std::int64_t i, std::int64_t j) const { return x[static_cast<std::size_t>(i + j * rows)]; }
 };
 
-inline HostAnnData host_ann_data(const AnnParams& params, std::uint64_t seed, std::uint64_t stream) {
-  HostAnnData d{params.obs, params.vars, std::vector<double>(static_cast<std::size_t>(params.obs * params.vars)),
-                std::vector<double>(static_cast<std::size_t>(params.obs))};
-  for (std::size_t e = 0; e < d.x.size(); ++e) d.x[e] = -0.5 + uniform01(seed, stream, e);
-  for (std::int64_t i = 0; i < params.obs; ++i) {
-    double sum = 0;
-    for (std::int64_t j = 0; j < params.vars; ++j) sum += d.at(i, j);
-    d.y[static_cast<std::size_t>(i)] = params.amplitude * std::sin(sum);
-  }
+inline HostAnnData host_ann_data(const AnnRows& source, std::int64_t first, std::int64_t rows) {
+  HostAnnData d{rows, source.vars, std::vector<double>(static_cast<std::size_t>(rows * source.vars)),
+                std::vector<double>(static_cast<std::size_t>(rows))};
+  for (std::int64_t i = 0; i < rows; ++i)
+    d.y[static_cast<std::size_t>(i)] = source.row(first + i, HostMatrixRow{d.x.data(), i, rows});
   return d;
 }
 
-// Neuron k's weights (w_k, b_k) by host Householder QR on its rows.
-inline std::vector<double> host_inner_weights(const HostAnnData& d, const AnnParams& params, std::uint64_t seed,
-                                              std::int64_t k) {
+// Neuron k's weights (w_k, b_k) by host Householder QR on its rows, generated from their index.
+inline std::vector<double> host_inner_weights(const AnnRows& source, const AnnParams& params, std::int64_t k) {
   const std::int64_t m = params.rows_per_neuron(), p = params.inner_unknowns();
   std::vector<double> a(static_cast<std::size_t>(m * p)), z(static_cast<std::size_t>(m));
   const int half_bits = permutation_half_bits(params.obs);
   for (std::int64_t r = 0; r < m; ++r) {
-    const std::int64_t row = permuted_index(neuron_key(seed, k), params.obs, half_bits, r);
-    for (std::int64_t j = 0; j < params.vars; ++j) a[static_cast<std::size_t>(r + j * m)] = d.at(row, j);
+    const std::int64_t row = permuted_index(neuron_key(source.seed, k), params.obs, half_bits, r);
+    const double y = source.row(row, HostMatrixRow{a.data(), r, m});
     if (params.bias) a[static_cast<std::size_t>(r + params.vars * m)] = 1;
-    z[static_cast<std::size_t>(r)] = std::atanh(d.y[static_cast<std::size_t>(row)]);
+    z[static_cast<std::size_t>(r)] = std::atanh(y);
   }
   return linalg::host_least_squares(std::move(a), std::move(z), static_cast<std::size_t>(m),
                                     static_cast<std::size_t>(p));
@@ -374,13 +408,12 @@ inline std::vector<std::int64_t> spread_indices(std::int64_t n, std::int64_t cou
 
 // max over sampled neurons of ||(w, b)_space - (w, b)_host|| / ||(w, b)_host||.
 template <class ExecSpace>
-double inner_weights_error(const HostAnnData& d, const AnnParams& params, std::uint64_t seed,
-                           const InnerWeights<ExecSpace>& inner) {
+double inner_weights_error(const AnnRows& source, const AnnParams& params, const InnerWeights<ExecSpace>& inner) {
   const auto w = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), inner.w);
   const auto b = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), inner.b);
   double worst = 0;
   for (const std::int64_t k : spread_indices(params.neurons, ann_checked_neurons)) {
-    const std::vector<double> reference = host_inner_weights(d, params, seed, k);
+    const std::vector<double> reference = host_inner_weights(source, params, k);
     double diff2 = 0, ref2 = 0;
     for (std::int64_t j = 0; j < params.inner_unknowns(); ++j) {
       const double got = j < params.vars ? w(k, j) : b(k);
@@ -402,7 +435,7 @@ double hidden_layer_error(const HostAnnData& d, const InnerWeights<ExecSpace>& i
   double worst = 0;
   for (const std::int64_t c : spread_indices(layer.extent(1), ann_checked_columns)) {
     const auto column = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), Kokkos::subview(layer, Kokkos::ALL, c));
-    for (std::int64_t i = 0; i < d.obs; ++i) {
+    for (std::int64_t i = 0; i < d.rows; ++i) {
       double z = c < neurons ? b(c) : 0.0;
       for (std::int64_t j = 0; j < d.vars && c < neurons; ++j) z += d.at(i, j) * w(c, j);
       const double expected = c < neurons ? std::tanh(z) : 1.0;
