@@ -247,6 +247,10 @@ TEST(Ann, EveryKeyChangesWhatRuns) {
   EXPECT_EQ(plain.variants[1].name, "hidden");
   EXPECT_EQ(plain.variants[2].name, "outer");
   EXPECT_EQ(plain.sampling.unit, "repetition");
+  EXPECT_TRUE(plain.distributed);
+  // Every rank holds all of W and the outer system: their bytes, exactly, are not split.
+  EXPECT_EQ(plain.replicated_bytes, 8.0 * (21.0 * 22.0 + 20.0 * 8.0));
+  EXPECT_LT(plain.replicated_bytes, plain.memory_bytes);
 
   // Keys seen in the case itself: its identity, its memory and its variants' work.
   EXPECT_EQ(only_case("    obs: 3000\n    vars: 6\n    neurons: 20\n").size, 3000.0);

@@ -170,6 +170,7 @@ StageDefinition ann_stage() {
             c.size_name = "obs";
             c.size = static_cast<double>(params.obs);
             c.memory_bytes = ann_bytes(params);
+            c.replicated_bytes = ann_replicated_bytes(params);
             c.sampling = settings.repetitions();
             c.distributed = true;
             c.variants = {{"inner", work.inner}, {"hidden", work.hidden}, {"outer", work.outer}};

@@ -559,12 +559,19 @@ double normal_equation_residual(const ExecSpace& space, const SpaceMatrix<ExecSp
   return std::sqrt(g2 / r2);
 }
 
-// Bytes the stage allocates on the space: train and test X and y, the hidden layer L (obs × n),
-// the outer normal equations (n × n) and the vectors of obs rows (prediction, residual).
+// Of ann_bytes, what every rank allocates in full: the outer system [LᵀL | Lᵀy] (n × (n+1)) and
+// the inner weights, biases and condition estimates (neurons × (vars + 2)).
+inline double ann_replicated_bytes(const AnnParams& p) {
+  const double n = static_cast<double>(p.outer_unknowns());
+  return 8.0 * (n * (n + 1.0) + static_cast<double>(p.neurons) * static_cast<double>(p.vars + 2));
+}
+
+// Bytes the stage allocates on the space: train and test X and y, the hidden layer L (obs × n)
+// and the vectors of obs rows (prediction, residual), split over the ranks; and the replicated.
 inline double ann_bytes(const AnnParams& p) {
   const double obs = static_cast<double>(p.obs), vars = static_cast<double>(p.vars),
                n = static_cast<double>(p.outer_unknowns());
-  return 8.0 * (2.0 * obs * (vars + 1.0) + obs * n + n * n + 2.0 * obs);
+  return 8.0 * (2.0 * obs * (vars + 1.0) + obs * n + 2.0 * obs) + ann_replicated_bytes(p);
 }
 
 // Work per call of each step. Inner fits: the normal equations of every neuron (p(p+1)/2 + p
