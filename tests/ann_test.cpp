@@ -64,12 +64,11 @@ AnnParams small_params(bool bias) {
 }
 
 template <class ExecSpace>
-klab::stages::InnerWeights<ExecSpace> fit_inner(const klab::stages::AnnData<ExecSpace>& data, const AnnParams& p,
-                                                std::uint64_t seed) {
+klab::stages::InnerWeights<ExecSpace> fit_inner(const klab::stages::AnnData<ExecSpace>& data, const AnnParams& p) {
   const klab::stages::InnerWeights<ExecSpace> inner{
       klab::SpaceMatrix<ExecSpace>("w", p.neurons, p.vars), klab::SpaceVector<ExecSpace>("b", p.neurons),
       klab::SpaceVector<ExecSpace>("condition", p.neurons)};
-  klab::stages::fit_inner_layer(ExecSpace(), data, p, seed, inner);
+  klab::stages::fit_inner_layer(ExecSpace(), data, p, inner);
   return inner;
 }
 
@@ -80,8 +79,8 @@ TYPED_TEST(AnnOnSpace, InnerWeightsOfEveryNeuronMatchHostQr) {
     SCOPED_TRACE(std::string("bias ") + (bias ? "true" : "false") + ", seed " + std::to_string(seed));
     const AnnParams p = small_params(bias);
     const auto data = klab::stages::make_ann_data(ExecSpace(), p, seed, klab::stages::ann_stream_x);
-    const auto inner = fit_inner(data, p, seed);
-    const auto host = klab::stages::host_ann_data(p, seed, klab::stages::ann_stream_x);
+    const auto inner = fit_inner(data, p);
+    const auto host = klab::stages::host_ann_data(data.source, 0, p.obs);
     // The host regenerates the same data without copying it.
     EXPECT_EQ(to_vector(data.x), host.x);
     const auto w = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), inner.w);
@@ -90,10 +89,25 @@ TYPED_TEST(AnnOnSpace, InnerWeightsOfEveryNeuronMatchHostQr) {
       std::vector<double> got;
       for (std::int64_t j = 0; j < p.vars; ++j) got.push_back(w(k, j));
       if (bias) got.push_back(b(k));
-      EXPECT_LE(relative_difference(got, klab::stages::host_inner_weights(host, p, seed, k)), 1e-8) << "neuron " << k;
+      EXPECT_LE(relative_difference(got, klab::stages::host_inner_weights(data.source, p, k)), 1e-8) << "neuron " << k;
       if (!bias) EXPECT_EQ(b(k), 0.0);
     }
   }
+}
+
+TYPED_TEST(AnnOnSpace, RowsOutsideTheDataBlockAreGeneratedBitForBit) {
+  // Data holding rows [1000, 2000) of 3000 (a rank's share) fits every neuron as the whole data
+  // does: the rows it lacks are generated from their global index, the very numbers.
+  using ExecSpace = TypeParam;
+  const AnnParams p = small_params(true);
+  const auto all = klab::stages::make_ann_data(ExecSpace(), p, 5, klab::stages::ann_stream_x);
+  const auto rows = std::make_pair(std::int64_t(1000), std::int64_t(2000));
+  const klab::stages::AnnData<ExecSpace> part{Kokkos::subview(all.x, rows, Kokkos::ALL), Kokkos::subview(all.y, rows),
+                                              all.source, rows.first};
+  const auto from_all = fit_inner(all, p), from_part = fit_inner(part, p);
+  EXPECT_EQ(to_vector(from_part.w), to_vector(from_all.w));
+  EXPECT_EQ(to_vector(from_part.b), to_vector(from_all.b));
+  EXPECT_EQ(to_vector(from_part.condition), to_vector(from_all.condition));
 }
 
 TYPED_TEST(AnnOnSpace, OuterWeightsMatchAHostLuSolve) {
@@ -104,7 +118,7 @@ TYPED_TEST(AnnOnSpace, OuterWeightsMatchAHostLuSolve) {
   p.neurons = 12;
   p.lambda = 1e-3;
   const auto data = klab::stages::make_ann_data(ExecSpace(), p, seed, klab::stages::ann_stream_x);
-  const auto inner = fit_inner(data, p, seed);
+  const auto inner = fit_inner(data, p);
   const klab::SpaceMatrix<ExecSpace> layer("layer", p.obs, p.outer_unknowns());
   klab::stages::hidden_layer(ExecSpace(), data.x, inner, layer);
   // Cholesky blocks of 5; LᵀL as one gemm, and as the lower triangle of 3 × 3 blocks.
@@ -233,6 +247,10 @@ TEST(Ann, EveryKeyChangesWhatRuns) {
   EXPECT_EQ(plain.variants[1].name, "hidden");
   EXPECT_EQ(plain.variants[2].name, "outer");
   EXPECT_EQ(plain.sampling.unit, "repetition");
+  EXPECT_TRUE(plain.distributed);
+  // Every rank holds all of W and the outer system: their bytes, exactly, are not split.
+  EXPECT_EQ(plain.replicated_bytes, 8.0 * (21.0 * 22.0 + 20.0 * 8.0));
+  EXPECT_LT(plain.replicated_bytes, plain.memory_bytes);
 
   // Keys seen in the case itself: its identity, its memory and its variants' work.
   EXPECT_EQ(only_case("    obs: 3000\n    vars: 6\n    neurons: 20\n").size, 3000.0);

@@ -17,25 +17,26 @@ namespace klab::stages {
 
 namespace {
 
-// What the variants of one case share on a space: the train and test data, the host's copy of
-// the train data for the checks, and each layer's result, which the next variant builds on.
+// What the variants of one case share on a space: this rank's rows of the train and test data,
+// the host's copy of its train rows for the checks, and each layer's result, which the next
+// variant builds on.
 template <class ExecSpace>
 struct AnnCase {
-  AnnCase(const ExecSpace& on, const AnnParams& ann, std::uint64_t data_seed)
+  AnnCase(const ExecSpace& on, const AnnParams& ann, std::uint64_t data_seed, const Communicator& ranks)
       : space(on),
         params(ann),
-        seed(data_seed),
-        train(make_ann_data(on, ann, data_seed, ann_stream_x)),
-        test(make_ann_data(on, ann, data_seed, ann_stream_test_x)),
-        host_train(host_ann_data(ann, data_seed, ann_stream_x)),
+        comm(ranks),
+        train(make_ann_data(on, ann, data_seed, ann_stream_x, ranks)),
+        test(make_ann_data(on, ann, data_seed, ann_stream_test_x, ranks)),
+        host_train(host_ann_data(train.source, train.first, train.x.extent(0))),
         inner{SpaceMatrix<ExecSpace>("ann::w", ann.neurons, ann.vars), SpaceVector<ExecSpace>("ann::b", ann.neurons),
               SpaceVector<ExecSpace>("ann::condition", ann.neurons)},
-        layer("ann::layer", ann.obs, ann.outer_unknowns()),
-        outer(ann.outer_unknowns(), ann.block, ann.gram_blocks) {}
+        layer("ann::layer", train.x.extent(0), ann.outer_unknowns()),
+        outer(ann.outer_unknowns(), ann.block, ann.gram_blocks, ranks) {}
 
   ExecSpace space;
   AnnParams params;
-  std::uint64_t seed;
+  Communicator comm;
   AnnData<ExecSpace> train, test;
   HostAnnData host_train;
   InnerWeights<ExecSpace> inner;
@@ -60,7 +61,7 @@ Check check_inner(const AnnCase<ExecSpace>& c) {
   }
   return {"max relative error of " + std::to_string(std::min<std::int64_t>(c.params.neurons, ann_checked_neurons)) +
               " neurons' weights vs host Householder QR",
-          inner_weights_error(c.host_train, c.params, c.seed, c.inner),
+          inner_weights_error(c.train.source, c.params, c.inner),
           1e-8,
           "",
           {},
@@ -72,7 +73,7 @@ Check check_inner(const AnnCase<ExecSpace>& c) {
 template <class ExecSpace>
 Check check_hidden(const AnnCase<ExecSpace>& c) {
   return {"max |L - tanh(x·w + b)| on " + std::to_string(ann_checked_columns) + " columns vs host",
-          hidden_layer_error(c.host_train, c.inner, c.layer), 1e-12, "", {}, {}, {}};
+          hidden_layer_error(c.host_train, c.inner, c.layer, c.comm), 1e-12, "", {}, {}, {}};
 }
 
 // Throws when the factorisation failed, naming the ridge term that regularises it. Otherwise
@@ -84,11 +85,12 @@ Check check_outer(const AnnCase<ExecSpace>& c) {
   if (!factor.ok())
     throw std::runtime_error("outer layer: " + factor.describe_failure() +
                              (params.lambda > 0 ? "" : "; a ridge term (lambda > 0) regularises it"));
-  const SpaceVector<ExecSpace> prediction("ann::prediction", params.obs);
-  const FitQuality train_fit = predict(c.space, c.layer, c.outer, c.train.y, prediction);
-  const double equation_residual = normal_equation_residual(c.space, c.layer, c.outer, c.train.y, params.lambda);
+  const SpaceVector<ExecSpace> prediction("ann::prediction", c.train.x.extent(0));
+  const FitQuality train_fit = predict(c.space, c.layer, c.outer, c.train.y, prediction, c.comm);
+  const double equation_residual =
+      normal_equation_residual(c.space, c.layer, c.outer, c.train.y, params.lambda, c.comm);
   hidden_layer(c.space, c.test.x, c.inner, c.layer);
-  const FitQuality test_fit = predict(c.space, c.layer, c.outer, c.test.y, prediction);
+  const FitQuality test_fit = predict(c.space, c.layer, c.outer, c.test.y, prediction, c.comm);
   Check check{"1 - test correlation",
               1.0 - test_fit.correlation,
               1.0 - params.min_correlation,
@@ -106,23 +108,27 @@ Check check_outer(const AnnCase<ExecSpace>& c) {
   if (params.sample > 0) {
     const auto predicted = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), prediction);
     const auto target = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), c.test.y);
+    // This rank's sampled rows of the whole test set, then every rank's, in rank order: row order.
+    const std::int64_t first = c.test.first, end = first + static_cast<std::int64_t>(c.test.x.extent(0));
     std::vector<double> sample_prediction, sample_target;
     for (const std::int64_t i : spread_indices(params.obs, params.sample)) {
-      sample_prediction.push_back(predicted(i));
-      sample_target.push_back(target(i));
+      if (i < first || i >= end) continue;
+      sample_prediction.push_back(predicted(i - first));
+      sample_target.push_back(target(i - first));
     }
-    check.series = {{"test_prediction_sample", sample_prediction}, {"test_target_sample", sample_target}};
+    check.series = {{"test_prediction_sample", c.comm.gather(sample_prediction.data(), sample_prediction.size())},
+                    {"test_target_sample", c.comm.gather(sample_target.data(), sample_target.size())}};
   }
   return check;
 }
 
-// The case on one space: the data generated there (and regenerated on the host for the checks),
-// and the variants inner, hidden and outer, each reading the result of the one before.
+// The case on one space: this rank's data generated there (and regenerated on the host for the
+// checks), and the variants inner, hidden and outer, each reading the result of the one before.
 template <class ExecSpace>
-CaseSetup setup_ann(const ExecSpace& space, const AnnParams& params, std::uint64_t seed) {
-  const auto c = std::make_shared<AnnCase<ExecSpace>>(space, params, seed);
+CaseSetup setup_ann(const ExecSpace& space, const AnnParams& params, std::uint64_t seed, const Communicator& comm) {
+  const auto c = std::make_shared<AnnCase<ExecSpace>>(space, params, seed, comm);
   VariantRun inner, hidden, outer;
-  inner.body = [c] { fit_inner_layer(c->space, c->train, c->params, c->seed, c->inner); };
+  inner.body = [c] { fit_inner_layer(c->space, c->train, c->params, c->inner, c->comm); };
   inner.check = [c] { return check_inner(*c); };
   hidden.body = [c] { hidden_layer(c->space, c->train.x, c->inner, c->layer); };
   hidden.check = [c] { return check_hidden(*c); };
@@ -164,10 +170,12 @@ StageDefinition ann_stage() {
             c.size_name = "obs";
             c.size = static_cast<double>(params.obs);
             c.memory_bytes = ann_bytes(params);
+            c.replicated_bytes = ann_replicated_bytes(params);
             c.sampling = settings.repetitions();
+            c.distributed = true;
             c.variants = {{"inner", work.inner}, {"hidden", work.hidden}, {"outer", work.outer}};
-            c.setup = on_every_space([params, seed = settings.seed](const auto& space, const CaseContext&) {
-              return setup_ann(space, params, seed);
+            c.setup = on_every_space([params, seed = settings.seed](const auto& space, const CaseContext& context) {
+              return setup_ann(space, params, seed, context.comm);
             });
             return std::vector<Case>{std::move(c)};
           }};

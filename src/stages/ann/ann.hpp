@@ -18,15 +18,33 @@
 // one before, timed apart with the deck's warm-ups and repetitions, and checked: the inner weights
 // of sampled neurons against a host Householder QR, sampled columns of L against a host
 // evaluation, and the fit by the test correlation against `min_correlation`.
+//
+// On several ranks (Communicator) each holds its share of the rows of the train and test sets,
+// generated from their global index, and the layers distribute as follows:
+//   inner    each rank fits its share of the neurons. A neuron's rows are the same global rows as
+//            on one rank; those another rank holds are generated again from their index, since
+//            every input is a pure function of (seed, stream, index): nothing large moves. One
+//            allgather then gives every rank all of W, b (and the condition estimates).
+//   hidden   each rank's rows of L from its rows of X: no communication.
+//   outer    each rank's rows add to LᵀL and Lᵀy: one sum over the ranks of both, then every rank
+//            factors and solves the same small (neurons+1)² system.
+// The checks combine the ranks' parts (maxima, sums of moments, sampled predictions in rank order),
+// so every rank judges the whole problem, the same for any rank count. The weights are those of one
+// rank: W exactly (the same rows, summed in the same order), L but for the gemm's blocking of the
+// rows, and v to about κ(LᵀL)·ε relative, LᵀL and Lᵀy being summed in another order (by rank,
+// then across ranks); tests/data/mpi/ann.yaml shows what that leaves of the records.
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <utility>
 #include <vector>
 
+#include "core/comm.hpp"
+#include "core/comm_views.hpp"
 #include "core/kokkos_compat.hpp"
 #include "core/random.hpp"
 #include "core/stage.hpp"
@@ -64,41 +82,72 @@ KOKKOS_INLINE_FUNCTION std::uint64_t neuron_key(std::uint64_t seed, std::int64_t
   return permutation_key(seed, ann_stream_rows, neuron);
 }
 
+// How every row of a data set is generated, by its global index i whichever rank holds it:
+// x_ij = -0.5 + uniform01(seed, stream, i + j·obs) (the whole obs × vars matrix in column-major
+// order) and y_i = amplitude·sin(Σ_j x_ij). Any space, any rank and the host make the same bits.
+struct AnnRows {
+  std::uint64_t seed, stream;
+  std::int64_t obs, vars;
+  double amplitude;
+
+  // Gives out(j, x_ij) for each j of row i; returns y_i.
+  template <class Out>
+  KOKKOS_INLINE_FUNCTION double row(std::int64_t i, Out&& out) const {
+    double sum = 0;
+    for (std::int64_t j = 0; j < vars; ++j) {
+      const double x = -0.5 + uniform01(seed, stream, static_cast<std::uint64_t>(i + j * obs));
+      out(j, x);
+      sum += x;
+    }
+    return amplitude * compat::math::sin(sum);
+  }
+};
+
+// Row i of a column-major matrix of `rows` rows in host memory, as AnnRows::row's `out` on the
+// host (nvcc refuses host lambdas there: row is a host-device function).
+struct HostMatrixRow {
+  double* matrix;
+  std::int64_t i, rows;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t j, double value) const { matrix[i + j * rows] = value; }
+};
+
+inline AnnRows ann_rows(const AnnParams& params, std::uint64_t seed, std::uint64_t stream) {
+  return {seed, stream, params.obs, params.vars, params.amplitude};
+}
+
+// A rank's rows [first, first + x.extent(0)) of a data set of obs rows.
 template <class ExecSpace>
 struct AnnData {
   SpaceMatrix<ExecSpace> x;
   SpaceVector<ExecSpace> y;
+  AnnRows source;
+  std::int64_t first;
 };
 
-// y_i = amplitude·sin(Σ_j x_ij).
+// Local row i of x and y: global row first + i of the source.
 template <class ExecSpace>
-struct AnnTarget {
+struct AnnGenerate {
   SpaceMatrix<ExecSpace> x;
   SpaceVector<ExecSpace> y;
-  std::int64_t vars;
-  double amplitude;
+  AnnRows source;
+  std::int64_t first;
 
   KOKKOS_INLINE_FUNCTION void operator()(std::int64_t i) const {
-    double sum = 0;
-    for (std::int64_t j = 0; j < vars; ++j) sum += x(i, j);
-    y(i) = amplitude * compat::math::sin(sum);
+    y(i) = source.row(first + i, [&](std::int64_t j, double value) { x(i, j) = value; });
   }
 };
 
-// x uniform in [-0.5, 0.5) from `stream`, y = amplitude·sin(Σ_j x_ij).
+// This rank's share of the rows of the data set of `stream`.
 template <class ExecSpace>
 AnnData<ExecSpace> make_ann_data(const ExecSpace& space, const AnnParams& params, std::uint64_t seed,
-                                 std::uint64_t stream) {
-  AnnData<ExecSpace> d{SpaceMatrix<ExecSpace>("ann::x", params.obs, params.vars),
-                       SpaceVector<ExecSpace>("ann::y", params.obs)};
-  fill_uniform(space, d.x, seed, stream, -0.5, 0.5);
-  const auto x = d.x;
-  const auto y = d.y;
-  const std::int64_t vars = params.vars;
-  const double amplitude = params.amplitude;
-  Kokkos::parallel_for(
-      "ann::target", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, params.obs),
-      AnnTarget<ExecSpace>{x, y, vars, amplitude});
+                                 std::uint64_t stream, const Communicator& comm = Communicator()) {
+  const std::pair<std::int64_t, std::int64_t> share = comm.share(params.obs);
+  const std::int64_t rows = share.second - share.first;
+  AnnData<ExecSpace> d{SpaceMatrix<ExecSpace>("ann::x", rows, params.vars), SpaceVector<ExecSpace>("ann::y", rows),
+                       ann_rows(params, seed, stream), share.first};
+  Kokkos::parallel_for("ann::data", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, rows),
+                       AnnGenerate<ExecSpace>{d.x, d.y, d.source, d.first});
   return d;
 }
 
@@ -116,20 +165,21 @@ struct AnnInnerFit {
   using Scratch = Kokkos::View<double**, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space,
                                Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
-  SpaceMatrix<ExecSpace> x;
+  SpaceMatrix<ExecSpace> x;  // this rank's rows: first_row, first_row + 1, ... of obs
   SpaceVector<ExecSpace> y;
+  AnnRows source;
+  std::int64_t first_row, local_rows, first_neuron;
   SpaceMatrix<ExecSpace> w;
   SpaceVector<ExecSpace> b, condition;
-  std::uint64_t seed;
-  std::int64_t obs, vars, m, p;
+  std::int64_t vars, m, p;
   bool bias;
   int half_bits;
   std::int64_t chunk;
   double eps, infinity;
 
   KOKKOS_INLINE_FUNCTION void operator()(const Member& member) const {
-    const std::int64_t k = member.league_rank();
-    const std::uint64_t key = neuron_key(seed, k);
+    const std::int64_t k = first_neuron + member.league_rank();
+    const std::uint64_t key = neuron_key(source.seed, k);
     Scratch rows(member.team_scratch(0), chunk, p + 1);  // [X_k | 1 | arctanh(y_k)]
     Scratch normal(member.team_scratch(0), p, p + 1);    // [lower of AᵀA | Aᵀz]
     Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p * (p + 1)),
@@ -138,10 +188,17 @@ struct AnnInnerFit {
       const std::int64_t count = m - first < chunk ? m - first : chunk;
       member.team_barrier();
       Kokkos::parallel_for(Kokkos::TeamThreadRange(member, count), [&](std::int64_t r) {
-        const std::int64_t row = permuted_index(key, obs, half_bits, first + r);
-        for (std::int64_t j = 0; j < vars; ++j) rows(r, j) = x(row, j);
+        const std::int64_t row = permuted_index(key, source.obs, half_bits, first + r);
+        const std::int64_t local = row - first_row;
+        double target;
+        if (local >= 0 && local < local_rows) {
+          for (std::int64_t j = 0; j < vars; ++j) rows(r, j) = x(local, j);
+          target = y(local);
+        } else {  // another rank's row: generated here, the same numbers that rank holds
+          target = source.row(row, [&](std::int64_t j, double value) { rows(r, j) = value; });
+        }
         if (bias) rows(r, vars) = 1;
-        rows(r, p) = compat::math::atanh(y(row));
+        rows(r, p) = compat::math::atanh(target);
       });
       member.team_barrier();
       // Entry (i, c) of [AᵀA | Aᵀz] with c <= i or c = p; each entry has one owner thread.
@@ -194,33 +251,76 @@ struct AnnInnerFit {
   }
 };
 
-// All neurons' fits in one launch, a team per neuron. The team gathers its rows (and arctanh of
-// their targets) chunk by chunk into scratch memory, accumulates the small normal equations
-// [X_k|1]ᵀ[X_k|1]·w = [X_k|1]ᵀ arctanh(y_k) there, and one thread solves them by Cholesky: p ≤ 41
-// unknowns make the solve a few thousand flops, far below the cost of gathering the rows.
+// Every rank's fits in every rank's W, b and condition: each rank wrote the rows comm.share(neurons)
+// of them, sent in one allgather on the host (device memory staged through it, counted as
+// communication).
+template <class ExecSpace>
+void gather_inner_weights(const Communicator& comm, const ExecSpace& space, const InnerWeights<ExecSpace>& inner) {
+  if (comm.size() == 1) return;
+  const auto start = std::chrono::steady_clock::now();
+  const double before = comm.communication_s();
+  using HostStaging = typename SpaceTraits<ExecSpace>::host_staging_space;
+  const auto w = Kokkos::create_mirror_view(HostStaging(), inner.w);
+  const auto b = Kokkos::create_mirror_view(HostStaging(), inner.b);
+  const auto condition = Kokkos::create_mirror_view(HostStaging(), inner.condition);
+  Kokkos::deep_copy(space, w, inner.w);
+  Kokkos::deep_copy(space, b, inner.b);
+  Kokkos::deep_copy(space, condition, inner.condition);
+  space.fence();
+  const std::int64_t neurons = w.extent(0), vars = w.extent(1), stride = vars + 2;
+  const std::pair<std::int64_t, std::int64_t> share = comm.share(neurons);
+  std::vector<double> mine;  // per neuron: w_k, b_k, condition_k
+  for (std::int64_t k = share.first; k < share.second; ++k) {
+    for (std::int64_t j = 0; j < vars; ++j) mine.push_back(w(k, j));
+    mine.push_back(b(k));
+    mine.push_back(condition(k));
+  }
+  const std::vector<double> all = comm.gather(mine.data(), mine.size());
+  for (std::int64_t k = 0; k < neurons; ++k) {
+    const double* fit = all.data() + k * stride;
+    for (std::int64_t j = 0; j < vars; ++j) w(k, j) = fit[j];
+    b(k) = fit[vars];
+    condition(k) = fit[vars + 1];
+  }
+  Kokkos::deep_copy(space, inner.w, w);
+  Kokkos::deep_copy(space, inner.b, b);
+  Kokkos::deep_copy(space, inner.condition, condition);
+  space.fence();
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  comm.count_communication(elapsed - (comm.communication_s() - before));
+}
+
+// This rank's share of the neurons' fits in one launch, a team per neuron, then every rank's in
+// every rank's `out`. The team gathers its rows (and arctanh of their targets) chunk by chunk into
+// scratch memory, accumulates the small normal equations [X_k|1]ᵀ[X_k|1]·w = [X_k|1]ᵀ arctanh(y_k)
+// there, and one thread solves them by Cholesky: p ≤ 41 unknowns make the solve a few thousand
+// flops, far below the cost of gathering the rows.
 template <class ExecSpace>
 void fit_inner_layer(const ExecSpace& space, const AnnData<ExecSpace>& data, const AnnParams& params,
-                     std::uint64_t seed, const InnerWeights<ExecSpace>& out) {
+                     const InnerWeights<ExecSpace>& out, const Communicator& comm = Communicator()) {
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
   using Scratch = typename AnnInnerFit<ExecSpace>::Scratch;
-  const std::int64_t obs = params.obs, vars = params.vars, m = params.rows_per_neuron();
+  const std::int64_t vars = params.vars, m = params.rows_per_neuron();
   const std::int64_t p = params.inner_unknowns();
   const bool bias = params.bias;
-  const int half_bits = permutation_half_bits(obs);
+  const int half_bits = permutation_half_bits(params.obs);
   // Rows per chunk: 24 KiB of scratch for the gathered rows, plus p × (p+1) for the equations.
   const std::int64_t chunk = std::max<std::int64_t>(1, std::min<std::int64_t>(m, 3072 / (p + 1)));
   const double eps = std::numeric_limits<double>::epsilon();
   const double infinity = std::numeric_limits<double>::infinity();
+  const std::pair<std::int64_t, std::int64_t> neurons = comm.share(params.neurons);
+  const std::int64_t local_rows = data.x.extent(0);
   const auto x = data.x;
   const auto y = data.y;
   const auto w = out.w;
   const auto b = out.b;
   const auto condition = out.condition;
-  Policy policy(space, static_cast<int>(params.neurons), SpaceTraits<ExecSpace>::is_device ? 64 : 1);
+  Policy policy(space, static_cast<int>(neurons.second - neurons.first), SpaceTraits<ExecSpace>::is_device ? 64 : 1);
   policy.set_scratch_size(0, Kokkos::PerTeam(Scratch::shmem_size(chunk, p + 1) + Scratch::shmem_size(p, p + 1)));
   Kokkos::parallel_for("ann::inner_layer", policy,
-                       AnnInnerFit<ExecSpace>{x, y, w, b, condition, seed, obs, vars, m, p, bias, half_bits, chunk,
-                                              eps, infinity});
+                       AnnInnerFit<ExecSpace>{x, y, data.source, data.first, local_rows, neurons.first, w, b,
+                                              condition, vars, m, p, bias, half_bits, chunk, eps, infinity});
+  gather_inner_weights(comm, space, out);
 }
 
 // L(i, c) = tanh(L(i, c) + b_c) for the neurons' columns, 1 in the constant column.
@@ -272,21 +372,28 @@ struct AnnRidge {
   KOKKOS_INLINE_FUNCTION void operator()(std::int64_t j) const { normal(j, j) += lambda; }
 };
 
-// The outer layer's normal equations (LᵀL + λI)·v = Lᵀy, solved on the space.
+// The outer layer's normal equations (LᵀL + λI)·v = Lᵀy, solved on the space. On several ranks
+// each holds some rows of L and y: their LᵀL and Lᵀy are summed over the ranks (one sum of the
+// n × (n+1) matrix [LᵀL | Lᵀy]), then every rank factors and solves the same system.
 template <class ExecSpace>
 class OuterLayer {
  public:
-  OuterLayer(std::int64_t unknowns, std::int64_t block, int gram_blocks)
-      : normal_("ann::outer_normal", unknowns, unknowns),
-        v_("ann::v", unknowns, 1),
+  OuterLayer(std::int64_t unknowns, std::int64_t block, int gram_blocks, Communicator comm = Communicator())
+      : system_("ann::outer_system", unknowns, unknowns + 1),
+        normal_(Kokkos::subview(system_, Kokkos::ALL, std::make_pair(std::int64_t(0), unknowns))),
+        v_(Kokkos::subview(system_, Kokkos::ALL, std::make_pair(unknowns, unknowns + 1))),
         cholesky_(block),
-        gram_blocks_(gram_blocks) {}
+        gram_blocks_(gram_blocks),
+        comm_(std::move(comm)) {}
 
   void solve(const ExecSpace& space, const SpaceMatrix<ExecSpace>& layer, const SpaceVector<ExecSpace>& y,
              double lambda) {
     const auto normal = normal_;
+    // Above the diagonal lie the last factorisation's leftovers, which the sum would multiply.
+    if (comm_.size() > 1) Kokkos::deep_copy(space, system_, 0.0);
     lower_gram(space, layer, normal, gram_blocks_);
     compat::gemv(space, "T", 1.0, layer, y, 0.0, weights());
+    sum_over_ranks(comm_, space, system_);
     if (lambda > 0)
       Kokkos::parallel_for(
           "ann::ridge", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, normal.extent(0)),
@@ -299,67 +406,67 @@ class OuterLayer {
   auto weights() const { return Kokkos::subview(v_, Kokkos::ALL, 0); }
 
  private:
-  SpaceMatrix<ExecSpace> normal_, v_;
+  SpaceMatrix<ExecSpace> system_, normal_, v_;  // [LᵀL | Lᵀy], then [its factor | v]
   linalg::BlockedCholesky<ExecSpace> cholesky_;
   int gram_blocks_;
+  Communicator comm_;
 };
 
 struct FitQuality {
   double correlation = 0, rmse = 0;
 };
 
-// Pearson correlation and RMSE of prediction against target (host copies).
+// Pearson correlation and RMSE of prediction against target (host copies of each rank's rows),
+// from sums over the ranks: the means first, then the sums about them, as one rank computes them
+// (a single pass of raw moments would lose digits to cancellation).
 template <class HostVector>
-FitQuality fit_quality(const HostVector& prediction, const HostVector& target) {
-  const std::size_t n = target.extent(0);
-  double mp = 0, mt = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    mp += prediction(i);
-    mt += target(i);
+FitQuality fit_quality(const HostVector& prediction, const HostVector& target, const Communicator& comm) {
+  std::vector<double> sums(3, 0.0);  // n, Σp, Σt
+  for (std::size_t i = 0; i < target.extent(0); ++i) {
+    sums[0] += 1;
+    sums[1] += prediction(i);
+    sums[2] += target(i);
   }
-  mp /= static_cast<double>(n);
-  mt /= static_cast<double>(n);
-  double spp = 0, stt = 0, spt = 0, se = 0;
-  for (std::size_t i = 0; i < n; ++i) {
+  comm.sum(sums);
+  const double n = sums[0], mp = sums[1] / n, mt = sums[2] / n;
+  std::vector<double> about(4, 0.0);  // Σ(p - p̄)², Σ(t - t̄)², Σ(p - p̄)(t - t̄), Σ(p - t)²
+  for (std::size_t i = 0; i < target.extent(0); ++i) {
     const double dp = prediction(i) - mp, dt = target(i) - mt, e = prediction(i) - target(i);
-    spp += dp * dp;
-    stt += dt * dt;
-    spt += dp * dt;
-    se += e * e;
+    about[0] += dp * dp;
+    about[1] += dt * dt;
+    about[2] += dp * dt;
+    about[3] += e * e;
   }
-  return {spt / std::sqrt(spp * stt), std::sqrt(se / static_cast<double>(n))};
+  comm.sum(about);
+  return {about[2] / std::sqrt(about[0] * about[1]), std::sqrt(about[3] / n)};
 }
 
-// The host's copy of the data, regenerated from the counter-based generator (no transfer).
+// The host's copy of rows [first, first + rows) of a data set (a rank's share), regenerated (no
+// transfer).
 struct HostAnnData {
-  std::int64_t obs, vars;
+  std::int64_t rows, vars;
   std::vector<double> x, y;  // x column-major
-  double at(std::int64_t i, std::int64_t j) const { return x[static_cast<std::size_t>(i + j * obs)]; }
+  double at(std::int64_t i, std::int64_t j) const { return x[static_cast<std::size_t>(i + j * rows)]; }
 };
 
-inline HostAnnData host_ann_data(const AnnParams& params, std::uint64_t seed, std::uint64_t stream) {
-  HostAnnData d{params.obs, params.vars, std::vector<double>(static_cast<std::size_t>(params.obs * params.vars)),
-                std::vector<double>(static_cast<std::size_t>(params.obs))};
-  for (std::size_t e = 0; e < d.x.size(); ++e) d.x[e] = -0.5 + uniform01(seed, stream, e);
-  for (std::int64_t i = 0; i < params.obs; ++i) {
-    double sum = 0;
-    for (std::int64_t j = 0; j < params.vars; ++j) sum += d.at(i, j);
-    d.y[static_cast<std::size_t>(i)] = params.amplitude * std::sin(sum);
-  }
+inline HostAnnData host_ann_data(const AnnRows& source, std::int64_t first, std::int64_t rows) {
+  HostAnnData d{rows, source.vars, std::vector<double>(static_cast<std::size_t>(rows * source.vars)),
+                std::vector<double>(static_cast<std::size_t>(rows))};
+  for (std::int64_t i = 0; i < rows; ++i)
+    d.y[static_cast<std::size_t>(i)] = source.row(first + i, HostMatrixRow{d.x.data(), i, rows});
   return d;
 }
 
-// Neuron k's weights (w_k, b_k) by host Householder QR on its rows.
-inline std::vector<double> host_inner_weights(const HostAnnData& d, const AnnParams& params, std::uint64_t seed,
-                                              std::int64_t k) {
+// Neuron k's weights (w_k, b_k) by host Householder QR on its rows, generated from their index.
+inline std::vector<double> host_inner_weights(const AnnRows& source, const AnnParams& params, std::int64_t k) {
   const std::int64_t m = params.rows_per_neuron(), p = params.inner_unknowns();
   std::vector<double> a(static_cast<std::size_t>(m * p)), z(static_cast<std::size_t>(m));
   const int half_bits = permutation_half_bits(params.obs);
   for (std::int64_t r = 0; r < m; ++r) {
-    const std::int64_t row = permuted_index(neuron_key(seed, k), params.obs, half_bits, r);
-    for (std::int64_t j = 0; j < params.vars; ++j) a[static_cast<std::size_t>(r + j * m)] = d.at(row, j);
+    const std::int64_t row = permuted_index(neuron_key(source.seed, k), params.obs, half_bits, r);
+    const double y = source.row(row, HostMatrixRow{a.data(), r, m});
     if (params.bias) a[static_cast<std::size_t>(r + params.vars * m)] = 1;
-    z[static_cast<std::size_t>(r)] = std::atanh(d.y[static_cast<std::size_t>(row)]);
+    z[static_cast<std::size_t>(r)] = std::atanh(y);
   }
   return linalg::host_least_squares(std::move(a), std::move(z), static_cast<std::size_t>(m),
                                     static_cast<std::size_t>(p));
@@ -373,14 +480,14 @@ inline std::vector<std::int64_t> spread_indices(std::int64_t n, std::int64_t cou
 }
 
 // max over sampled neurons of ||(w, b)_space - (w, b)_host|| / ||(w, b)_host||.
+// Every rank holds every neuron's weights and computes the same.
 template <class ExecSpace>
-double inner_weights_error(const HostAnnData& d, const AnnParams& params, std::uint64_t seed,
-                           const InnerWeights<ExecSpace>& inner) {
+double inner_weights_error(const AnnRows& source, const AnnParams& params, const InnerWeights<ExecSpace>& inner) {
   const auto w = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), inner.w);
   const auto b = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), inner.b);
   double worst = 0;
   for (const std::int64_t k : spread_indices(params.neurons, ann_checked_neurons)) {
-    const std::vector<double> reference = host_inner_weights(d, params, seed, k);
+    const std::vector<double> reference = host_inner_weights(source, params, k);
     double diff2 = 0, ref2 = 0;
     for (std::int64_t j = 0; j < params.inner_unknowns(); ++j) {
       const double got = j < params.vars ? w(k, j) : b(k);
@@ -392,65 +499,79 @@ double inner_weights_error(const HostAnnData& d, const AnnParams& params, std::u
   return worst;
 }
 
-// max |L(i, c) - tanh(Σ_j x_ij w_cj + b_c)| over every row of a few sampled columns of L.
+// max |L(i, c) - tanh(Σ_j x_ij w_cj + b_c)| over every row of a few sampled columns of L, the
+// maximum over the ranks of their rows'; ∞ for a NaN (a maximum over ranks may drop it).
 template <class ExecSpace>
 double hidden_layer_error(const HostAnnData& d, const InnerWeights<ExecSpace>& inner,
-                          const SpaceMatrix<ExecSpace>& layer) {
+                          const SpaceMatrix<ExecSpace>& layer, const Communicator& comm) {
   const auto w = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), inner.w);
   const auto b = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), inner.b);
   const std::int64_t neurons = w.extent(0);
   double worst = 0;
   for (const std::int64_t c : spread_indices(layer.extent(1), ann_checked_columns)) {
     const auto column = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), Kokkos::subview(layer, Kokkos::ALL, c));
-    for (std::int64_t i = 0; i < d.obs; ++i) {
+    for (std::int64_t i = 0; i < d.rows; ++i) {
       double z = c < neurons ? b(c) : 0.0;
       for (std::int64_t j = 0; j < d.vars && c < neurons; ++j) z += d.at(i, j) * w(c, j);
       const double expected = c < neurons ? std::tanh(z) : 1.0;
-      worst = std::max(worst, std::fabs(column(i) - expected));
-      if (std::isnan(column(i))) return column(i);
+      worst = std::isnan(column(i)) ? std::numeric_limits<double>::infinity()
+                                    : std::max(worst, std::fabs(column(i) - expected));
     }
   }
-  return worst;
+  return comm.max(worst);
 }
 
-// Prediction L·v of the data set whose hidden layer `layer` holds, with its fit against y.
+// Prediction L·v of a rank's rows of the data set whose hidden layer `layer` holds, with the fit
+// against y over every rank's rows.
 template <class ExecSpace>
 FitQuality predict(const ExecSpace& space, const SpaceMatrix<ExecSpace>& layer, const OuterLayer<ExecSpace>& outer,
-                   const SpaceVector<ExecSpace>& y, const SpaceVector<ExecSpace>& prediction) {
+                   const SpaceVector<ExecSpace>& y, const SpaceVector<ExecSpace>& prediction,
+                   const Communicator& comm) {
   compat::gemv(space, "N", 1.0, layer, outer.weights(), 0.0, prediction);
   return fit_quality(Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), prediction),
-                     Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), y));
+                     Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), y), comm);
 }
 
 // ||Lᵀ(y - L·v) - λv|| / ||Lᵀy||: how well v solves the outer normal equations, without LᵀL
-// (the factorisation overwrote it).
+// (the factorisation overwrote it). Lᵀ(y - L·v) and Lᵀy are summed over the ranks' rows.
 template <class ExecSpace>
 double normal_equation_residual(const ExecSpace& space, const SpaceMatrix<ExecSpace>& layer,
-                                const OuterLayer<ExecSpace>& outer, const SpaceVector<ExecSpace>& y, double lambda) {
+                                const OuterLayer<ExecSpace>& outer, const SpaceVector<ExecSpace>& y, double lambda,
+                                const Communicator& comm) {
   const std::int64_t n = layer.extent(1);
-  SpaceVector<ExecSpace> residual("ann::residual", y.extent(0)), gradient("ann::gradient", n), rhs("ann::rhs", n);
+  SpaceVector<ExecSpace> residual("ann::residual", y.extent(0));
+  SpaceMatrix<ExecSpace> sums("ann::gradient_rhs", n, 2);  // [Lᵀ(y - L·v) | Lᵀy]: one sum over ranks
+  const auto gradient = Kokkos::subview(sums, Kokkos::ALL, 0);
+  const auto rhs = Kokkos::subview(sums, Kokkos::ALL, 1);
   Kokkos::deep_copy(space, residual, y);
   compat::gemv(space, "N", -1.0, layer, outer.weights(), 1.0, residual);
   compat::gemv(space, "T", 1.0, layer, residual, 0.0, gradient);
   compat::gemv(space, "T", 1.0, layer, y, 0.0, rhs);
-  const auto g = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), gradient);
-  const auto r = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), rhs);
+  sum_over_ranks(comm, space, sums);
+  const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), sums);
   const auto v = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), outer.weights());
   double g2 = 0, r2 = 0;
   for (std::int64_t j = 0; j < n; ++j) {
-    const double gj = g(j) - lambda * v(j);
+    const double gj = host(j, 0) - lambda * v(j);
     g2 += gj * gj;
-    r2 += r(j) * r(j);
+    r2 += host(j, 1) * host(j, 1);
   }
   return std::sqrt(g2 / r2);
 }
 
-// Bytes the stage allocates on the space: train and test X and y, the hidden layer L (obs × n),
-// the outer normal equations (n × n) and the vectors of obs rows (prediction, residual).
+// Of ann_bytes, what every rank allocates in full: the outer system [LᵀL | Lᵀy] (n × (n+1)) and
+// the inner weights, biases and condition estimates (neurons × (vars + 2)).
+inline double ann_replicated_bytes(const AnnParams& p) {
+  const double n = static_cast<double>(p.outer_unknowns());
+  return 8.0 * (n * (n + 1.0) + static_cast<double>(p.neurons) * static_cast<double>(p.vars + 2));
+}
+
+// Bytes the stage allocates on the space: train and test X and y, the hidden layer L (obs × n)
+// and the vectors of obs rows (prediction, residual), split over the ranks; and the replicated.
 inline double ann_bytes(const AnnParams& p) {
   const double obs = static_cast<double>(p.obs), vars = static_cast<double>(p.vars),
                n = static_cast<double>(p.outer_unknowns());
-  return 8.0 * (2.0 * obs * (vars + 1.0) + obs * n + n * n + 2.0 * obs);
+  return 8.0 * (2.0 * obs * (vars + 1.0) + obs * n + 2.0 * obs) + ann_replicated_bytes(p);
 }
 
 // Work per call of each step. Inner fits: the normal equations of every neuron (p(p+1)/2 + p
