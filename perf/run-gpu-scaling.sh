@@ -7,6 +7,7 @@
 #   KLAB_EXE=path/to/klab                      default: build/cuda/src/klab (cmake --preset cuda)
 #   KLAB_RANKS=2                               mpirun -np (the deck's run.ranks must fit in it)
 #   KLAB_COLLECTIVES="mpi nccl"                the launches (nccl: where klab info lists it)
+#   KLAB_RUN_ARGS="--spaces cuda"              options for each `klab run` (default: the GPU alone)
 #
 # Without network, hand over Debian's runtime packages and Open MPI (perf/gpu-env.sh: KLAB_DEBS,
 # KLAB_MPI_DEBS). mpirun gives each rank the local rank's GPU (klab sets KOKKOS_DEVICE_ID); with
@@ -36,8 +37,8 @@ status=0
 for collectives in ${KLAB_COLLECTIVES:-mpi nccl}; do
   out=perf/results/${GPU}x$GPUS-$name-$collectives
   say "mpirun -np $RANKS: $DECK with --collectives $collectives"
-  # mpirun gives a rank 1 s to end after SIGTERM by default: a GPU sample may take longer.
-  mpirun -np "$RANKS" --mca odls_base_sigkill_timeout 30 "$KLAB" run "$DECK" --collectives "$collectives" \
-    --json "$out.json" --csv "$out.csv" || status=$?
+  # shellcheck disable=SC2086 # KLAB_RUN_ARGS is a list of options
+  mpirun -np "$RANKS" "$KLAB" run "$DECK" --collectives "$collectives" \
+    --json "$out.json" --csv "$out.csv" ${KLAB_RUN_ARGS:---spaces cuda} || status=$?
 done
 exit "$status"

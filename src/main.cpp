@@ -187,7 +187,12 @@ int main(int argc, char* argv[]) {
       try {
         deck = klab::load_deck(command.deck, klab::stage_registry());
         override_run(deck, command);
-        if (command.verb == "run") klab::check_outputs(deck, command.options);
+        if (command.verb == "run" && !deck.run.ranks_beyond_job.empty()) {
+          std::cerr << "klab: deck error: " << deck.run.ranks_beyond_job << "\n";
+          status = exit_usage;
+        } else if (command.verb == "run") {
+          klab::check_outputs(deck, command.options);
+        }
         text = deck.text;
       } catch (const klab::DeckError& e) {
         std::cerr << "klab: deck error: " << e.what() << "\n";

@@ -98,8 +98,6 @@ const DeckErrorCase malformed_decks[] = {
      "deck.yaml:6:5", "stages[1]", "stage name 'elementwise' is already used at deck.yaml:4:5 (give each entry a distinct 'name')"},
     {"seed_not_integer", "run:\n  name: t\n  seed: 1.5\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
      "deck.yaml:3:9", "run.seed", "expected an integer in [0, 9223372036854775807], got '1.5'"},
-    {"ranks_beyond_the_job", "run:\n  name: t\n  ranks: [1, 4]\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
-     "deck.yaml:3:14", "run.ranks[1]", "asks for 4 ranks, this job has 1: start klab with mpirun -np 4 (or more)"},
     {"ranks_zero", "run:\n  name: t\n  ranks: 0\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
      "deck.yaml:3:10", "run.ranks", "out of range: expected an integer in [1, 1048576], got 0"},
     {"collectives_unknown", "run:\n  name: t\n  collectives: nccl2\nstages:\n  - stage: elementwise\n    sizes: [10]\n",
@@ -225,6 +223,16 @@ TEST(Deck, EveryShippedDeckValidates) {
     ++decks;
   }
   EXPECT_GE(decks, 6);
+}
+
+// A deck may ask for more ranks than this job has (it validates, for a larger launch); `klab run`
+// reports the first such count as a deck error (tests/mpi_test.cpp).
+TEST(Deck, RankCountsBeyondTheJobAreKeptForRunToRefuse) {
+  const klab::Deck deck = parse("run:\n  name: t\n  ranks: [1, 4, 8]\nstages:\n  - stage: elementwise\n    sizes: [10]\n");
+  EXPECT_EQ(deck.run.ranks, (std::vector<int>{1, 4, 8}));
+  EXPECT_EQ(deck.run.ranks_beyond_job,
+            "deck.yaml:3:14: run.ranks[1]: asks for 4 ranks, this job has 1: start klab with mpirun -np 4 (or more)");
+  EXPECT_TRUE(parse("run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [10]\n").run.ranks_beyond_job.empty());
 }
 
 TEST(Deck, MatmulDefaultsRunZipReduceOnlyWhereItFits) {

@@ -149,24 +149,23 @@ TEST_F(MpiRun, MoreRanksThanTheJobHasIsADeckError) {
 }
 
 // mpirun passes SIGINT on to the ranks as SIGTERM: they agree to stop, and rank 0 writes the
-// records of the cases that completed. mpirun kills ranks that take longer than its
-// odls_base_sigkill_timeout (1 s by default) to end: here 30 s, so that a loaded machine's sample
-// may finish.
+// records of the cases that completed. mpirun kills the ranks a second later (its
+// odls_base_sigkill_timeout, which also delays the SIGTERM), so the samples here are short.
 TEST_F(MpiRun, AnInterruptedJobWritesTheCompletedRecords) {
   const std::string deck = write("long.yaml", "run:\n  name: long\n  spaces: [serial]\n  warmups: 0\n"
                                               "  repetitions: 100\nstages:\n  - stage: elementwise\n    sizes: [1000]\n"
-                                              "  - stage: matmul\n    sizes: [800]\n    variants: [naive]\n");
+                                              "  - stage: matmul\n    sizes: [400]\n    variants: [naive]\n");
   ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
   ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
   ::setenv("OMP_NUM_THREADS", "1", 1);
-  const Outcome out = klab_at({"run", deck, "--json", path("r.json")}, "N=800 naive\n",
+  const Outcome out = klab_at({"run", deck, "--json", path("r.json")}, "N=400 naive\n",
                               [](pid_t mpirun) {
                                 std::this_thread::sleep_for(std::chrono::milliseconds(500));
                                 ::kill(mpirun, SIGINT);
                               },
                               std::chrono::seconds(300),
                               {KLAB_MPIEXEC, "-np", "2", "--oversubscribe", "--mca", "btl_vader_single_copy_mechanism",
-                               "none", "--mca", "odls_base_sigkill_timeout", "30"});
+                               "none"});
   EXPECT_NE(out.status, 0) << out.output;
   const YAML::Node results = YAML::LoadFile(path("r.json"));
   EXPECT_TRUE(results["interrupted"].as<bool>()) << out.output;

@@ -55,10 +55,15 @@ RunSettings read_run(ParamReader& reader) {
   const int job = Communicator::world().size();
   const std::vector<std::int64_t> ranks = reader.integer_list("ranks", std::vector<std::int64_t>{job}, {1, 1 << 20});
   for (std::size_t i = 0; i < ranks.size(); ++i) {
-    if (ranks[i] > job)
-      reader.fail_element("ranks", i, "asks for " + std::to_string(ranks[i]) + " ranks, this job has " +
-                                          std::to_string(job) + ": start klab with mpirun -np " +
-                                          std::to_string(ranks[i]) + " (or more)");
+    if (ranks[i] > job && run.ranks_beyond_job.empty()) {
+      try {  // the error as the deck's other errors read, with its location, for `klab run`
+        reader.fail_element("ranks", i, "asks for " + std::to_string(ranks[i]) + " ranks, this job has " +
+                                            std::to_string(job) + ": start klab with mpirun -np " +
+                                            std::to_string(ranks[i]) + " (or more)");
+      } catch (const DeckError& e) {
+        run.ranks_beyond_job = e.what();
+      }
+    }
     run.ranks.push_back(static_cast<int>(ranks[i]));
   }
   run.collectives = reader.choice("collectives", std::string("mpi"), {"mpi", "nccl"});

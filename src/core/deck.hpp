@@ -24,6 +24,9 @@ struct RunSettings {
   // The rank counts each case runs on, in order (a scaling study: the first R ranks of the job for
   // each R); by default the job's.
   std::vector<int> ranks;
+  // The deck error `klab run` reports when a rank count exceeds this job's ranks (empty: none);
+  // `klab validate` accepts it, since a deck may be meant for a larger launch.
+  std::string ranks_beyond_job;
   std::string collectives = "mpi";  // on several ranks, how a GPU's memory is summed: "mpi" or "nccl"
   std::string json_path;            // empty: not written
   std::string csv_path;

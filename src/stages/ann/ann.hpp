@@ -259,10 +259,11 @@ void gather_inner_weights(const Communicator& comm, const ExecSpace& space, cons
   if (comm.size() == 1) return;
   const auto start = std::chrono::steady_clock::now();
   const double before = comm.communication_s();
-  using HostStaging = typename SpaceTraits<ExecSpace>::host_staging_space;
-  const auto w = Kokkos::create_mirror_view(HostStaging(), inner.w);
-  const auto b = Kokkos::create_mirror_view(HostStaging(), inner.b);
-  const auto condition = Kokkos::create_mirror_view(HostStaging(), inner.condition);
+  // Pageable host copies: a few doubles per neuron, where pinned memory would cost milliseconds
+  // to allocate on every call.
+  const auto w = Kokkos::create_mirror_view(Kokkos::HostSpace(), inner.w);
+  const auto b = Kokkos::create_mirror_view(Kokkos::HostSpace(), inner.b);
+  const auto condition = Kokkos::create_mirror_view(Kokkos::HostSpace(), inner.condition);
   Kokkos::deep_copy(space, w, inner.w);
   Kokkos::deep_copy(space, b, inner.b);
   Kokkos::deep_copy(space, condition, inner.condition);
