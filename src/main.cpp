@@ -170,13 +170,15 @@ int main(int argc, char* argv[]) {
       return exit_usage;
     }
   }
+  // Under mpirun, one process per rank: each takes its GPU and its share of the cores before the
+  // restart (whose OpenMP binding would hide how the launcher placed it) and before Kokkos starts.
+  if (klab::MpiSession::launched_ranks() > 1)
+    klab::MpiSession::assign_node_resources(command.kokkos_sets_threads, command.kokkos_sets_device);
   klab::restart_with_run_environment(argv);  // results record the OMP_* and OPENBLAS_* in effect
-  // Under mpirun, one process per rank: MPI starts, and each rank takes its GPU and its share of
-  // the cores before Kokkos starts. Rank 0 reads the deck and checks the outputs; the others take
-  // the deck's text from it, and every rank ends with its verdict.
+  // MPI starts. Rank 0 reads the deck and checks the outputs; the others take the deck's text
+  // from it, and every rank ends with its verdict.
   const klab::MpiSession mpi(argc, argv);
   const klab::Communicator world = klab::Communicator::world();
-  if (world.size() > 1) klab::MpiSession::assign_node_resources(command.kokkos_sets_threads, command.kokkos_sets_device);
 
   // Decks are validated before Kokkos starts: a bad deck costs nothing and writes nothing.
   klab::Deck deck;

@@ -300,6 +300,12 @@ bool MpiSession::launched() {
   return false;
 }
 
+int MpiSession::launched_ranks() {
+  for (const char* variable : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"})
+    if (const char* value = std::getenv(variable)) return std::max(1, std::atoi(value));
+  return 1;
+}
+
 int MpiSession::local_rank() {
   for (const char* variable : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"})
     if (const char* value = std::getenv(variable)) return std::atoi(value);

@@ -95,14 +95,18 @@ class MpiSession {
   ~MpiSession();
   MpiSession(const MpiSession&) = delete;
   MpiSession& operator=(const MpiSession&) = delete;
-  // Whether this process was started by an MPI launcher (its environment says so).
+  // Whether this process was started by an MPI launcher (its environment says so), and how many
+  // ranks it started (1 when none).
   static bool launched();
+  static int launched_ranks();
   // This rank's index among the ranks on its node, and their number.
   static int local_rank();
   static int local_size();
   // Gives this rank, before Kokkos starts, its GPU (KOKKOS_DEVICE_ID = local rank modulo the
   // visible GPUs) unless `device_chosen`, and, unless the launcher bound it to fewer CPUs, its
   // slice of the node's cores (its affinity, and KOKKOS_NUM_THREADS unless `threads_chosen`).
+  // Needs no MPI: it runs before OpenMP binds the initial thread (OMP_PROC_BIND), which would hide
+  // how the launcher placed the process.
   static void assign_node_resources(bool threads_chosen, bool device_chosen);
 
  private:
