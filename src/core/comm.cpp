@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cstdlib>
 #include <iostream>
 #include <stdexcept>
@@ -162,6 +163,34 @@ void Communicator::abort(const std::string& why) const {
 #ifdef KLAB_HAVE_NCCL
 namespace {
 
+// NCCL starts its threads from the calling thread, and they inherit its CPU mask: with OpenMP's
+// binding the initial thread has one CPU, where NCCL's threads would take turns with it (whole
+// scheduler time slices while a collective waits). For as long as it lives, the calling thread
+// may run on every CPU of this process's threads, so theirs may too.
+class EveryCpuOfTheProcess {
+ public:
+  EveryCpuOfTheProcess() {
+    if (sched_getaffinity(0, sizeof saved_, &saved_) != 0) return;
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    std::error_code error;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", error)) {
+      cpu_set_t one;
+      if (sched_getaffinity(std::atoi(task.path().filename().c_str()), sizeof one, &one) == 0) CPU_OR(&all, &all, &one);
+    }
+    widened_ = sched_setaffinity(0, sizeof all, &all) == 0;
+  }
+  ~EveryCpuOfTheProcess() {
+    if (widened_) sched_setaffinity(0, sizeof saved_, &saved_);
+  }
+  EveryCpuOfTheProcess(const EveryCpuOfTheProcess&) = delete;
+  EveryCpuOfTheProcess& operator=(const EveryCpuOfTheProcess&) = delete;
+
+ private:
+  cpu_set_t saved_;
+  bool widened_ = false;
+};
+
 void check_nccl(ncclResult_t result, const char* what) {
   if (result != ncclSuccess) throw std::runtime_error(std::string(what) + ": " + ncclGetErrorString(result));
 }
@@ -184,6 +213,7 @@ std::optional<Communicator> Communicator::first(int count) const {
 #ifdef KLAB_HAVE_NCCL
   std::shared_ptr<void> nccl;
   if (nccl_) {  // collective over the parent's ranks as well
+    const EveryCpuOfTheProcess cpus;
     ncclComm_t split = nullptr;
     check_nccl(ncclCommSplit(static_cast<ncclComm_t>(nccl_.get()), member ? 0 : NCCL_SPLIT_NOCOLOR, rank_, &split,
                              nullptr),
@@ -219,6 +249,7 @@ void Communicator::use_nccl() {
   if (rank_ == 0) check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
   if (size_ > 1) MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_Comm_f2c(handle_));
   ncclComm_t comm = nullptr;
+  const EveryCpuOfTheProcess cpus;
   check_nccl(ncclCommInitRank(&comm, size_, id, rank_), "ncclCommInitRank");
   nccl_ = owned_nccl(comm);
 #else

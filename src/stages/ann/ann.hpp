@@ -257,6 +257,7 @@ struct AnnInnerFit {
 template <class ExecSpace>
 void gather_inner_weights(const Communicator& comm, const ExecSpace& space, const InnerWeights<ExecSpace>& inner) {
   if (comm.size() == 1) return;
+  space.fence();  // the fits are compute, not communication
   const auto start = std::chrono::steady_clock::now();
   const double before = comm.communication_s();
   // Pageable host copies: a few doubles per neuron, where pinned memory would cost milliseconds
