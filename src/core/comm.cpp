@@ -261,14 +261,35 @@ void Communicator::sum_on_device([[maybe_unused]] double* values, [[maybe_unused
                                  [[maybe_unused]] void* stream) const {
 #ifdef KLAB_HAVE_NCCL
   if (!nccl_) throw std::logic_error("sum_on_device without use_nccl");
-  const CommunicationTimer timer(*communication_s_);
+  // Timed by events on the stream, so that the host need not wait: the kernels of the next step
+  // queue behind the sum.
   const auto cuda_stream = static_cast<cudaStream_t>(stream);
+  cudaEvent_t start = nullptr, stop = nullptr;
+  if (cudaEventCreate(&start) != cudaSuccess || cudaEventCreate(&stop) != cudaSuccess)
+    throw std::runtime_error("cudaEventCreate failed");
+  timed_on_device_->emplace_back(start, stop);
+  cudaEventRecord(start, cuda_stream);
   check_nccl(ncclAllReduce(values, values, count, ncclDouble, ncclSum, static_cast<ncclComm_t>(nccl_.get()), cuda_stream),
              "ncclAllReduce");
-  if (cudaStreamSynchronize(cuda_stream) != cudaSuccess) throw std::runtime_error("ncclAllReduce did not complete");
+  cudaEventRecord(stop, cuda_stream);
 #else
   throw std::logic_error("NCCL is not compiled into this build");
 #endif
+}
+
+double Communicator::communication_s() const {
+#ifdef KLAB_HAVE_NCCL
+  for (const auto& [start, stop] : *timed_on_device_) {
+    float milliseconds = 0;
+    if (cudaEventSynchronize(static_cast<cudaEvent_t>(stop)) == cudaSuccess &&
+        cudaEventElapsedTime(&milliseconds, static_cast<cudaEvent_t>(start), static_cast<cudaEvent_t>(stop)) == cudaSuccess)
+      *communication_s_ += 1e-3 * milliseconds;
+    cudaEventDestroy(static_cast<cudaEvent_t>(start));
+    cudaEventDestroy(static_cast<cudaEvent_t>(stop));
+  }
+  timed_on_device_->clear();
+#endif
+  return *communication_s_;
 }
 
 std::string Communicator::collectives() const {

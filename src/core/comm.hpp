@@ -55,14 +55,17 @@ class Communicator {
   // in rank order, so that the global index of an item is the same for every rank count.
   std::pair<std::int64_t, std::int64_t> share(std::int64_t n) const;
 
-  // Seconds this rank has spent in collectives so far, through this communicator or a copy of it.
-  double communication_s() const { return *communication_s_; }
+  // Seconds this rank has spent in collectives so far, through this communicator or a copy of it;
+  // the GPU's share is counted once the work queued before the call is done (after a fence).
+  double communication_s() const;
   // Starts NCCL on these ranks (collective; after Kokkos, each rank on its GPU): sum_on_device then
   // works, and communicators from first() have it too. Throws where NCCL is not compiled in.
   void use_nccl();
   bool on_device() const { return nccl_ != nullptr; }
-  // Sums `count` doubles of device memory over the ranks in place, in order on the CUDA stream
-  // `stream` (cudaStream_t), and waits for it. Needs use_nccl().
+  // Sums `count` doubles of device memory over the ranks in place, queued in order on the CUDA
+  // stream `stream` (cudaStream_t): the host does not wait, and the kernels after it on the
+  // stream see the sums. Its time on the GPU counts once the stream has reached it (see
+  // communication_s). Needs use_nccl().
   void sum_on_device(double* values, std::size_t count, void* stream) const;
   // "NCCL on device memory" or "MPI through host memory": what sum_over_ranks does on a GPU.
   std::string collectives() const;
@@ -79,6 +82,9 @@ class Communicator {
   int control_ = 0;  // a duplicate of it for agree_on_failure
   std::shared_ptr<void> nccl_;  // the ncclComm_t, destroyed with its last copy; null: none
   std::shared_ptr<double> communication_s_ = std::make_shared<double>(0.0);
+  // The CUDA events around sums queued on a GPU, not yet counted (cudaEvent_t pairs).
+  std::shared_ptr<std::vector<std::pair<void*, void*>>> timed_on_device_ =
+      std::make_shared<std::vector<std::pair<void*, void*>>>();
 };
 
 // Starts MPI when klab was started by an MPI launcher and built with MPI (MPI_Init), and ends it

@@ -36,20 +36,20 @@ template <class ExecSpace, class View>
 void sum_over_ranks(const Communicator& comm, const ExecSpace& space, const View& values) {
   if (comm.size() == 1) return;
   if (!values.span_is_contiguous()) throw std::logic_error("sum_over_ranks needs a contiguous View");
+#ifdef KOKKOS_ENABLE_CUDA
+  if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) {
+    if (comm.on_device()) {  // queued behind the writes on the space's stream; nothing waits
+      comm.sum_on_device(values.data(), values.span(), space.cuda_stream());
+      return;
+    }
+  }
+#endif
   space.fence();  // the work that wrote `values` is compute, not communication
   const auto start = std::chrono::steady_clock::now();
   const double before = comm.communication_s();
   if constexpr (!SpaceTraits<ExecSpace>::is_device) {
     comm.sum(values.data(), values.span());
   } else {
-#ifdef KOKKOS_ENABLE_CUDA
-    if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) {
-      if (comm.on_device()) {
-        comm.sum_on_device(values.data(), values.span(), space.cuda_stream());
-        return;
-      }
-    }
-#endif
     using Flat = Kokkos::View<double*, typename View::memory_space, Kokkos::MemoryUnmanaged>;
     const Flat flat(values.data(), values.span());
     const auto host = Kokkos::subview(staging_buffer<ExecSpace>(values.span()),
