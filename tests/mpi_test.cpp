@@ -150,15 +150,16 @@ TEST_F(MpiRun, MoreRanksThanTheJobHasIsADeckError) {
 
 // mpirun passes SIGINT on to the ranks as SIGTERM: they agree to stop, and rank 0 writes the
 // records of the cases that completed. mpirun kills the ranks a second later (its
-// odls_base_sigkill_timeout, which also delays the SIGTERM), so the samples here are short.
+// odls_base_sigkill_timeout, which also delays the SIGTERM), so the samples here are short (a few
+// milliseconds, tens under AddressSanitizer).
 TEST_F(MpiRun, AnInterruptedJobWritesTheCompletedRecords) {
   const std::string deck = write("long.yaml", "run:\n  name: long\n  spaces: [serial]\n  warmups: 0\n"
-                                              "  repetitions: 100\nstages:\n  - stage: elementwise\n    sizes: [1000]\n"
-                                              "  - stage: matmul\n    sizes: [400]\n    variants: [naive]\n");
+                                              "  repetitions: 5000\nstages:\n  - stage: elementwise\n    sizes: [1000]\n"
+                                              "  - stage: matmul\n    sizes: [150]\n    variants: [naive]\n");
   ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
   ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
   ::setenv("OMP_NUM_THREADS", "1", 1);
-  const Outcome out = klab_at({"run", deck, "--json", path("r.json")}, "N=400 naive\n",
+  const Outcome out = klab_at({"run", deck, "--json", path("r.json")}, "N=150 naive\n",
                               [](pid_t mpirun) {
                                 std::this_thread::sleep_for(std::chrono::milliseconds(500));
                                 ::kill(mpirun, SIGINT);
@@ -167,6 +168,7 @@ TEST_F(MpiRun, AnInterruptedJobWritesTheCompletedRecords) {
                               {KLAB_MPIEXEC, "-np", "2", "--oversubscribe", "--mca", "btl_vader_single_copy_mechanism",
                                "none"});
   EXPECT_NE(out.status, 0) << out.output;
+  ASSERT_TRUE(fs::exists(path("r.json"))) << out.output;
   const YAML::Node results = YAML::LoadFile(path("r.json"));
   EXPECT_TRUE(results["interrupted"].as<bool>()) << out.output;
   ASSERT_EQ(results["records"].size(), 1u) << out.output;
