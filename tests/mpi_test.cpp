@@ -27,12 +27,19 @@ class MpiRun : public Cli {
     if (std::string(KLAB_MPIEXEC).empty()) GTEST_SKIP() << "klab was built without MPI";
     Cli::SetUp();
   }
-  // klab on `ranks` ranks of this machine. Open MPI refuses root unless told; the single-copy
-  // mechanism needs ptrace rights that containers often lack.
+  // mpirun and its options for `ranks` ranks of this machine, one OpenMP thread each (env(1) sets
+  // its environment; it execs mpirun in its place). Open MPI refuses root unless told; the
+  // single-copy mechanism needs ptrace rights that containers often lack.
+  static std::vector<std::string> launcher(int ranks) {
+    return {"/usr/bin/env", "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1", "OMP_NUM_THREADS=1",
+            KLAB_MPIEXEC, "-np", std::to_string(ranks), "--oversubscribe", "--mca", "btl_vader_single_copy_mechanism",
+            "none"};
+  }
+  // klab on `ranks` ranks of this machine.
   static Outcome mpirun(int ranks, const std::string& args) {
-    return run_command("env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 " +
-                       std::string(KLAB_MPIEXEC) + " -np " + std::to_string(ranks) +
-                       " --oversubscribe --mca btl_vader_single_copy_mechanism none " + KLAB_EXE + " " + args);
+    std::string command_line;
+    for (const std::string& word : launcher(ranks)) command_line += word + " ";
+    return run_command(command_line + KLAB_EXE + " " + args);
   }
 };
 
@@ -156,17 +163,13 @@ TEST_F(MpiRun, AnInterruptedJobWritesTheCompletedRecords) {
   const std::string deck = write("long.yaml", "run:\n  name: long\n  spaces: [serial]\n  warmups: 0\n"
                                               "  repetitions: 5000\nstages:\n  - stage: elementwise\n    sizes: [1000]\n"
                                               "  - stage: matmul\n    sizes: [150]\n    variants: [naive]\n");
-  ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
-  ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-  ::setenv("OMP_NUM_THREADS", "1", 1);
   const Outcome out = klab_at({"run", deck, "--json", path("r.json")}, "N=150 naive\n",
                               [](pid_t mpirun) {
                                 std::this_thread::sleep_for(std::chrono::milliseconds(500));
                                 ::kill(mpirun, SIGINT);
                               },
                               std::chrono::seconds(300),
-                              {KLAB_MPIEXEC, "-np", "2", "--oversubscribe", "--mca", "btl_vader_single_copy_mechanism",
-                               "none"});
+                              launcher(2));
   EXPECT_NE(out.status, 0) << out.output;
   ASSERT_TRUE(fs::exists(path("r.json"))) << out.output;
   const YAML::Node results = YAML::LoadFile(path("r.json"));
@@ -181,9 +184,6 @@ TEST_F(MpiRun, ARankThatDiesEndsTheJob) {
   const std::string deck = write("long.yaml", "run:\n  name: long\n  spaces: [serial]\n  warmups: 0\n"
                                               "  repetitions: 100\nstages:\n  - stage: matmul\n    sizes: [800]\n"
                                               "    variants: [naive]\n");
-  ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
-  ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-  ::setenv("OMP_NUM_THREADS", "1", 1);
   const auto start = std::chrono::steady_clock::now();
   const Outcome out = klab_at({"run", deck, "--json", path("r.json")}, "N=800 naive\n",
                               [&](pid_t) {
@@ -192,8 +192,7 @@ TEST_F(MpiRun, ARankThatDiesEndsTheJob) {
                                 EXPECT_EQ(killed.status, 0) << killed.output;
                               },
                               std::chrono::seconds(120),
-                              {KLAB_MPIEXEC, "-np", "2", "--oversubscribe", "--mca", "btl_vader_single_copy_mechanism",
-                               "none"});
+                              launcher(2));
   EXPECT_NE(out.status, 0) << out.output;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60)) << out.output;
   EXPECT_FALSE(fs::exists(path("r.json")));

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <stdexcept>
 #include <thread>
@@ -37,18 +37,15 @@ bool mpi_running() {
 #endif
 }
 
-// Counts the seconds of one collective into `total`.
-class CommunicationTimer {
- public:
-  explicit CommunicationTimer(double& total) : total_(total), start_(std::chrono::steady_clock::now()) {}
-  ~CommunicationTimer() { total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
-
- private:
-  double& total_;
-  std::chrono::steady_clock::time_point start_;
-};
-
 #ifdef KLAB_HAVE_MPI
+// `text` as rank `root` has it, on every rank of `comm`.
+void broadcast_text(std::string& text, int root, MPI_Comm comm) {
+  unsigned long long length = text.size();
+  MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG_LONG, root, comm);
+  text.resize(length);
+  MPI_Bcast(text.data(), static_cast<int>(length), MPI_CHAR, root, comm);
+}
+
 // A duplicate of `comm` for the harness's agreements, made once per communicator (MPI_Comm_dup is
 // collective): released by MPI_Finalize.
 int control_channel(MPI_Comm comm) {
@@ -81,7 +78,7 @@ void Communicator::reduce([[maybe_unused]] double* values, [[maybe_unused]] std:
                           [[maybe_unused]] Op op) const {
   if (size_ == 1) return;
 #ifdef KLAB_HAVE_MPI
-  const CommunicationTimer timer(*communication_s_);
+  const CommunicationScope counted(*this);
   const MPI_Op mpi_op = op == Op::max ? MPI_MAX : op == Op::min ? MPI_MIN : MPI_SUM;
   // MPI counts are int: large arrays go in pieces.
   constexpr std::size_t piece = std::size_t(1) << 30;
@@ -109,7 +106,7 @@ std::vector<double> Communicator::gather(const double* values, std::size_t count
   if (size_ == 1) return std::vector<double>(values, values + count);
   std::vector<double> all;
 #ifdef KLAB_HAVE_MPI
-  const CommunicationTimer timer(*communication_s_);
+  const CommunicationScope counted(*this);
   const MPI_Comm comm = MPI_Comm_f2c(handle_);
   int mine = static_cast<int>(count);
   std::vector<int> counts(static_cast<std::size_t>(size_)), offsets(static_cast<std::size_t>(size_));
@@ -128,18 +125,15 @@ std::vector<double> Communicator::gather(const double* values, std::size_t count
 void Communicator::broadcast([[maybe_unused]] std::string& text) const {
   if (size_ == 1) return;
 #ifdef KLAB_HAVE_MPI
-  const CommunicationTimer timer(*communication_s_);
-  unsigned long long length = text.size();
-  MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_Comm_f2c(handle_));
-  text.resize(length);
-  MPI_Bcast(text.data(), static_cast<int>(length), MPI_CHAR, 0, MPI_Comm_f2c(handle_));
+  const CommunicationScope counted(*this);
+  broadcast_text(text, 0, MPI_Comm_f2c(handle_));
 #endif
 }
 
 void Communicator::broadcast([[maybe_unused]] int& value) const {
   if (size_ == 1) return;
 #ifdef KLAB_HAVE_MPI
-  const CommunicationTimer timer(*communication_s_);
+  const CommunicationScope counted(*this);
   MPI_Bcast(&value, 1, MPI_INT, 0, MPI_Comm_f2c(handle_));
 #endif
 }
@@ -147,7 +141,7 @@ void Communicator::broadcast([[maybe_unused]] int& value) const {
 void Communicator::barrier() const {
   if (size_ == 1) return;
 #ifdef KLAB_HAVE_MPI
-  const CommunicationTimer timer(*communication_s_);
+  const CommunicationScope counted(*this);
   MPI_Barrier(MPI_Comm_f2c(handle_));
 #endif
 }
@@ -206,7 +200,7 @@ std::optional<Communicator> Communicator::first(int count) const {
   if (count >= size_) return *this;
   std::optional<Communicator> group;
 #ifdef KLAB_HAVE_MPI
-  const CommunicationTimer timer(*communication_s_);
+  const CommunicationScope counted(*this);
   const bool member = rank_ < count;
   MPI_Comm sub = MPI_COMM_NULL;
   MPI_Comm_split(MPI_Comm_f2c(handle_), member ? 0 : MPI_UNDEFINED, rank_, &sub);
@@ -315,10 +309,7 @@ std::string Communicator::agree_on_failure(const std::string& failure, [[maybe_u
   }
   if (lowest == size_) return agreed;
   agreed = lowest == rank_ ? failure : std::string();
-  unsigned long long length = agreed.size();
-  MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG_LONG, lowest, control);
-  agreed.resize(length);
-  MPI_Bcast(agreed.data(), static_cast<int>(length), MPI_CHAR, lowest, control);
+  broadcast_text(agreed, lowest, control);
   agreed = "rank " + std::to_string(lowest) + ": " + agreed;
 #endif
   return agreed;

@@ -4,6 +4,7 @@
 // (nor does a build without MPI). MPI's collectives work on host memory: Debian's Open MPI is not
 // CUDA-aware. A CUDA build with NCCL can also sum device memory in place (use_nccl). The seconds
 // spent in collectives are counted, for the records.
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -70,11 +71,8 @@ class Communicator {
   // "NCCL on device memory" or "MPI through host memory": what sum_over_ranks does on a GPU.
   std::string collectives() const;
 
-  // Counts `seconds` of work done for a collective outside it (e.g. staging device memory through
-  // the host) as communication.
-  void count_communication(double seconds) const { *communication_s_ += seconds; }
-
  private:
+  friend class CommunicationScope;
   enum class Op { max, min, sum };
   void reduce(double* values, std::size_t count, Op op) const;
   int rank_ = 0, size_ = 1;
@@ -87,14 +85,34 @@ class Communicator {
       std::make_shared<std::vector<std::pair<void*, void*>>>();
 };
 
-// Starts MPI when klab was started by an MPI launcher and built with MPI (MPI_Init), and ends it
-// (MPI_Finalize) when destroyed; otherwise does nothing.
+// Counts the seconds it lives as `comm`'s communication, less what collectives within it counted
+// already: one collective, or a collective with the work done for it outside the communicator
+// (copies of device memory through the host, core/comm_views.hpp).
+class CommunicationScope {
+ public:
+  explicit CommunicationScope(const Communicator& comm)
+      : total_(comm.communication_s_), counted_before_(*total_), start_(std::chrono::steady_clock::now()) {}
+  ~CommunicationScope() {
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    *total_ = counted_before_ + elapsed;
+  }
+  CommunicationScope(const CommunicationScope&) = delete;
+  CommunicationScope& operator=(const CommunicationScope&) = delete;
+
+ private:
+  std::shared_ptr<double> total_;
+  double counted_before_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 // What carries data between ranks in this build, e.g. "MPI (Open MPI v4.1.4), collectives
 // through host memory; 2 ranks in this run", or that there is no MPI.
 std::string communication_paths();
 // Whether this build can sum device memory through NCCL (Communicator::use_nccl).
 bool nccl_compiled();
 
+// Starts MPI when klab was started by an MPI launcher and built with MPI (MPI_Init), and ends it
+// (MPI_Finalize) when destroyed; otherwise does nothing.
 class MpiSession {
  public:
   MpiSession(int& argc, char**& argv);

@@ -2,10 +2,9 @@
 // Collectives on Kokkos Views of a space: what a distributed stage combines across its ranks.
 // Memory the host cannot reach is summed in place by NCCL when the communicator has it, else goes
 // through a host mirror (Debian's Open MPI is not CUDA-aware); the copies count as communication
-// time, as the collective itself does.
+// time, as the collective itself does (CommunicationScope).
 #include <Kokkos_Core.hpp>
 
-#include <chrono>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -45,8 +44,7 @@ void sum_over_ranks(const Communicator& comm, const ExecSpace& space, const View
   }
 #endif
   space.fence();  // the work that wrote `values` is compute, not communication
-  const auto start = std::chrono::steady_clock::now();
-  const double before = comm.communication_s();
+  const CommunicationScope counted(comm);
   if constexpr (!SpaceTraits<ExecSpace>::is_device) {
     comm.sum(values.data(), values.span());
   } else {
@@ -60,8 +58,6 @@ void sum_over_ranks(const Communicator& comm, const ExecSpace& space, const View
     Kokkos::deep_copy(space, flat, host);
     space.fence();
   }
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  comm.count_communication(elapsed - (comm.communication_s() - before));
 }
 
 }  // namespace klab

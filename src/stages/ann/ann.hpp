@@ -36,7 +36,6 @@
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -258,8 +257,7 @@ template <class ExecSpace>
 void gather_inner_weights(const Communicator& comm, const ExecSpace& space, const InnerWeights<ExecSpace>& inner) {
   if (comm.size() == 1) return;
   space.fence();  // the fits are compute, not communication
-  const auto start = std::chrono::steady_clock::now();
-  const double before = comm.communication_s();
+  const CommunicationScope counted(comm);
   // Pageable host copies: a few doubles per neuron, where pinned memory would cost milliseconds
   // to allocate on every call.
   const auto w = Kokkos::create_mirror_view(Kokkos::HostSpace(), inner.w);
@@ -288,8 +286,6 @@ void gather_inner_weights(const Communicator& comm, const ExecSpace& space, cons
   Kokkos::deep_copy(space, inner.b, b);
   Kokkos::deep_copy(space, inner.condition, condition);
   space.fence();
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  comm.count_communication(elapsed - (comm.communication_s() - before));
 }
 
 // This rank's share of the neurons' fits in one launch, a team per neuron, then every rank's in
