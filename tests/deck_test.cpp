@@ -176,6 +176,14 @@ const DeckErrorCase malformed_decks[] = {
      "deck.yaml:5:11", "stages[0].rows", "expected a non-empty list, got '5'"},
     {"gd_rows_a_mapping", "run:\n  name: t\nstages:\n  - stage: gd\n    rows: {0: [1, 2]}\n    learning_rate: 0.1\n",
      "deck.yaml:5:11", "stages[0].rows", "expected a non-empty list, got a mapping"},
+    {"scaling_unknown", "run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [10]\n    scaling: medium\n",
+     "deck.yaml:6:14", "stages[0].scaling", "expected one of 'strong', 'weak', got 'medium'"},
+    {"gd_weak_sgd", "run:\n  name: t\nstages:\n  - stage: gd\n    obs: 100\n    vars: 2\n    learning_rate: 0.1\n"
+     "    scaling: weak\n",
+     "deck.yaml:4:5", "stages[0].strategies", "sgd steps on one row, which cannot grow with the ranks under weak..."},
+    {"gd_weak_rows", "run:\n  name: t\nstages:\n  - stage: gd\n    rows: [[1, 2], [2, 4]]\n    learning_rate: 0.1\n"
+     "    scaling: weak\n",
+     "deck.yaml:7:14", "stages[0].scaling", "weak scaling grows synthetic data with the ranks; the data here are 'rows'"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Deck, MalformedDeck, ::testing::ValuesIn(malformed_decks),
@@ -233,6 +241,42 @@ TEST(Deck, RankCountsBeyondTheJobAreKeptForRunToRefuse) {
   EXPECT_EQ(deck.run.ranks_beyond_job,
             "deck.yaml:3:14: run.ranks[1]: asks for 4 ranks, this job has 1: start klab with mpirun -np 4 (or more)");
   EXPECT_TRUE(parse("run:\n  name: t\nstages:\n  - stage: elementwise\n    sizes: [10]\n").run.ranks_beyond_job.empty());
+}
+
+// Weak scaling: the deck's sizes are one rank's share. Each stage grows the extent it splits over
+// the ranks with the rank count, and every rank count's cases keep the per-rank label that pairs
+// them in the study; strong scaling runs the deck's cases on every rank count.
+TEST(Deck, WeakScalingGrowsTheSplitExtentWithTheRanks) {
+  const klab::Deck deck = parse(
+      "run:\n  name: t\n  ranks: [1, 2, 3]\nstages:\n"
+      "  - {stage: elementwise, sizes: [10, 20], scaling: weak}\n"
+      "  - {stage: matmul, shapes: [{m: 8, k: 4, n: 6}], variants: [naive], scaling: weak}\n"
+      "  - {stage: solvebak, obs: 50, vars: 5, scaling: weak}\n"
+      "  - {stage: ann, obs: 200, neurons: 10, scaling: weak}\n"
+      "  - {stage: gd, obs: 100, vars: 2, learning_rate: 0.1, strategies: [minibatch, batch], batch_sizes: [8],"
+      " scaling: weak}\n"
+      "  - {stage: elementwise, name: strong, sizes: [10]}\n");
+  const std::vector<std::vector<double>> one_rank = {{10, 20}, {6}, {50}, {200}, {8, 100}, {10}};
+  for (std::size_t s = 0; s < deck.stages.size(); ++s) {
+    const klab::StageEntry& entry = deck.stages[s];
+    SCOPED_TRACE(entry.label);
+    const bool weak = entry.scaling == "weak";
+    EXPECT_EQ(weak, s + 1 < deck.stages.size());
+    for (const int ranks : {1, 2, 3}) {
+      const std::vector<klab::Case>& cases = entry.cases_on(ranks);
+      ASSERT_EQ(cases.size(), one_rank[s].size());
+      for (std::size_t c = 0; c < cases.size(); ++c) {
+        EXPECT_EQ(cases[c].label, entry.cases[c].label);
+        EXPECT_EQ(cases[c].label.find(" per rank") != std::string::npos, weak);
+        // matmul's size is N (its columns) and gd's the batch: the rows grow in the memory.
+        if (entry.type == "matmul")
+          EXPECT_DOUBLE_EQ(cases[c].memory_bytes, entry.cases[c].memory_bytes * (weak ? ranks : 1) -
+                                                      (weak ? ranks - 1 : 0) * cases[c].replicated_bytes);
+        else
+          EXPECT_DOUBLE_EQ(cases[c].size, one_rank[s][c] * (weak ? ranks : 1));
+      }
+    }
+  }
 }
 
 TEST(Deck, MatmulDefaultsRunZipReduceOnlyWhereItFits) {

@@ -138,10 +138,35 @@ TEST_F(MpiRun, AScalingStudyMeasuresEachRankCountInOneLaunch) {
     EXPECT_TRUE(r["passed"].as<bool>());
     EXPECT_EQ(r["ranks"]["count"].as<int>(), ranks);
     const YAML::Node scaling = r["ranks"]["scaling"];
+    EXPECT_EQ(scaling["kind"].as<std::string>(), "strong");
     EXPECT_EQ(scaling["base_ranks"].as<int>(), 1);
     const double base = records[i - i % 2]["time_s"]["median"].as<double>();
     EXPECT_DOUBLE_EQ(scaling["speedup"].as<double>(), base / r["time_s"]["median"].as<double>());
     EXPECT_DOUBLE_EQ(scaling["efficiency"].as<double>(), scaling["speedup"].as<double>() / ranks);
+  }
+}
+
+// Weak scaling: 3 ranks run 3 times each case's size, and the study compares it with one rank's
+// time on one share: efficiency is that time over this one's, speed-up the efficiency times 3.
+TEST_F(MpiRun, AWeakScalingStudyGrowsTheCasesWithTheRanks) {
+  const std::string deck = write("w.yaml", "run:\n  name: w\n  spaces: [serial]\n  ranks: [1, 3]\n  repetitions: 2\n"
+                                           "stages:\n  - stage: elementwise\n    sizes: [1000]\n    scaling: weak\n");
+  const Outcome run = mpirun(3, "run " + deck + " --json " + path("r.json"));
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_NE(run.output.find(" weak"), std::string::npos) << run.output;  // the table's scaling column
+  const YAML::Node records = YAML::LoadFile(path("r.json"))["records"];
+  ASSERT_EQ(records.size(), 2u);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const YAML::Node r = records[i];
+    const int ranks = i == 0 ? 1 : 3;
+    EXPECT_TRUE(r["passed"].as<bool>());
+    EXPECT_EQ(r["case"].as<std::string>(), "N=1000 per rank");
+    EXPECT_EQ(r["size"].as<double>(), 1000.0 * ranks);
+    const YAML::Node scaling = r["ranks"]["scaling"];
+    EXPECT_EQ(scaling["kind"].as<std::string>(), "weak");
+    const double base = records[0]["time_s"]["median"].as<double>();
+    EXPECT_DOUBLE_EQ(scaling["efficiency"].as<double>(), base / r["time_s"]["median"].as<double>());
+    EXPECT_DOUBLE_EQ(scaling["speedup"].as<double>(), scaling["efficiency"].as<double>() * ranks);
   }
 }
 

@@ -170,6 +170,14 @@ def load_plotter_module():
     return module
 
 
+def weak_scaling_results():
+    """scaling_results() as a weak scaling study (the numbers as they are: only the kind differs)."""
+    results = scaling_results()
+    for entry in results["records"]:
+        entry["ranks"]["scaling"]["kind"] = "weak"
+    return results
+
+
 class PlotTest(unittest.TestCase):
     def setUp(self):
         self.work = Path(tempfile.mkdtemp(prefix="klab-plot-test-"))
@@ -271,6 +279,13 @@ class PlotTest(unittest.TestCase):
         self.assertEqual(cells["rows=100000", "split", "openmp", "1"], ("200.00 µs", "-", "1.00x 100%"))
         self.assertEqual(cells["rows=100000", "split", "openmp", "2"], ("125.00 µs", "31.25 µs", "1.60x 80%"))
         self.assertEqual(cells["rows=1000", "split", "cuda", "2"][2], "1.20x 60%")
+
+    def test_a_weak_scaling_study_says_so_in_its_table(self):
+        run = self.plot(self.write_results("weak.json", weak_scaling_results()), "--out", self.work / "plots")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        rows = table_rows((self.work / "plots" / "index.md").read_text(encoding="utf-8"))
+        cells = {(r["case"], r["variant"], r["space"], r["ranks"]): r["scaling"] for r in rows}
+        self.assertEqual(cells["rows=100000", "split", "openmp", "2"], "1.60x 80% weak")
 
     def test_an_earlier_output_folder_is_replaced_and_no_temporary_folder_is_left(self):
         results_path = self.write_results("synthetic.json", schema_2_results())
@@ -390,6 +405,11 @@ class DerivedAxesTest(unittest.TestCase):
         self.assertEqual(speedups["rows=100000 gathered cuda"], [(1, 1.0), (2, 1.2)])
         self.assertEqual(efficiencies["rows=1000 split openmp"], [(1, 100.0), (2, 80.0)])
         self.assertEqual(shares["rows=1000 split openmp"], [(2, 100 * COMMUNICATION_SHARE)])
+
+    def test_a_weak_scaling_study_says_what_its_efficiency_is(self):
+        figures = self.figures(weak_scaling_results())
+        self.assertEqual(figures["spreader-scaling.png"][1],
+                         ("parallel efficiency", "ranks", "weak: base time / time (%)"))
 
     def test_records_on_several_rank_counts_are_labelled_apart(self):
         """A case's records on 1 and 2 ranks differ in nothing but the count: every plot names it,

@@ -97,7 +97,19 @@ StageEntry read_stage(ParamReader& reader, const RunSettings& run, const StageRe
     reader.fail("repetitions", entry.type + ": samples are " + iterations + "; set '" + iterations +
                                    "' instead of 'repetitions'");
   entry.repeat = read_repeat(reader, run.repeat, iterations.empty());
-  entry.cases = definition->cases(reader, StageSettings{entry.repeat, run.seed});
+  entry.scaling = reader.choice("scaling", std::string("strong"), {"strong", "weak"});
+  if (entry.scaling == "strong") {
+    entry.cases = definition->cases(reader, StageSettings{entry.repeat, run.seed, 0});
+  } else {
+    // The deck's sizes label the cases of every rank count, so that a study pairs them.
+    entry.cases = definition->cases(reader, StageSettings{entry.repeat, run.seed, 1});
+    for (Case& c : entry.cases) c.label += " per rank";
+    for (const int ranks : run.ranks) {
+      std::vector<Case> cases = definition->cases(reader, StageSettings{entry.repeat, run.seed, ranks});
+      for (std::size_t i = 0; i < cases.size(); ++i) cases[i].label = entry.cases.at(i).label;
+      entry.weak_cases[ranks] = std::move(cases);
+    }
+  }
   reader.finish();
   return entry;
 }
@@ -172,6 +184,11 @@ Deck parse_deck(const std::string& text, const std::string& path, const StageReg
     deck.stages.push_back(std::move(entry));
   }
   return deck;
+}
+
+const std::vector<Case>& StageEntry::cases_on(int ranks) const {
+  const auto weak = weak_cases.find(ranks);
+  return weak == weak_cases.end() ? cases : weak->second;
 }
 
 std::string resolved_deck_yaml(const Deck& deck) {

@@ -1,6 +1,7 @@
 #pragma once
 // The input deck: a `run` section and a list of `stages`, validated strictly before anything runs.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,7 +38,14 @@ struct StageEntry {
   std::string type;    // registered stage name
   std::string where;   // file:line:column of the entry
   RepeatSettings repeat;
-  std::vector<Case> cases;
+  // "strong": every rank count runs the deck's sizes; "weak": the sizes are each rank's share, and
+  // R ranks run cases R times as large (in the extent the stage splits over ranks).
+  std::string scaling = "strong";
+  std::vector<Case> cases;  // on the deck's sizes: one rank's under weak scaling
+  std::map<int, std::vector<Case>> weak_cases;  // weak scaling: the cases of each rank count of the run
+
+  // The cases that run on `ranks` ranks.
+  const std::vector<Case>& cases_on(int ranks) const;
 };
 
 struct Deck {

@@ -136,6 +136,7 @@ ResultRecord Harness::record(const StageIdentity& stage, const Case& c, const st
   r.size = c.size;
   r.sampling = c.sampling;
   r.ranks = comm_.size();
+  r.scaling = stage.scaling;
   // NCCL sums device memory only; a host space's collectives are MPI's.
   if (r.ranks > 1) r.collectives = space_is_device(space) ? comm_.collectives() : Communicator().collectives();
   return r;

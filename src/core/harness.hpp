@@ -15,6 +15,7 @@ namespace klab {
 struct StageIdentity {
   std::string label;
   std::string type;
+  std::string scaling = "strong";  // the deck entry's: "weak" when its sizes are per rank
 };
 
 class Harness {

@@ -126,8 +126,9 @@ void note_scaling(std::vector<ResultRecord>& records) {
     }
     if (!several || !base || r.time.count == 0 || !(r.time.median > 0)) continue;
     r.scaling_base_ranks = base->ranks;
-    r.speedup = base->time.median / r.time.median;
-    r.efficiency = r.speedup * base->ranks / r.ranks;
+    const double ratio = base->time.median / r.time.median, added = static_cast<double>(r.ranks) / base->ranks;
+    r.speedup = r.scaling == "weak" ? ratio * added : ratio;
+    r.efficiency = r.scaling == "weak" ? ratio : ratio / added;
   }
 }
 
@@ -151,7 +152,8 @@ void print_table(std::ostream& out, const std::vector<ResultRecord>& records, co
     if (scaling)
       rows.back().insert(rows.back().begin() + 9, r.speedup < 0 ? "-"
                                                                 : format_number(r.speedup, "%.2fx ") +
-                                                                      format_number(100 * r.efficiency, "%.0f%%"));
+                                                                      format_number(100 * r.efficiency, "%.0f%%") +
+                                                                      (r.scaling == "weak" ? " weak" : ""));
     if (ranked) rows.back().insert(rows.back().begin() + 4, std::to_string(r.ranks));
   }
   std::vector<std::size_t> width(rows.front().size(), 0);
@@ -232,6 +234,7 @@ Json results_json(const RunDescription& run, const std::vector<ResultRecord>& re
             .set("collectives", r.collectives);
       if (r.speedup >= 0)
         ranks.set("scaling", Json::object()
+                                 .set("kind", r.scaling)
                                  .set("base_ranks", r.scaling_base_ranks)
                                  .set("speedup", r.speedup)
                                  .set("efficiency", r.efficiency));

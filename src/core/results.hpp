@@ -29,8 +29,12 @@ struct ResultRecord {
   double fastest_rank_median_s = -1;  // ranks > 1: the median of the fastest rank's samples
   double communication_s = -1;        // ranks > 1: the median over samples of the most seconds a rank spent in collectives
   std::string collectives;            // ranks > 1: what summed the space's memory (Communicator::collectives)
-  // A scaling study (the case on several rank counts): the median time on the fewest ranks of
-  // the study (scaling_base_ranks) over this one's, and that speed-up per rank added (1: perfect).
+  // A scaling study (the case on several rank counts) compares with the fewest ranks of the study
+  // (scaling_base_ranks). Strong scaling (the same sizes): speed-up is that median time over this
+  // one's, efficiency the speed-up per rank added. Weak scaling (sizes per rank): efficiency is
+  // that median time over this one's, speed-up the efficiency times the ranks added (work per
+  // second gained). 1 rank per rank added is perfect for both.
+  std::string scaling = "strong";        // "weak": the case's sizes grew with its ranks
   double speedup = -1, efficiency = -1;  // < 0: no study
   int scaling_base_ranks = 0;
   double setup_s = 0;        // allocating, generating and copying the case's inputs, timed apart

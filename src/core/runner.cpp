@@ -91,13 +91,14 @@ int run_deck(const Deck& deck, const RunOptions& options, std::ostream& out, std
       for (std::size_t c = 0; c < entry.cases.size() && !interrupted_by; ++c) {
         for (const auto& group : groups) {
           if (group) {
+            const Case& on_group = entry.cases_on(group->size()).at(c);
             const std::string on = groups.size() > 1 ? " on " + std::to_string(group->size()) + " ranks" : "";
             const auto group_line = [&](const std::string& what) { line(what + on); };
             const auto group_progress = [&](const std::string& what) { progress(what + on); };
             Harness harness(records, group_line, options.verbose, group_progress, Harness::default_progress_after_s,
                             *group);
             try {
-              harness.run_case({entry.label, entry.type}, entry.cases[c], space);
+              harness.run_case({entry.label, entry.type, entry.scaling}, on_group, space);
             } catch (const Interrupted& e) {
               // The case in progress is dropped: a record is only ever a completed measurement.
               interrupted_by = e.signal();

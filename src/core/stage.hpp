@@ -83,6 +83,11 @@ struct Case {
 struct StageSettings {
   RepeatSettings repeat;
   std::uint64_t seed = 0;
+  // Weak scaling: the deck's sizes are one rank's share and the cases are made for this many
+  // ranks; 0 under strong scaling. A stage sizes the extent it splits over ranks by split_extent.
+  int weak_ranks = 0;
+
+  std::int64_t split_extent(std::int64_t per_rank) const { return weak_ranks > 0 ? per_rank * weak_ranks : per_rank; }
 
   // Samples that are repetitions of a body, as the deck's warmups and repetitions say.
   Sampling repetitions() const { return {"repetition", repeat.warmups, repeat.repetitions}; }

@@ -150,6 +150,11 @@ def labeller(records, fields, separator="\n"):
                                          + ([ranks_text(rank_count(record))] if with_ranks else []))
 
 
+def scaling_kind(record):
+    """"strong" or "weak" for a record of a scaling study (files before weak scaling: strong)."""
+    return ((record.get("ranks") or {}).get("scaling") or {}).get("kind", "strong")
+
+
 def scaling_value(record, key):
     """`key` of the record's ranks.scaling (speedup, efficiency, base_ranks), or None."""
     return number(((record.get("ranks") or {}).get("scaling") or {}).get(key))
@@ -424,9 +429,13 @@ class Plotter:
         counts = sorted(unique(map(rank_count, studied)))
         bases = sorted(unique(int(scaling_value(r, "base_ranks") or 1) for r in studied))
         collectives = unique(r["ranks"]["collectives"] for r in studied if r["ranks"].get("collectives"))
+        # Weak scaling (sizes per rank): the speed-up is the work per second gained, the efficiency
+        # the base's time over this one's; both have the strong study's ideals.
+        kinds = unique(scaling_kind(r) for r in studied)
 
         fig, (speedups, efficiencies, shares) = self.figure(1, 3, sharex=True, layout="constrained")
-        fig.suptitle(f"{stage}: scaling over ranks (median times" + "".join(f"; {c}" for c in collectives) + ")")
+        fig.suptitle(f"{stage}: {' and '.join(kinds)} scaling over ranks (median times" +
+                     "".join(f"; {c}" for c in collectives) + ")")
         for base in bases:
             speedups.plot(counts, [count / base for count in counts], color="black", linestyle="--",
                           label=f"ideal: ranks / {base}")
@@ -439,7 +448,8 @@ class Plotter:
         if not shares.lines:
             self.empty_note(shares, "no record measured its collectives")
         for ax, title, y_label in ((speedups, "speed-up", f"speed-up over {axis_name(ranks_text(b) for b in bases)}"),
-                                   (efficiencies, "parallel efficiency", "speed-up / ideal speed-up (%)"),
+                                   (efficiencies, "parallel efficiency",
+                                    "weak: base time / time (%)" if kinds == ["weak"] else "speed-up / ideal speed-up (%)"),
                                    (shares, "time in collectives", "most time a rank spent in collectives\n"
                                                                    "(% of the median time)")):
             ax.set_title(title)
@@ -619,7 +629,8 @@ def scaling_cell(record):
     speedup, efficiency = scaling_value(record, "speedup"), percent(scaling_value(record, "efficiency"))
     if speedup is None:
         return "-"
-    return f"{speedup:.2f}x" + (f" {efficiency:.0f}%" if efficiency is not None else "")
+    return (f"{speedup:.2f}x" + (f" {efficiency:.0f}%" if efficiency is not None else "") +
+            (" weak" if scaling_kind(record) == "weak" else ""))
 
 
 def record_columns(records, baseline, seconds_text):

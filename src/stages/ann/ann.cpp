@@ -145,7 +145,7 @@ StageDefinition ann_stage() {
   return {"ann", "least-squares random-feature network: batched inner fits, hidden layer, normal-equation outer layer",
           "", [](ParamReader& reader, const StageSettings& settings) {
             AnnParams params;
-            params.obs = reader.integer("obs", std::nullopt, {1, 1'000'000'000});
+            params.obs = settings.split_extent(reader.integer("obs", std::nullopt, {1, 1'000'000'000}));
             params.vars = reader.integer("vars", 10, {1, 40});
             params.neurons = reader.integer("neurons", 1000, {1, 46'000});
             params.bias = reader.boolean("bias", true);

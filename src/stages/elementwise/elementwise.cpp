@@ -72,7 +72,8 @@ StageDefinition elementwise_stage() {
             const auto sizes = reader.integer_list("sizes", std::nullopt, {1, 10'000'000'000});
             const bool include_transfers = reader.boolean("include_transfers", false);
             std::vector<Case> cases;
-            for (const std::int64_t n : sizes) {
+            for (const std::int64_t size : sizes) {
+              const std::int64_t n = settings.split_extent(size);
               const Work work{elementwise_bytes(n), static_cast<double>(n)};
               Case c;
               c.label = "N=" + std::to_string(n);

@@ -85,9 +85,13 @@ CaseSetup setup_gd(const ExecSpace& space, const GdParams& params, std::int64_t 
   return setup;
 }
 
-GdParams read_gd_params(ParamReader& reader) {
+// Under weak scaling the synthetic rows and the minibatch sizes are per rank: each step's rows,
+// split over the ranks, stay as many per rank.
+GdParams read_gd_params(ParamReader& reader, const StageSettings& settings) {
   GdParams params;
+  const bool weak = settings.weak_ranks > 0;
   if (reader.has("rows")) {
+    if (weak) reader.fail("scaling", "weak scaling grows synthetic data with the ranks; the data here are 'rows'");
     for (const std::string key : {"obs", "vars", "noise"})
       if (reader.has(key)) reader.fail(key, "'" + key + "' describes synthetic data; the data here are 'rows'");
     params.rows = reader.real_table("rows", 2);
@@ -106,11 +110,16 @@ GdParams read_gd_params(ParamReader& reader) {
   params.epochs = static_cast<int>(reader.integer("epochs", 100, {1, 10'000'000}));
   params.strategies = reader.choice_list("strategies", std::vector<std::string>{"sgd", "minibatch", "batch"},
                                          {"sgd", "minibatch", "batch"});
-  if (std::find(params.strategies.begin(), params.strategies.end(), "minibatch") != params.strategies.end())
+  if (weak && std::find(params.strategies.begin(), params.strategies.end(), "sgd") != params.strategies.end())
+    reader.fail("strategies", "sgd steps on one row, which cannot grow with the ranks under weak scaling: list "
+                              "minibatch or batch");
+  if (std::find(params.strategies.begin(), params.strategies.end(), "minibatch") != params.strategies.end()) {
     params.batch_sizes = reader.integer_list(
         "batch_sizes", std::vector<std::int64_t>{std::min<std::int64_t>(32, params.obs)}, {1, params.obs});
-  else if (reader.has("batch_sizes"))
+    for (std::int64_t& b : params.batch_sizes) b = settings.split_extent(b);
+  } else if (reader.has("batch_sizes"))
     reader.fail("batch_sizes", "batch sizes are for the minibatch strategy, which 'strategies' does not list");
+  params.obs = settings.split_extent(params.obs);
   params.shuffle = reader.boolean("shuffle", false);
   params.tolerance = reader.real("tolerance", 1e-6, {0.0, 1e300});
   return params;
@@ -121,7 +130,7 @@ GdParams read_gd_params(ParamReader& reader) {
 StageDefinition gd_stage() {
   return {"gd", "gradient descent for a linear neuron: sgd, minibatch and batch as matrix products", "epochs",
           [](ParamReader& reader, const StageSettings& settings) {
-            const auto params = std::make_shared<const GdParams>(read_gd_params(reader));
+            const auto params = std::make_shared<const GdParams>(read_gd_params(reader, settings));
             std::vector<std::pair<std::string, std::int64_t>> runs;  // (strategy, batch size)
             for (const std::string& strategy : params->strategies) {
               if (strategy == "sgd") runs.emplace_back(strategy, 1);

@@ -172,7 +172,8 @@ StageDefinition matmul_stage() {
             params.shapes = read_shapes(reader, !all && lists(params.variants, MatmulVariant::zip_reduce));
             params.tile = read_tile(reader, lists(params.variants, MatmulVariant::tiled));
             std::vector<Case> cases;
-            for (const MatmulShape& shape : params.shapes) {
+            for (MatmulShape shape : params.shapes) {
+              shape.m = settings.split_extent(shape.m);  // the rows split over ranks
               const std::vector<MatmulVariant> variants = variants_for(shape, params.variants);
               Case c;
               c.label = case_label(shape);

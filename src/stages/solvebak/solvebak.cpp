@@ -61,7 +61,7 @@ StageDefinition solvebak_stage() {
   return {"solvebak", "SolveBak coordinate descent for X·a = y: residual, gram and batched forms", "sweeps",
           [](ParamReader& reader, const StageSettings& settings) {
             SolveBakParams params;
-            params.obs = reader.integer("obs", std::nullopt, {1, 1'000'000'000});
+            params.obs = settings.split_extent(reader.integer("obs", std::nullopt, {1, 1'000'000'000}));
             params.vars = reader.integer("vars", std::nullopt, {1, 1'000'000});
             params.sweeps = static_cast<int>(reader.integer("sweeps", 10, {1, 100000}));
             params.forms = reader.choice_list("forms", std::vector<std::string>{"residual", "gram", "batched"},
