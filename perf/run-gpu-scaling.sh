@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# On a machine with GPUs: a scaling study (strong, or weak where the deck says), one launch per way of summing GPU memory over
-# ranks, each measuring 1 and 2 ranks (one GPU each) side by side, and the results files
+# On a machine with GPUs: a scaling study (strong, or weak where the deck says), one launch per
+# way of summing GPU memory over ranks, each measuring 1 and 2 ranks (one GPU each) side by side,
+# and the results files
 # perf/results/<gpu>x<GPUs>-<deck>-<collectives>.json and .csv.
 #
 #   bash perf/run-gpu-scaling.sh [DECK]        default: inputs/gpu-scaling.yaml
