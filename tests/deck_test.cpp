@@ -133,7 +133,7 @@ const DeckErrorCase malformed_decks[] = {
      "stages[0].sizes", "missing required key (expected an integer or a list of integers, or 'shapes')"},
     {"matmul_tile_not_a_multiple_of_the_register_block",
      "run:\n  name: t\nstages:\n  - stage: matmul\n    sizes: 10\n    tile: {m: 30}\n", "deck.yaml:6:15",
-     "stages[0].tile.m", "expected a multiple of 8 (the register block), got 30"},
+     "stages[0].tile.m", "expected a multiple of 8 (the register blocks of every space), got 30"},
     // Found by tests/fuzz: values and keys that hold line breaks are quoted escaped, so the error
     // stays on one line; a quoted value with leading blanks is not a number.
     {"line_break_in_value", "run:\n  name: t\n  repetitions: \"0\\n  see: 7\"\nstages:\n  - stage: elementwise\n    sizes: [10]\n",

@@ -107,7 +107,8 @@ TYPED_TEST(MatmulOnSpace, TiledKernelInBothLayoutsWithOneOrSeveralThreadsPerTeam
   const ExecSpace space;
   const std::uint64_t seed = std::random_device{}();
   std::mt19937_64 engine(seed);
-  // 1, 2, 4 and 6 blocks in either arrangement, where the product is large enough.
+  // 1, 2, 4 and 6 blocks in the CPU arrangement, 4, 8, 16 and 24 in the GPU one, where the
+  // product is large enough.
   const std::vector<stages::TileShape> tiles = {{8, 8, 3}, {16, 8, 5}, {16, 16, 5}, {24, 16, 7}};
   for (const MatmulShape& shape : std::vector<MatmulShape>{{13, 15, 17}, {67, 33, 129}}) {
     const HostMatrix host_a = random_matrix(shape.m, shape.k, engine), host_b = random_matrix(shape.k, shape.n, engine);
@@ -255,7 +256,7 @@ TEST(Matmul, DeckErrorsPointAtTheOffendingEntry) {
       {"    variants: zip-reduce\n    shapes:\n      - {m: 10, k: 10, n: 10}\n      - {m: 1000, k: 1000, n: 100}\n",
        "deck.yaml:8:9", "stages[0].shapes[1]", "zip-reduce materialises M*K*N = 100000000" + beyond},
       {"    sizes: 10\n    tile: {m: 30}\n", "deck.yaml:6:15", "stages[0].tile.m",
-       "expected a multiple of 8 (the register block), got 30"},
+       "expected a multiple of 8 (the register blocks of every space), got 30"},
       {"    sizes: 10\n    variants: [naive]\n    tile: {m: 16}\n", "deck.yaml:7:11", "stages[0].tile",
        "'tile' shapes the tiled variant only, which 'variants' leaves out"},
       {"    variants: [naive]\n", "deck.yaml:4:5", "stages[0].sizes",

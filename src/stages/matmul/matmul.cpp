@@ -143,11 +143,11 @@ TileShape read_tile(ParamReader& reader, bool tiled_listed) {
     const int value = static_cast<int>(section->integer(key, 0, {block, 128}));
     if (value % block != 0)
       section->fail(key, "expected a multiple of " + std::to_string(block) +
-                             " (the register block), got " + std::to_string(value));
+                             " (the register blocks of every space), got " + std::to_string(value));
     return value;
   };
-  tile.m = multiple_of("m", register_block.rows);
-  tile.n = multiple_of("n", register_block.cols);
+  tile.m = multiple_of("m", tile_multiple.rows);
+  tile.n = multiple_of("n", tile_multiple.cols);
   tile.k = static_cast<int>(section->integer("k", 0, {1, 1024}));
   section->finish();
   return tile;

@@ -13,7 +13,8 @@
 //                   TPLs when they are enabled (the record's notes say which path ran);
 //   naive           one work item per element of C, the inner product over K (seed 002's loop);
 //   tiled           a team per C tile; A and B tiles staged in team scratch memory, K tile by K tile
-//                   (seed 000's block split & join); each thread holds an 8×8 register block of C;
+//                   (seed 000's block split & join); each thread holds a register block of C (8×8 on a
+//                   CPU, 4×4 on a GPU);
 //   zip-reduce      the lecture's unfused form: a zip kernel writes all M·K·N products to memory,
 //                   a reduce kernel sums them over K. It shows in numbers why fusion matters, and
 //                   needs 8 M·K·N bytes, so it is limited to M·K·N <= 2^26 (512 MiB).
@@ -44,6 +45,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <numeric>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -109,18 +111,19 @@ constexpr std::int64_t host_loop_max_products = std::int64_t(1) << 27;
 // cycles on current x86 cores), held in registers with a column of A and a broadcast of B: 8×8 is
 // eight of AVX-512's 32 registers; AVX2's 16 cannot hold its 16 accumulators and 3 more, and
 // spill some. Larger blocks no longer stay in registers. What each block measured: README,
-// stage `matmul`. On a GPU the block sets how many values a thread reads from shared memory per
-// FMA (R + C per R·C): an 8×8 block reads 16 per 64, which the shared memory's bandwidth can feed
-// at the FP64 units' rate, where a 4×4 block's 8 per 16 cannot; its 64 accumulators and 16
-// operands still fit in a thread's 255 registers.
+// stage `matmul`.
 struct RegisterBlock {
   int rows, cols;
 };
-constexpr RegisterBlock register_block{8, 8};
+template <bool GpuLayout>
+constexpr RegisterBlock register_block = GpuLayout ? RegisterBlock{4, 4} : RegisterBlock{8, 8};
 // Register blocks in a C tile.
 inline int register_blocks(const TileShape& tile, const RegisterBlock& block) {
   return (tile.m / block.rows) * (tile.n / block.cols);
 }
+// A deck's tile must suit the register block of every arrangement.
+constexpr RegisterBlock tile_multiple = {std::lcm(register_block<true>.rows, register_block<false>.rows),
+                                         std::lcm(register_block<true>.cols, register_block<false>.cols)};
 
 // Streams of the counter-based generator for A, B and Freivalds' vector x.
 constexpr std::uint64_t matmul_stream_a = 11, matmul_stream_b = 12, matmul_stream_x = 13;
@@ -205,7 +208,7 @@ template <class ExecSpace, bool GpuLayout = SpaceTraits<ExecSpace>::is_device>
 struct TiledMultiply {
   using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
   using Scratch = Kokkos::View<double*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryUnmanaged>;
-  static constexpr int block_rows = register_block.rows, block_cols = register_block.cols;
+  static constexpr int block_rows = register_block<GpuLayout>.rows, block_cols = register_block<GpuLayout>.cols;
   struct Accumulator {
     double value[block_cols][block_rows];
   };
@@ -377,14 +380,13 @@ struct TiledMultiply {
 
 // The tile for one product: the deck's, with the space's defaults where it gave none, and no
 // larger than the matrices (rounded up to the register block), so that a small product does not
-// pay for a large tile's padding. Defaults: on a GPU a 128×64 C tile, K tile 16 and 128 threads
-// (24 KiB of shared memory, so that two teams share an SM and one stages while the other
-// multiplies); on a CPU a 128×128 C tile and K tile 128, so that the A and B tiles
+// pay for a large tile's padding. Defaults: on a GPU a 64×64 C tile, K tile 16 and 256 threads
+// (16 KiB of shared memory); on a CPU a 128×128 C tile and K tile 128, so that the A and B tiles
 // (128 KiB each) stay in a core's L2 cache and each element of A and B is copied N/128 times.
 template <class ExecSpace, bool GpuLayout = SpaceTraits<ExecSpace>::is_device>
 TileShape resolve_tile(const TileShape& requested, const MatmulShape& shape) {
-  constexpr RegisterBlock block = register_block;
-  const TileShape fallback = SpaceTraits<ExecSpace>::is_device ? TileShape{128, 64, 16} : TileShape{128, 128, 128};
+  constexpr RegisterBlock block = register_block<GpuLayout>;
+  const TileShape fallback = SpaceTraits<ExecSpace>::is_device ? TileShape{64, 64, 16} : TileShape{128, 128, 128};
   const auto fit = [](int wanted, std::int64_t extent, int block) {
     const std::int64_t needed = (extent + block - 1) / block * block;
     return needed < wanted ? static_cast<int>(needed) : wanted;
@@ -417,7 +419,7 @@ TiledLaunch plan_tiled(const TileShape& requested, const MatmulShape& shape) {
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
   TiledLaunch launch;
   launch.tile = resolve_tile<ExecSpace, GpuLayout>(requested, shape);
-  launch.block = register_block;
+  launch.block = register_block<GpuLayout>;
   launch.team_size = SpaceTraits<ExecSpace>::is_device ? register_blocks(launch.tile, launch.block) : 1;
   launch.scratch_bytes = TiledMultiply<ExecSpace, GpuLayout>::scratch_bytes(launch.tile);
   // Level 0 is a GPU's shared memory; level 1 (global memory there) takes what does not fit.
