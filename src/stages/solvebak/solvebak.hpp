@@ -4,27 +4,33 @@
 //
 //   residual (seed-exact)             a = 0, e = y; per sweep, for j = 0 .. vars-1:
 //                                       da = <X_j, e> / <X_j, X_j>;  e -= da X_j;  a_j += da
+//   blocked                           the residual form's iterates, `block` columns at a time: per
+//                                     block B, c = X_Bᵀe (gemv), solve (D + L_BB) d = c by forward
+//                                     substitution, e -= X_B d (gemv), a_B += d; G_BB = X_BᵀX_B
+//                                     (D its diagonal, L_BB the part below) computed once per case
 //   gram                              G = XᵀX once (Kokkos Kernels gemm), r = Xᵀy as the form starts;
 //                                     per sweep one Gauss–Seidel sweep on G a = Xᵀy as a triangular
 //                                     solve: r = Xᵀy - G a (gemv), solve (D + L) d = r, a += d
 //   batched ("parallel HPSCDP")       per block B of `batch` columns: da_B = X_Bᵀe / diag;
 //                                     e -= X_B da_B;  a_B += da_B  (gemv; B = 1 is `residual`)
 //
-// Why the gram form gives the residual form's iterates (in exact arithmetic): the seed's step j sees
-// e after the sweep's earlier steps i < j, so <X_j, e> = r_j - Σ_i G_ji da_i with r = Xᵀe = Xᵀy - G a
-// at the sweep's start: that is row j of (D + L) d = r, D the diagonal of G and L the part below.
+// Why blocked and gram give the residual form's iterates (in exact arithmetic): within a block,
+// the seed's step j sees e after the block's earlier steps i < j, so <X_j, e> = c_j - Σ_i G_ji da_i:
+// that is row j of (D + L_BB) d = c. The gram form is the same with the whole of X as one block
+// and r = Xᵀe = Xᵀy - G a.
 //
 // Data as in the seed: X and a_true uniform in [-0.5, 0.5), y = X a_true; X is LayoutLeft so a
 // column is contiguous. The check is the seed's error, mean |a_true - a|, after the last sweep,
 // against the deck's `tolerance`; the residual ||y - X a|| / ||y|| is reported beside it.
-// Each record's samples are the sweeps, each timed alone; the gram form's G = XᵀX is computed
-// once per case, timed apart.
+// Each record's samples are the sweeps, each timed alone; the Gram matrices (G, or the blocked
+// form's G_BB) are computed once per case, timed apart.
 //
 // On several ranks the rows of X (and of y and e) are split over them (Communicator::share),
 // each rank generating its block from the global seed; a, a_true and the column norms are
 // replicated, and every rank takes the same steps. The forms combine their sums:
 //   residual  one sum over ranks of <X_j, e> per column (a scalar: latency-bound by design, the
 //             seed's loop as it is)
+//   blocked   G_BB summed over ranks once; one sum over ranks of X_Bᵀe per block
 //   batched   one sum over ranks of X_Bᵀe per block
 //   gram      G and Xᵀy summed over ranks once; the sweeps then run on every rank without
 //             communication
@@ -53,8 +59,8 @@
 
 namespace klab::stages {
 
-// The stage's deck keys (`obs`, `vars`, `sweeps`, `forms`, `batch`, `tolerance`, `history`) and
-// its case: solvebak.cpp.
+// The stage's deck keys (`obs`, `vars`, `sweeps`, `forms`, `batch`, `block`, `tolerance`,
+// `history`) and its case: solvebak.cpp.
 StageDefinition solvebak_stage();
 
 struct SolveBakParams {
@@ -62,6 +68,7 @@ struct SolveBakParams {
   int sweeps = 10;
   std::vector<std::string> forms;
   std::int64_t batch = 100;  // columns per block of the batched form
+  std::int64_t block = 64;   // columns per block of the blocked form
   double tolerance = 1e-6;   // on mean |a_true - a| after the last sweep
   bool history = false;      // the error after every sweep, in the results file
 };
@@ -136,8 +143,8 @@ SolveBakProblem<ExecSpace> make_solvebak_problem(const ExecSpace& space, std::in
   return p;
 }
 
-// The state the sweeps update: the coefficients a, and the residual e = y - X a (residual and
-// batched forms; the gram form keeps none between sweeps).
+// The state the sweeps update: the coefficients a, and the residual e = y - X a (residual,
+// blocked and batched forms; the gram form keeps none between sweeps).
 template <class ExecSpace>
 struct SolveBakState {
   SpaceVector<ExecSpace> a, residual;
@@ -392,6 +399,22 @@ void gram_sweep(const ExecSpace& space, const SpaceMatrix<ExecSpace>& g, const S
   lower_solve(space, g, work, s.a);
 }
 
+// The sweep of the forms that take X a block of columns B at a time: c = X_Bᵀe (one gemv, one sum
+// over the ranks), then `solve_block(columns, cd)` turns c into the block's update d in place and
+// adds it to a_B, then e -= X_B d (one gemv). `work` holds c and d, at least a block long.
+template <class ExecSpace, class SolveBlock>
+void block_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s,
+                 std::int64_t block, const SpaceVector<ExecSpace>& work, const SolveBlock& solve_block) {
+  for_each_block(p.x.extent(1), block, [&](const IndexRange& columns) {
+    const auto x_block = Kokkos::subview(p.x, Kokkos::ALL, columns);
+    const SpaceVector<ExecSpace> cd = Kokkos::subview(work, IndexRange(0, columns.second - columns.first));
+    compat::gemv(space, "T", 1.0, x_block, s.residual, 0.0, cd);
+    sum_over_ranks(p.comm, space, cd);
+    solve_block(columns, cd);
+    compat::gemv(space, "N", -1.0, x_block, cd, 1.0, s.residual);
+  });
+}
+
 // The batched form's scaling of a block's steps: da_B /= diag;  a_B += da_B.
 template <class ExecSpace>
 struct BatchedScale {
@@ -404,43 +427,71 @@ struct BatchedScale {
   }
 };
 
-// The batched form's sweep: per block of columns, two gemv calls and a scaling kernel; on several
-// ranks the block's X_Bᵀe is summed over them between the first gemv and the scaling.
+// The batched form's sweep: per block, every column's step from the same e (block Jacobi).
 template <class ExecSpace>
 void batched_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s,
-                   std::int64_t batch, const SpaceVector<ExecSpace>& da) {
-  const std::int64_t vars = p.x.extent(1);
-  for (std::int64_t first = 0; first < vars; first += batch) {
-    const std::int64_t width = std::min(batch, vars - first);
-    const auto columns = std::make_pair(first, first + width);
+                   std::int64_t batch, const SpaceVector<ExecSpace>& work) {
+  const auto scale_block = [&](const IndexRange& columns, const SpaceVector<ExecSpace>& da_block) {
+    Kokkos::parallel_for("solvebak::batched_scale",
+                         Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, da_block.extent(0)),
+                         BatchedScale<ExecSpace>{da_block, p.column_norms, s.a, columns.first});
+  };
+  block_sweep(space, p, s, batch, work, scale_block);
+}
+
+// The blocked form keeps G_BB of each block B of columns in B's rows of one vars × block matrix,
+// from its column 0.
+template <class ExecSpace>
+SpaceMatrix<ExecSpace> gram_of_block(const SpaceMatrix<ExecSpace>& block_gram, const IndexRange& columns) {
+  return Kokkos::subview(block_gram, columns, IndexRange(0, columns.second - columns.first));
+}
+
+// G_BB = X_BᵀX_B for each block B of block_gram.extent(1) columns, summed over the ranks.
+template <class ExecSpace>
+void compute_block_grams(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p,
+                         const SpaceMatrix<ExecSpace>& block_gram) {
+  for_each_block(p.x.extent(1), block_gram.extent(1), [&](const IndexRange& columns) {
     const auto x_block = Kokkos::subview(p.x, Kokkos::ALL, columns);
-    const auto da_block = Kokkos::subview(da, std::make_pair(std::int64_t(0), width));
-    compat::gemv(space, "T", 1.0, x_block, s.residual, 0.0, da_block);
-    sum_over_ranks(p.comm, space, da_block);
-    Kokkos::parallel_for(
-        "solvebak::batched_scale", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, width),
-        BatchedScale<ExecSpace>{da_block, p.column_norms, s.a, first});
-    compat::gemv(space, "N", -1.0, x_block, da_block, 1.0, s.residual);
-  }
+    compat::gemm(space, "T", "N", 1.0, x_block, x_block, 0.0, gram_of_block(block_gram, columns));
+  });
+  sum_over_ranks(p.comm, space, block_gram);
+}
+
+// The blocked form's sweep: per block, the seed's steps on its columns, in order, as forward
+// substitution with G_BB.
+template <class ExecSpace>
+void blocked_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s,
+                   const SpaceMatrix<ExecSpace>& block_gram, const SpaceVector<ExecSpace>& work) {
+  const auto solve_block = [&](const IndexRange& columns, const SpaceVector<ExecSpace>& cd) {
+    lower_solve(space, gram_of_block(block_gram, columns), cd, SpaceVector<ExecSpace>(Kokkos::subview(s.a, columns)));
+  };
+  block_sweep(space, p, s, block_gram.extent(1), work, solve_block);
 }
 
 // The sweeps of the forms a case runs, one form after another, on one problem. The state is
-// allocated once and shared by the forms (a, and one residual e of obs rows for the residual and
-// batched forms), since each start() resets what its form uses. The gram form's G = XᵀX is
-// computed here, once, and its time kept apart from the sweeps; on several ranks G and Xᵀy are
-// the sums of the ranks' X_rᵀX_r and X_rᵀy_r, so the gram sweeps need no communication.
+// allocated once and shared by the forms (a, and one residual e of obs rows for the residual,
+// blocked and batched forms), since each start() resets what its form uses. The Gram matrices are
+// computed here, once, and their time kept apart from the sweeps: the gram form's G = XᵀX and the
+// blocked form's diagonal blocks G_BB. On several ranks they (and Xᵀy) are the sums of the ranks'
+// shares, so the gram sweeps need no communication.
 template <class ExecSpace>
 class SolveBakSweeps {
  public:
   // Throws when a column of X is zero: every form divides by its norm.
   SolveBakSweeps(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const std::vector<std::string>& forms,
-                 std::int64_t batch)
+                 std::int64_t batch, std::int64_t block)
       : space_(space), p_(p), batch_(batch), a_("solvebak::a", p.x.extent(1)) {
     require_nonzero_columns(p.column_norms);
     const std::int64_t obs = p.x.extent(0), vars = p.x.extent(1);
     const auto runs = [&](const char* form) { return std::count(forms.begin(), forms.end(), form) > 0; };
-    if (runs("residual") || runs("batched")) e_ = SpaceVector<ExecSpace>("solvebak::e", obs);
-    if (runs("batched")) da_ = SpaceVector<ExecSpace>("solvebak::da", std::min(batch, vars));
+    if (runs("residual") || runs("batched") || runs("blocked")) e_ = SpaceVector<ExecSpace>("solvebak::e", obs);
+    const std::int64_t work = std::max(runs("batched") ? std::min(batch, vars) : 0,
+                                       runs("blocked") ? std::min(block, vars) : 0);
+    if (work > 0) work_ = SpaceVector<ExecSpace>("solvebak::block_work", work);
+    if (runs("blocked")) {
+      block_gram_ = SpaceMatrix<ExecSpace>("solvebak::block_gram", vars, std::min(block, vars));
+      block_gram_setup_s_ = time_once(space_, [&] { compute_block_grams(space_, p_, block_gram_); });
+    }
     if (runs("gram")) {
       g_ = SpaceMatrix<ExecSpace>("solvebak::gram", vars, vars);
       xty_ = SpaceVector<ExecSpace>("solvebak::xty", vars);
@@ -471,8 +522,10 @@ class SolveBakSweeps {
   void sweep() {
     if (form_ == "gram")
       gram_sweep(space_, g_, xty_, state_, r_);
+    else if (form_ == "blocked")
+      blocked_sweep(space_, p_, state_, block_gram_, work_);
     else if (form_ == "batched")
-      batched_sweep(space_, p_, state_, batch_, da_);
+      batched_sweep(space_, p_, state_, batch_, work_);
     else
       residual_->sweep();
   }
@@ -481,14 +534,16 @@ class SolveBakSweeps {
   const SolveBakState<ExecSpace>& state() const { return state_; }
   // Seconds of computing G = XᵀX (0 without the gram form).
   double gram_setup_s() const { return gram_setup_s_; }
+  // Seconds of computing the blocked form's G_BB (0 without it).
+  double block_gram_setup_s() const { return block_gram_setup_s_; }
 
  private:
   ExecSpace space_;
   SolveBakProblem<ExecSpace> p_;
   std::int64_t batch_;
-  SpaceVector<ExecSpace> a_, e_, da_, xty_, r_;
-  SpaceMatrix<ExecSpace> g_;
-  double gram_setup_s_ = 0;
+  SpaceVector<ExecSpace> a_, e_, work_, xty_, r_;
+  SpaceMatrix<ExecSpace> g_, block_gram_;
+  double gram_setup_s_ = 0, block_gram_setup_s_ = 0;
   std::string form_;
   SolveBakState<ExecSpace> state_;
   std::optional<ResidualSweeps<ExecSpace>> residual_;
@@ -534,11 +589,13 @@ double relative_residual(const ExecSpace& space, const SolveBakProblem<ExecSpace
 }
 
 // Of solvebak_bytes, what every rank holds in full: the vectors of vars (a_true, the column norms,
-// a, the batched form's da, and Xᵀy and r of the gram form) and G for the gram form.
+// a, the block work, and Xᵀy and r of the gram form), G for the gram form and the blocked form's
+// G_BB, a vars × block matrix.
 inline double solvebak_replicated_bytes(const SolveBakParams& p) {
   const double vars = static_cast<double>(p.vars);
-  const bool gram = std::count(p.forms.begin(), p.forms.end(), "gram") > 0;
-  return 8.0 * (6.0 * vars + (gram ? vars * vars : 0.0));
+  const auto runs = [&](const char* form) { return std::count(p.forms.begin(), p.forms.end(), form) > 0; };
+  const double block = static_cast<double>(std::min(p.block, p.vars));
+  return 8.0 * (6.0 * vars + (runs("gram") ? vars * vars : 0.0) + (runs("blocked") ? vars * block : 0.0));
 }
 
 // Bytes the stage allocates on the space: X, its vectors of obs rows (y, the residual, the check's
@@ -548,9 +605,10 @@ inline double solvebak_bytes(const SolveBakParams& p) {
   return 8.0 * (obs * vars + 3.0 * obs) + solvebak_replicated_bytes(p);
 }
 
-// Per sweep of a form: the residual and batched forms read X (obs × vars) twice and do 4 flops per
-// element; the gram form reads G (vars × vars) one and a half times, once in the gemv and its lower
-// triangle in the solve, and does 2 flops per element read.
+// Per sweep of a form: the residual, blocked and batched forms read X (obs × vars) twice and do 4
+// flops per element (the blocked form's small solves, vars × block flops, left out); the gram form
+// reads G (vars × vars) one and a half times, once in the gemv and its lower triangle in the
+// solve, and does 2 flops per element read.
 inline Work solvebak_sweep_work(const std::string& form, std::int64_t obs, std::int64_t vars) {
   if (form == "gram") {
     const double elements = 1.5 * static_cast<double>(vars) * static_cast<double>(vars);
