@@ -47,8 +47,8 @@ TEST_F(Cli, QuickstartRunsEveryStageOnEverySpaceAndWritesParsableResults) {
   std::set<std::string> seen_spaces;
   const YAML::Node records = doc["records"];
   // quickstart, per space: elementwise 3 sizes x 2 variants, matmul 2 sizes x 3 variants and
-  // 1 size x 4 variants, solvebak 3 forms, ann 3 layers, gd 2 strategies.
-  ASSERT_EQ(records.size(), 24 * spaces.size());
+  // 1 size x 4 variants, solvebak 4 forms, ann 3 layers, gd 2 strategies.
+  ASSERT_EQ(records.size(), 25 * spaces.size());
   for (const auto& r : records) {
     seen_spaces.insert(r["space"].as<std::string>());
     EXPECT_TRUE(r["passed"].as<bool>());

@@ -97,13 +97,13 @@ INSTANTIATE_TEST_SUITE_P(EveryDistributedStage, MpiDeck, ::testing::ValuesIn(mpi
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 // solvebak's gram form sweeps from G and Xᵀy summed over the ranks at setup: its sweeps spend no
-// time in collectives, while the residual and batched forms sum over the ranks in every sweep.
+// time in collectives, while the residual, batched and blocked forms sum over the ranks in every sweep.
 TEST_F(MpiRun, SolveBakGramSweepsDoNotCommunicate) {
   const std::string deck = std::string(KLAB_SOURCE_DIR) + "/tests/data/mpi/solvebak.yaml";
   const Outcome run = mpirun(2, "run " + deck + " --json " + path("r.json"));
   ASSERT_EQ(run.status, 0) << run.output;
   const YAML::Node records = YAML::LoadFile(path("r.json"))["records"];
-  ASSERT_EQ(records.size(), 6u);  // 3 forms on 2 spaces
+  ASSERT_EQ(records.size(), 8u);  // 4 forms on 2 spaces
   for (const YAML::Node& r : records) {
     const std::string variant = r["variant"].as<std::string>();
     const double communication_s = r["ranks"]["communication_s"].as<double>();

@@ -43,11 +43,34 @@ std::vector<double> host_solvebak(const std::vector<double>& x, const std::vecto
   return a;
 }
 
-// a after `sweeps` sweeps of `form` from its start; `errors` collects mean |a_true - a| after each.
+// The seed's sequential loop as the old gram form ran it, on the host: G = XᵀX and r = Xᵀy, then
+// per sweep and column j, da = r_j / G_jj, r -= da G_j, a_j += da (Gauss–Seidel on G a = Xᵀy).
+std::vector<double> host_gram_gauss_seidel(const std::vector<double>& x, const std::vector<double>& y,
+                                           std::int64_t obs, std::int64_t vars, int sweeps) {
+  std::vector<double> g(vars * vars, 0.0), r(vars, 0.0), a(vars, 0.0);
+  for (std::int64_t j = 0; j < vars; ++j) {
+    for (std::int64_t i = 0; i < obs; ++i) r[j] += x[i + j * obs] * y[i];
+    for (std::int64_t k = 0; k <= j; ++k) {
+      double sum = 0;
+      for (std::int64_t i = 0; i < obs; ++i) sum += x[i + j * obs] * x[i + k * obs];
+      g[j + k * vars] = g[k + j * vars] = sum;
+    }
+  }
+  for (int s = 0; s < sweeps; ++s)
+    for (std::int64_t j = 0; j < vars; ++j) {
+      const double da = r[j] / g[j + j * vars];
+      for (std::int64_t i = 0; i < vars; ++i) r[i] -= da * g[i + j * vars];
+      a[j] += da;
+    }
+  return a;
+}
+
+// a after `sweeps` sweeps of `form` from its start, `columns` per block for the batched and blocked
+// forms; `errors` collects mean |a_true - a| after each.
 template <class ExecSpace>
 std::vector<double> solve(const SolveBakProblem<ExecSpace>& p, const std::string& form, int sweeps,
-                          std::int64_t batch = 1, std::vector<double>* errors = nullptr) {
-  klab::stages::SolveBakSweeps<ExecSpace> solver(ExecSpace(), p, {form}, batch);
+                          std::int64_t columns = 1, std::vector<double>* errors = nullptr) {
+  klab::stages::SolveBakSweeps<ExecSpace> solver(ExecSpace(), p, {form}, columns, columns);
   solver.start(form);
   for (int s = 0; s < sweeps; ++s) {
     solver.sweep();
@@ -74,6 +97,7 @@ TYPED_TEST(SolveBakOnSpace, EachFormMatchesTheSeedLoopsOnTheHost) {
   EXPECT_LE(relative_difference(solve(p, "residual", 3), sequential), same_iterates) << "seed " << seed;
   EXPECT_LE(relative_difference(solve(p, "gram", 3), sequential), same_iterates) << "seed " << seed;
   EXPECT_LE(relative_difference(solve(p, "batched", 3, 1), sequential), same_iterates) << "seed " << seed;
+  EXPECT_LE(relative_difference(solve(p, "blocked", 3, 5), sequential), same_iterates) << "seed " << seed;
   // Blocks of 5: the last of the 23 columns form a shorter block.
   EXPECT_LE(relative_difference(solve(p, "batched", 3, 5), host_solvebak(x, y, obs, vars, 3, 5)), same_iterates)
       << "seed " << seed;
@@ -93,6 +117,39 @@ TYPED_TEST(SolveBakOnSpace, ResidualAndGramAgreeAfterTenSweepsAndConverge) {
   EXPECT_LT(klab::stages::relative_residual(ExecSpace(), p, SolveBakState<ExecSpace>{p.a_true, {}}), 1e-14);
 }
 
+// The blocked and gram forms take the residual form's steps in other arithmetic: after the seed's 10
+// sweeps a agrees to 1e-12 relative, rounding apart. Blocks of 8 leave a shorter last one of 37
+// columns; 1 is the column loop; 37 and 50 make one block of all columns. 601 columns take several
+// of lower_solve's tiles on every space (64 rows on a GPU, 256 on a CPU), with the panels between
+// them, in one block (blocked, 601) or across all of G (gram).
+constexpr double agree_after_ten_sweeps = 1e-12;
+
+TYPED_TEST(SolveBakOnSpace, BlockedTakesTheResidualFormsStepsForAnyBlock) {
+  using ExecSpace = TypeParam;
+  const std::uint64_t seed = std::random_device{}();
+  const auto p = klab::stages::make_solvebak_problem(ExecSpace(), 211, 37, seed);
+  const auto residual = solve(p, "residual", 10);
+  for (const std::int64_t block : {8, 1, 37, 50})
+    EXPECT_LE(relative_difference(solve(p, "blocked", 10, block), residual), agree_after_ten_sweeps)
+        << "block " << block << ", seed " << seed;
+  const auto wide = klab::stages::make_solvebak_problem(ExecSpace(), 1503, 601, seed);
+  const auto wide_residual = solve(wide, "residual", 10);
+  for (const std::int64_t block : {601, 100})
+    EXPECT_LE(relative_difference(solve(wide, "blocked", 10, block), wide_residual), agree_after_ten_sweeps)
+        << "601 columns, block " << block << ", seed " << seed;
+}
+
+TYPED_TEST(SolveBakOnSpace, GramTriangularSolveIsTheColumnByColumnSweep) {
+  using ExecSpace = TypeParam;
+  const std::uint64_t seed = std::random_device{}();
+  for (const auto& [obs, vars] : {std::pair<std::int64_t, std::int64_t>{97, 13}, {1503, 601}, {40, 1}}) {
+    const auto p = klab::stages::make_solvebak_problem(ExecSpace(), obs, vars, seed);
+    const auto reference = host_gram_gauss_seidel(to_vector(p.x), to_vector(p.y), obs, vars, 10);
+    EXPECT_LE(relative_difference(solve(p, "gram", 10), reference), agree_after_ten_sweeps)
+        << obs << "x" << vars << ", seed " << seed;
+  }
+}
+
 TYPED_TEST(SolveBakOnSpace, BatchedConvergesWithAShortLastBlock) {
   using ExecSpace = TypeParam;
   const auto p = klab::stages::make_solvebak_problem(ExecSpace(), 1500, 45, 7);
@@ -107,8 +164,8 @@ TYPED_TEST(SolveBakOnSpace, OneRankCommunicatesNothing) {
   using ExecSpace = TypeParam;
   const klab::Communicator comm;
   const auto p = klab::stages::make_solvebak_problem(ExecSpace(), 101, 7, 3, comm);
-  klab::stages::SolveBakSweeps<ExecSpace> solver(ExecSpace(), p, {"residual", "gram", "batched"}, 3);
-  for (const char* form : {"residual", "gram", "batched"}) {
+  klab::stages::SolveBakSweeps<ExecSpace> solver(ExecSpace(), p, {"residual", "gram", "batched", "blocked"}, 3, 4);
+  for (const char* form : {"residual", "gram", "batched", "blocked"}) {
     solver.start(form);
     solver.sweep();
     EXPECT_LT(klab::stages::relative_residual(ExecSpace(), p, solver.state()), 1.0) << form;
@@ -121,7 +178,7 @@ TYPED_TEST(SolveBakOnSpace, ZeroColumnIsAClearError) {
   const auto p = klab::stages::make_solvebak_problem(ExecSpace(), 50, 6, 1);
   Kokkos::deep_copy(Kokkos::subview(p.x, Kokkos::ALL, 3), 0.0);
   klab::stages::compute_column_norms(ExecSpace(), p.x, p.column_norms);
-  for (const char* form : {"residual", "gram", "batched"}) {
+  for (const char* form : {"residual", "gram", "batched", "blocked"}) {
     try {
       solve(p, form, 1);
       ADD_FAILURE() << form << ": no error";
@@ -136,15 +193,17 @@ TYPED_TEST(SolveBakOnSpace, StageRecordsEveryFormWithHistory) {
   // Block Jacobi (batched) converges slower than the sequential forms: tolerance 1e-4.
   const klab::Deck deck = klab::testing::parse_stage(
       klab::stages::solvebak_stage(),
-      "    name: sb\n    obs: 800\n    vars: 30\n    sweeps: 6\n    batch: 7\n    tolerance: 1e-4\n"
+      "    name: sb\n    obs: 800\n    vars: 30\n    sweeps: 6\n    batch: 7\n    block: 8\n    tolerance: 1e-4\n"
       "    history: true\n    warmups: 1\n");
   std::vector<std::string> log;
   const auto records = klab::testing::run_stage(deck, klab::SpaceTraits<ExecSpace>::name, &log);
-  EXPECT_EQ(log, (std::vector<std::string>{"800x30", "800x30 residual", "800x30 gram", "800x30 batched"}));
-  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(log, (std::vector<std::string>{"800x30", "800x30 residual", "800x30 gram", "800x30 batched",
+                                            "800x30 blocked"}));
+  ASSERT_EQ(records.size(), 4u);
   EXPECT_EQ(records[0].variant, "residual");
   EXPECT_EQ(records[1].variant, "gram");
   EXPECT_EQ(records[2].variant, "batched");
+  EXPECT_EQ(records[3].variant, "blocked");
   for (const auto& r : records) {
     SCOPED_TRACE(r.variant);
     EXPECT_TRUE(r.passed) << r.failure;
@@ -169,14 +228,15 @@ TYPED_TEST(SolveBakOnSpace, StageRecordsEveryFormWithHistory) {
       metrics.push_back(name);
       EXPECT_GE(value, 0.0) << name;
     }
-    const std::vector<std::string> expected_metrics =
-        r.variant == "gram" ? std::vector<std::string>{"gram_setup_s", "relative_residual", "mean_abs_error"}
-                            : std::vector<std::string>{"relative_residual", "mean_abs_error"};
+    std::vector<std::string> expected_metrics{"relative_residual", "mean_abs_error"};
+    if (r.variant == "gram") expected_metrics.insert(expected_metrics.begin(), "gram_setup_s");
+    if (r.variant == "blocked") expected_metrics.insert(expected_metrics.begin(), "block_gram_setup_s");
     EXPECT_EQ(metrics, expected_metrics);
     EXPECT_LT(r.metrics.at(metrics.size() - 2).second, 1e-3);
     EXPECT_EQ(r.metrics.back().second, r.error);
-    const decltype(r.notes) expected_notes =
-        r.variant == "batched" ? decltype(r.notes){{"batch", "7"}} : decltype(r.notes){};
+    decltype(r.notes) expected_notes;
+    if (r.variant == "batched") expected_notes = {{"batch", "7"}};
+    if (r.variant == "blocked") expected_notes = {{"block", "8"}};
     EXPECT_EQ(r.notes, expected_notes);
   }
 }
@@ -194,8 +254,8 @@ TYPED_TEST(SolveBakOnSpace, WarmupSweepsDoNotCarryIntoTheTimedOnes) {
     return errors;
   };
   const auto cold = history(0), warm = history(3);
-  ASSERT_EQ(cold.size(), 3u);
-  ASSERT_EQ(warm.size(), 3u);
+  ASSERT_EQ(cold.size(), 4u);
+  ASSERT_EQ(warm.size(), 4u);
   for (std::size_t form = 0; form < cold.size(); ++form) {
     ASSERT_EQ(warm[form].size(), 4u);
     for (std::size_t s = 0; s < cold[form].size(); ++s)
@@ -239,10 +299,12 @@ TEST(SolveBak, EveryKeyChangesWhatRuns) {
   EXPECT_EQ(c.sampling.unit, "sweep");
   EXPECT_EQ(c.sampling.count, 10);
   EXPECT_EQ(c.sampling.warmups, 1);
-  ASSERT_EQ(c.variants.size(), 3u);
+  ASSERT_EQ(c.variants.size(), 4u);
   EXPECT_EQ(c.variants[1].name, "gram");
+  EXPECT_EQ(c.variants[3].name, "blocked");
   EXPECT_DOUBLE_EQ(c.variants[1].work.flops, klab::stages::solvebak_sweep_work("gram", 200, 8).flops);
-  EXPECT_DOUBLE_EQ(c.memory_bytes, 8.0 * (200 * 8 + 3 * 200 + 5 * 8 + 8 * 8));
+  // X, 3 vectors of obs, 6 of vars, G and the blocked form's G_BB (vars × min(64, vars)).
+  EXPECT_DOUBLE_EQ(c.memory_bytes, 8.0 * (200 * 8 + 3 * 200 + 6 * 8 + 8 * 8 + 8 * 8));
 
   EXPECT_EQ(cases("    obs: 300\n    vars: 8\n")[0].size, 300.0);
   EXPECT_EQ(cases("    obs: 200\n    vars: 9\n")[0].label, "200x9");
@@ -252,12 +314,17 @@ TEST(SolveBak, EveryKeyChangesWhatRuns) {
   const auto residual = cases("    obs: 200\n    vars: 8\n    forms: [residual]\n")[0];
   ASSERT_EQ(residual.variants.size(), 1u);
   EXPECT_EQ(residual.variants[0].name, "residual");
-  EXPECT_LT(residual.memory_bytes, c.memory_bytes);  // no G
+  EXPECT_LT(residual.memory_bytes, c.memory_bytes);  // no G, no G_BB
+  const auto blocks_of = [&](int block) {
+    return cases("    obs: 200\n    vars: 8\n    forms: [blocked]\n    block: " + std::to_string(block) + "\n")[0];
+  };
+  EXPECT_DOUBLE_EQ(blocks_of(8).memory_bytes - blocks_of(3).memory_bytes, 8.0 * 8 * (8 - 3));
 
-  // batch, tolerance and history change the records: run them.
-  const auto records = [](const std::string& keys) {
+  // batch, block, tolerance and history change the records: run them.
+  const auto records = [](const std::string& keys, const std::string& form = "batched") {
     const klab::Deck deck = klab::testing::parse_stage(
-        klab::stages::solvebak_stage(), "    obs: 60\n    vars: 6\n    sweeps: 2\n    forms: [batched]\n" + keys);
+        klab::stages::solvebak_stage(),
+        "    obs: 60\n    vars: 6\n    sweeps: 2\n    forms: [" + form + "]\n" + keys);
     const auto out = klab::testing::run_stage(deck, klab::compiled_space_names().front());
     EXPECT_EQ(out.size(), 1u);
     return out.at(0);
@@ -269,6 +336,11 @@ TEST(SolveBak, EveryKeyChangesWhatRuns) {
   const klab::ResultRecord blocks_of_two = records("    batch: 2\n");
   EXPECT_EQ(blocks_of_two.notes, (decltype(defaults.notes){{"batch", "2"}}));
   EXPECT_NE(blocks_of_two.error, defaults.error);
+  // The blocked form's blocks change how it computes, not what: the same iterates.
+  const klab::ResultRecord blocked = records("", "blocked"), blocked_by_four = records("    block: 4\n", "blocked");
+  EXPECT_EQ(blocked.notes, (decltype(defaults.notes){{"block", "6"}}));
+  EXPECT_EQ(blocked_by_four.notes, (decltype(defaults.notes){{"block", "4"}}));
+  EXPECT_NEAR(blocked_by_four.error, blocked.error, 1e-12 * blocked.error);
   EXPECT_EQ(records("    tolerance: 0.5\n").tolerance, 0.5);
   EXPECT_EQ(records("    history: true\n").series.at(0).second.size(), 2u);
 }
@@ -277,7 +349,7 @@ TEST(SolveBak, DeckErrors) {
   const auto parse = [](const std::string& entry) {
     return klab::testing::parse_stage(klab::stages::solvebak_stage(), entry);
   };
-  EXPECT_NO_THROW(parse("    obs: 100\n    vars: 40\n    batch: 40\n"));
+  EXPECT_NO_THROW(parse("    obs: 100\n    vars: 40\n    batch: 40\n    block: 40\n"));
   const auto expect_error = [&](const std::string& entry, const std::string& where, const std::string& what) {
     try {
       parse(entry);
@@ -293,8 +365,16 @@ TEST(SolveBak, DeckErrors) {
                "out of range: expected an integer in [1, 40], got 41");
   expect_error("    obs: 100\n    vars: 40\n    forms: [residual, gram]\n    batch: 10\n", "deck.yaml:8:12",
                "only the batched form takes a batch: add 'batched' to forms or drop 'batch'");
+  expect_error("    obs: 100\n    vars: 40\n    block: 0\n", "deck.yaml:7:12",
+               "out of range: expected an integer in [1, 40], got 0");
+  expect_error("    obs: 100\n    vars: 40\n    block: 41\n", "deck.yaml:7:12",
+               "out of range: expected an integer in [1, 40], got 41");
+  expect_error("    obs: 100\n    vars: 40\n    block: 2.5\n", "deck.yaml:7:12",
+               "expected an integer in [1, 40], got '2.5'");
+  expect_error("    obs: 100\n    vars: 40\n    forms: [residual, batched]\n    block: 10\n", "deck.yaml:8:12",
+               "only the blocked form takes a block: add 'blocked' to forms or drop 'block'");
   expect_error("    obs: 100\n    vars: 40\n    forms: [residual, grams]\n", "deck.yaml:7:23",
-               "expected one of 'residual', 'gram', 'batched', got 'grams' (did you mean 'gram'?)");
+               "expected one of 'residual', 'gram', 'batched', 'blocked', got 'grams' (did you mean 'gram'?)");
   expect_error("    obs: 100\n    vars: 50000\n    forms: [gram]\n", "deck.yaml:6:11",
                "the gram form stores vars x vars doubles: at most 46000 vars (drop 'gram' from forms)");
   expect_error("    obs: 100\n    vars: 40\n    repetitions: 3\n", "deck.yaml:7:18",

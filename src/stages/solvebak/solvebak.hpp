@@ -4,23 +4,33 @@
 //
 //   residual (seed-exact)             a = 0, e = y; per sweep, for j = 0 .. vars-1:
 //                                       da = <X_j, e> / <X_j, X_j>;  e -= da X_j;  a_j += da
-//   gram                              G = XᵀX, r = Xᵀy once (Kokkos Kernels gemm / gemv); per
-//                                     sweep, for j: da = r_j / G_jj;  r -= da G_j;  a_j += da
-//                                     (r = Xᵀe: the same iterates in exact arithmetic)
+//   blocked                           the residual form's iterates, `block` columns at a time: per
+//                                     block B, c = X_Bᵀe (gemv), solve (D + L_BB) d = c by forward
+//                                     substitution, e -= X_B d (gemv), a_B += d; G_BB = X_BᵀX_B
+//                                     (D its diagonal, L_BB the part below) computed once per case
+//   gram                              G = XᵀX once (Kokkos Kernels gemm), r = Xᵀy as the form starts;
+//                                     per sweep one Gauss–Seidel sweep on G a = Xᵀy as a triangular
+//                                     solve: r = Xᵀy - G a (gemv), solve (D + L) d = r, a += d
 //   batched ("parallel HPSCDP")       per block B of `batch` columns: da_B = X_Bᵀe / diag;
 //                                     e -= X_B da_B;  a_B += da_B  (gemv; B = 1 is `residual`)
+//
+// Why blocked and gram give the residual form's iterates (in exact arithmetic): within a block,
+// the seed's step j sees e after the block's earlier steps i < j, so <X_j, e> = c_j - Σ_i G_ji da_i:
+// that is row j of (D + L_BB) d = c. The gram form is the same with the whole of X as one block
+// and r = Xᵀe = Xᵀy - G a.
 //
 // Data as in the seed: X and a_true uniform in [-0.5, 0.5), y = X a_true; X is LayoutLeft so a
 // column is contiguous. The check is the seed's error, mean |a_true - a|, after the last sweep,
 // against the deck's `tolerance`; the residual ||y - X a|| / ||y|| is reported beside it.
-// Each record's samples are the sweeps, each timed alone; the gram form's G = XᵀX is computed
-// once per case, timed apart.
+// Each record's samples are the sweeps, each timed alone; the Gram matrices (G, or the blocked
+// form's G_BB) are computed once per case, timed apart.
 //
 // On several ranks the rows of X (and of y and e) are split over them (Communicator::share),
 // each rank generating its block from the global seed; a, a_true and the column norms are
 // replicated, and every rank takes the same steps. The forms combine their sums:
 //   residual  one sum over ranks of <X_j, e> per column (a scalar: latency-bound by design, the
 //             seed's loop as it is)
+//   blocked   G_BB summed over ranks once; one sum over ranks of X_Bᵀe per block
 //   batched   one sum over ranks of X_Bᵀe per block
 //   gram      G and Xᵀy summed over ranks once; the sweeps then run on every rank without
 //             communication
@@ -49,8 +59,8 @@
 
 namespace klab::stages {
 
-// The stage's deck keys (`obs`, `vars`, `sweeps`, `forms`, `batch`, `tolerance`, `history`) and
-// its case: solvebak.cpp.
+// The stage's deck keys (`obs`, `vars`, `sweeps`, `forms`, `batch`, `block`, `tolerance`,
+// `history`) and its case: solvebak.cpp.
 StageDefinition solvebak_stage();
 
 struct SolveBakParams {
@@ -58,6 +68,7 @@ struct SolveBakParams {
   int sweeps = 10;
   std::vector<std::string> forms;
   std::int64_t batch = 100;  // columns per block of the batched form
+  std::int64_t block = 64;   // columns per block of the blocked form
   double tolerance = 1e-6;   // on mean |a_true - a| after the last sweep
   bool history = false;      // the error after every sweep, in the results file
 };
@@ -132,8 +143,8 @@ SolveBakProblem<ExecSpace> make_solvebak_problem(const ExecSpace& space, std::in
   return p;
 }
 
-// The state the sweeps update: the coefficients a, and the residual e = y - X a (residual and
-// batched forms) or r = Xᵀe (gram form).
+// The state the sweeps update: the coefficients a, and the residual e = y - X a (residual,
+// blocked and batched forms; the gram form keeps none between sweeps).
 template <class ExecSpace>
 struct SolveBakState {
   SpaceVector<ExecSpace> a, residual;
@@ -215,41 +226,193 @@ class ResidualSweeps {
   SpaceScalar<ExecSpace> dot_a_, dot_b_;
 };
 
-// The gram form's sweep on the vars-vector r = Xᵀe: one team walks the columns in order, the
-// team's threads sharing each update of r. A single launch per sweep: the steps are a chain,
-// and G (vars² doubles) is small enough to stay in cache. Every element of r changes at every
-// step, so the step writes a second copy of r instead of updating in place: nobody overwrites
-// r(j) while others read it, and one barrier per step suffices. `work` holds that copy.
-template <class ExecSpace>
-struct GramSweep {
-  SpaceMatrix<ExecSpace> g;
-  SpaceVector<ExecSpace> a;
-  std::int64_t vars;
-  SpaceVector<ExecSpace> buffers[2];
+// Indices [first, second): a block of columns or a tile of rows.
+using IndexRange = std::pair<std::int64_t, std::int64_t>;
 
-  KOKKOS_INLINE_FUNCTION void operator()(const typename Kokkos::TeamPolicy<ExecSpace>::member_type& member) const {
-    for (std::int64_t j = 0; j < vars; ++j) {
-      const auto& current = buffers[j % 2];
-      const auto& next = buffers[(j + 1) % 2];
-      const double da = current(j) / g(j, j);
-      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, vars),
-                           [&](std::int64_t i) { next(i) = current(i) - da * g(i, j); });
-      Kokkos::single(Kokkos::PerTeam(member), [&] { a(j) += da; });
+// Calls f(range) for the consecutive ranges [first, first + size) that cover [0, n), the last one
+// possibly shorter.
+template <class F>
+void for_each_block(std::int64_t n, std::int64_t size, F&& f) {
+  for (std::int64_t first = 0; first < n; first += size) f(IndexRange(first, std::min(n, first + size)));
+}
+
+// How lower_solve splits its work on a space. Rows per tile: a GPU team keeps its tile's diagonal
+// block in shared memory, 64 × 64 doubles (32 KiB: Kokkos 3.4 allows 40 KiB), a thread per row; a
+// CPU thread solves a tile alone, reading it where it lies, in fewer launches the larger the tile,
+// while a team's 256 × 256 panel (512 KiB) still fits a core's L2 cache. Columns per step of the
+// substitution: each thread finds the step's d values itself, so the team meets at a barrier once
+// per `step` columns and a row takes their shares in one pass.
+template <class ExecSpace>
+struct LowerSolveShape {
+  static constexpr bool gpu = SpaceTraits<ExecSpace>::is_device;
+  static constexpr std::int64_t tile = gpu ? 64 : 256;
+  static constexpr int team_size = gpu ? 64 : 1;
+  static constexpr int step = 4;
+  static_assert(tile % step == 0, "a previous tile is whole steps");
+};
+
+// One launch of lower_solve, for the tile of rows T = [first, end); the previous tile's rows are
+// [previous, first), their d solved. Team 0 takes the tile: r_T minus the panel g(T, previous) times
+// the previous d, then forward substitution on the tile's diagonal block (copied to scratch on a
+// GPU: the steps are a chain, and each then waits for shared memory, not global memory), writing
+// d_T and adding it to a_T. The other teams subtract the previous d from the rows below the tile
+// through the rest of that panel, `tile` rows each. A row has thus lost every earlier tile's share
+// when its own tile is solved, and the panels cost no launches of their own.
+template <class ExecSpace>
+struct LowerSolveTile {
+  using Shape = LowerSolveShape<ExecSpace>;
+  using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+  using ScratchMatrix = Kokkos::View<double**, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space,
+                                     Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  using ScratchVector =
+      Kokkos::View<double*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+
+  SpaceMatrix<ExecSpace> g;
+  SpaceVector<ExecSpace> rd, a;  // rd: r, overwritten by d tile by tile
+  std::int64_t previous, first, end;
+  int level;  // of the team scratch
+
+  // c and 1/D, and on a GPU the tile's diagonal block.
+  static std::size_t scratch_bytes(std::int64_t width) {
+    return 2 * ScratchVector::shmem_size(width) + (Shape::gpu ? ScratchMatrix::shmem_size(width, width) : 0);
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const Member& member) const {
+    if (member.league_rank() == 0) {
+      solve_tile(member);
+    } else {
+      const std::int64_t begin = end + (member.league_rank() - 1) * Shape::tile;
+      const std::int64_t n = rd.extent(0), stop = begin + Shape::tile < n ? begin + Shape::tile : n;
+      subtract_previous(member, begin, stop, rd, 0);
+    }
+  }
+
+  // target(i - offset) = rd(i) - Σ_j g(i, j) d_j over the previous tile's j, for rows i in [begin, stop).
+  // A GPU thread takes a row and sums in a register, a warp reading a panel column's consecutive
+  // elements; a CPU thread passes over the rows `step` columns at a time, a loop over consecutive
+  // elements that vectorises.
+  template <class Target>
+  KOKKOS_INLINE_FUNCTION void subtract_previous(const Member& member, std::int64_t begin, std::int64_t stop,
+                                                const Target& target, std::int64_t offset) const {
+    if constexpr (Shape::gpu) {
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, begin, stop), [&](std::int64_t i) {
+        double sum = 0;
+        for (std::int64_t j = previous; j < first; ++j) sum += g(i, j) * rd(j);
+        target(i - offset) = rd(i) - sum;
+      });
+    } else {
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, begin, stop),
+                           [&](std::int64_t i) { target(i - offset) = rd(i); });
+      for (std::int64_t j = previous; j < first; j += Shape::step)
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, begin, stop), [&](std::int64_t i) {
+          double sum = 0;
+          for (int m = 0; m < Shape::step; ++m) sum += g(i, j + m) * rd(j + m);
+          target(i - offset) -= sum;
+        });
+    }
+  }
+
+  KOKKOS_INLINE_FUNCTION void solve_tile(const Member& member) const {
+    const int width = static_cast<int>(end - first);
+    const ScratchVector c(member.team_scratch(level), width), inverse_diagonal(member.team_scratch(level), width);
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, width),
+                         [&](int i) { inverse_diagonal(i) = 1.0 / g(first + i, first + i); });
+    subtract_previous(member, first, end, c, first);
+    if constexpr (Shape::gpu) {
+      const ScratchMatrix block(member.team_scratch(level), width, width);
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, width), [&](int i) {
+        for (int j = 0; j <= i; ++j) block(i, j) = g(first + i, first + j);
+      });
+      substitute(member, block, c, inverse_diagonal);
+    } else {  // the tile stays in the core's caches
+      const Kokkos::pair<std::int64_t, std::int64_t> rows(first, end);
+      substitute(member, Kokkos::subview(g, rows, rows), c, inverse_diagonal);
+    }
+  }
+
+  // Forward substitution on the tile's diagonal block, c holding the tile's right-hand side. A step
+  // of `step` columns: every thread solves the step's small triangle itself, one writes its d, and
+  // the rows below take the step's shares.
+  template <class Block>
+  KOKKOS_INLINE_FUNCTION void substitute(const Member& member, const Block& block, const ScratchVector& c,
+                                         const ScratchVector& inverse_diagonal) const {
+    const int width = static_cast<int>(c.extent(0));
+    member.team_barrier();
+    for (int j = 0; j < width; j += Shape::step) {
+      const int count = width - j < Shape::step ? width - j : Shape::step;
+      double d[Shape::step] = {};
+      for (int m = 0; m < Shape::step; ++m)
+        if (m < count) {
+          double sum = c(j + m);
+          for (int k = 0; k < m; ++k) sum -= block(j + m, j + k) * d[k];
+          d[m] = sum * inverse_diagonal(j + m);
+        }
+      Kokkos::single(Kokkos::PerTeam(member), [&] {
+        for (int m = 0; m < Shape::step; ++m)
+          if (m < count) {
+            rd(first + j + m) = d[m];
+            a(first + j + m) += d[m];
+          }
+      });
+      // Rows below a shorter (last) step: none.
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, j + count, width), [&](int i) {
+        double sum = 0;
+        for (int m = 0; m < Shape::step; ++m) sum += block(i, j + m) * d[m];
+        c(i) -= sum;
+      });
       member.team_barrier();
     }
   }
 };
 
+// Solves (D + L) d = r for the n×n matrix g, D its diagonal and L the part below it (the part above
+// is not read), overwriting r with d, and adds d to a: forward substitution, one launch per tile of
+// rows (LowerSolveTile).
 template <class ExecSpace>
-void gram_sweep(const ExecSpace& space, const SpaceMatrix<ExecSpace>& g, const SolveBakState<ExecSpace>& s,
-                const SpaceVector<ExecSpace>& work) {
-  using Policy = Kokkos::TeamPolicy<ExecSpace>;
-  const std::int64_t vars = g.extent(0);
-  // A GPU team of 256: barriers of a full 1024-thread block cost more than they spread. On a CPU
-  // one thread: a step is a few thousand flops, less than a barrier between cores costs.
-  const Policy policy(space, 1, SpaceTraits<ExecSpace>::is_device ? 256 : 1);
-  Kokkos::parallel_for("solvebak::gram_sweep", policy, GramSweep<ExecSpace>{g, s.a, vars, {s.residual, work}});
-  if (vars % 2) Kokkos::deep_copy(space, s.residual, work);  // r ended in the second copy
+void lower_solve(const ExecSpace& space, const SpaceMatrix<ExecSpace>& g, const SpaceVector<ExecSpace>& rd,
+                 const SpaceVector<ExecSpace>& a) {
+  using Shape = LowerSolveShape<ExecSpace>;
+  using Policy = Kokkos::TeamPolicy<ExecSpace, Kokkos::Schedule<Kokkos::Dynamic>>;
+  const std::int64_t n = g.extent(0);
+  for_each_block(n, Shape::tile, [&](const IndexRange& rows) {
+    const auto [first, end] = rows;
+    const std::size_t bytes = LowerSolveTile<ExecSpace>::scratch_bytes(end - first);
+    const int level = bytes <= static_cast<std::size_t>(Policy::scratch_size_max(0)) ? 0 : 1;
+    // Teams for the rows below, once a previous tile has a d to subtract.
+    const std::int64_t teams_below = first > 0 ? (n - end + Shape::tile - 1) / Shape::tile : 0;
+    Policy policy(space, static_cast<int>(1 + teams_below), Shape::team_size);
+    policy.set_scratch_size(level, Kokkos::PerTeam(bytes));
+    Kokkos::parallel_for("solvebak::lower_solve", policy,
+                         LowerSolveTile<ExecSpace>{g, rd, a, first > 0 ? first - Shape::tile : 0, first, end, level});
+  });
+}
+
+// The gram form's sweep: r = Xᵀy - G a, then (D + L) d = r solved in place in `work`, and a += d.
+// Forward substitution takes the columns in the seed's order, each d_j from r_j less the updates of
+// the columns before it: the per-column sweep's steps, with its vars-long update of r after each
+// step gathered into one gemv and the tiles' panels.
+template <class ExecSpace>
+void gram_sweep(const ExecSpace& space, const SpaceMatrix<ExecSpace>& g, const SpaceVector<ExecSpace>& xty,
+                const SolveBakState<ExecSpace>& s, const SpaceVector<ExecSpace>& work) {
+  Kokkos::deep_copy(space, work, xty);
+  compat::gemv(space, "N", -1.0, g, s.a, 1.0, work);
+  lower_solve(space, g, work, s.a);
+}
+
+// The sweep of the forms that take X a block of columns B at a time: c = X_Bᵀe (one gemv, one sum
+// over the ranks), then `solve_block(columns, cd)` turns c into the block's update d in place and
+// adds it to a_B, then e -= X_B d (one gemv). `work` holds c and d, at least a block long.
+template <class ExecSpace, class SolveBlock>
+void block_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s,
+                 std::int64_t block, const SpaceVector<ExecSpace>& work, const SolveBlock& solve_block) {
+  for_each_block(p.x.extent(1), block, [&](const IndexRange& columns) {
+    const auto x_block = Kokkos::subview(p.x, Kokkos::ALL, columns);
+    const SpaceVector<ExecSpace> cd = Kokkos::subview(work, IndexRange(0, columns.second - columns.first));
+    compat::gemv(space, "T", 1.0, x_block, s.residual, 0.0, cd);
+    sum_over_ranks(p.comm, space, cd);
+    solve_block(columns, cd);
+    compat::gemv(space, "N", -1.0, x_block, cd, 1.0, s.residual);
+  });
 }
 
 // The batched form's scaling of a block's steps: da_B /= diag;  a_B += da_B.
@@ -264,47 +427,75 @@ struct BatchedScale {
   }
 };
 
-// The batched form's sweep: per block of columns, two gemv calls and a scaling kernel; on several
-// ranks the block's X_Bᵀe is summed over them between the first gemv and the scaling.
+// The batched form's sweep: per block, every column's step from the same e (block Jacobi).
 template <class ExecSpace>
 void batched_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s,
-                   std::int64_t batch, const SpaceVector<ExecSpace>& da) {
-  const std::int64_t vars = p.x.extent(1);
-  for (std::int64_t first = 0; first < vars; first += batch) {
-    const std::int64_t width = std::min(batch, vars - first);
-    const auto columns = std::make_pair(first, first + width);
+                   std::int64_t batch, const SpaceVector<ExecSpace>& work) {
+  const auto scale_block = [&](const IndexRange& columns, const SpaceVector<ExecSpace>& da_block) {
+    Kokkos::parallel_for("solvebak::batched_scale",
+                         Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, da_block.extent(0)),
+                         BatchedScale<ExecSpace>{da_block, p.column_norms, s.a, columns.first});
+  };
+  block_sweep(space, p, s, batch, work, scale_block);
+}
+
+// The blocked form keeps G_BB of each block B of columns in B's rows of one vars × block matrix,
+// from its column 0.
+template <class ExecSpace>
+SpaceMatrix<ExecSpace> gram_of_block(const SpaceMatrix<ExecSpace>& block_gram, const IndexRange& columns) {
+  return Kokkos::subview(block_gram, columns, IndexRange(0, columns.second - columns.first));
+}
+
+// G_BB = X_BᵀX_B for each block B of block_gram.extent(1) columns, summed over the ranks.
+template <class ExecSpace>
+void compute_block_grams(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p,
+                         const SpaceMatrix<ExecSpace>& block_gram) {
+  for_each_block(p.x.extent(1), block_gram.extent(1), [&](const IndexRange& columns) {
     const auto x_block = Kokkos::subview(p.x, Kokkos::ALL, columns);
-    const auto da_block = Kokkos::subview(da, std::make_pair(std::int64_t(0), width));
-    compat::gemv(space, "T", 1.0, x_block, s.residual, 0.0, da_block);
-    sum_over_ranks(p.comm, space, da_block);
-    Kokkos::parallel_for(
-        "solvebak::batched_scale", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, width),
-        BatchedScale<ExecSpace>{da_block, p.column_norms, s.a, first});
-    compat::gemv(space, "N", -1.0, x_block, da_block, 1.0, s.residual);
-  }
+    compat::gemm(space, "T", "N", 1.0, x_block, x_block, 0.0, gram_of_block(block_gram, columns));
+  });
+  sum_over_ranks(p.comm, space, block_gram);
+}
+
+// The blocked form's sweep: per block, the seed's steps on its columns, in order, as forward
+// substitution with G_BB.
+template <class ExecSpace>
+void blocked_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s,
+                   const SpaceMatrix<ExecSpace>& block_gram, const SpaceVector<ExecSpace>& work) {
+  const auto solve_block = [&](const IndexRange& columns, const SpaceVector<ExecSpace>& cd) {
+    lower_solve(space, gram_of_block(block_gram, columns), cd, SpaceVector<ExecSpace>(Kokkos::subview(s.a, columns)));
+  };
+  block_sweep(space, p, s, block_gram.extent(1), work, solve_block);
 }
 
 // The sweeps of the forms a case runs, one form after another, on one problem. The state is
-// allocated once and shared by the forms (a, and one residual e of obs rows for the residual and
-// batched forms), since each start() resets what its form uses. The gram form's G = XᵀX is
-// computed here, once, and its time kept apart from the sweeps; on several ranks G and Xᵀy are
-// the sums of the ranks' X_rᵀX_r and X_rᵀy_r, so the gram sweeps need no communication.
+// allocated once and shared by the forms (a, and one residual e of obs rows for the residual,
+// blocked and batched forms), since each start() resets what its form uses. The Gram matrices are
+// computed here, once, and their time kept apart from the sweeps: the gram form's G = XᵀX and the
+// blocked form's diagonal blocks G_BB. On several ranks they (and Xᵀy) are the sums of the ranks'
+// shares, so the gram sweeps need no communication.
 template <class ExecSpace>
 class SolveBakSweeps {
  public:
   // Throws when a column of X is zero: every form divides by its norm.
   SolveBakSweeps(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const std::vector<std::string>& forms,
-                 std::int64_t batch)
+                 std::int64_t batch, std::int64_t block)
       : space_(space), p_(p), batch_(batch), a_("solvebak::a", p.x.extent(1)) {
     require_nonzero_columns(p.column_norms);
     const std::int64_t obs = p.x.extent(0), vars = p.x.extent(1);
     const auto runs = [&](const char* form) { return std::count(forms.begin(), forms.end(), form) > 0; };
-    if (runs("residual") || runs("batched")) e_ = SpaceVector<ExecSpace>("solvebak::e", obs);
-    if (runs("batched")) da_ = SpaceVector<ExecSpace>("solvebak::da", std::min(batch, vars));
+    if (runs("residual") || runs("batched") || runs("blocked")) e_ = SpaceVector<ExecSpace>("solvebak::e", obs);
+    const std::int64_t work = std::max(runs("batched") ? std::min(batch, vars) : 0,
+                                       runs("blocked") ? std::min(block, vars) : 0);
+    if (work > 0) work_ = SpaceVector<ExecSpace>("solvebak::block_work", work);
+    if (runs("blocked")) {
+      block_gram_ = SpaceMatrix<ExecSpace>("solvebak::block_gram", vars, std::min(block, vars));
+      block_gram_setup_s_ = time_once(space_, [&] { compute_block_grams(space_, p_, block_gram_); });
+    }
     if (runs("gram")) {
       g_ = SpaceMatrix<ExecSpace>("solvebak::gram", vars, vars);
+      xty_ = SpaceVector<ExecSpace>("solvebak::xty", vars);
       r_ = SpaceVector<ExecSpace>("solvebak::r", vars);
-      r_next_ = SpaceVector<ExecSpace>("solvebak::r_next", vars);
       gram_setup_s_ = time_once(space_, [&] {
         compat::gemm(space_, "T", "N", 1.0, p_.x, p_.x, 0.0, g_);
         sum_over_ranks(p_.comm, space_, g_);
@@ -313,14 +504,14 @@ class SolveBakSweeps {
   }
 
   // Puts `form` (one of the constructor's forms) at its start, a = 0 and its residual e = y, or
-  // r = Xᵀy for the gram form; the sweeps that follow are that form's.
+  // Xᵀy for the gram form; the sweeps that follow are that form's.
   void start(const std::string& form) {
     form_ = form;
     Kokkos::deep_copy(space_, a_, 0.0);
     if (form_ == "gram") {
-      compat::gemv(space_, "T", 1.0, p_.x, p_.y, 0.0, r_);
-      sum_over_ranks(p_.comm, space_, r_);
-      state_ = {a_, r_};
+      compat::gemv(space_, "T", 1.0, p_.x, p_.y, 0.0, xty_);
+      sum_over_ranks(p_.comm, space_, xty_);
+      state_ = {a_, {}};
       return;
     }
     Kokkos::deep_copy(space_, e_, p_.y);
@@ -330,9 +521,11 @@ class SolveBakSweeps {
 
   void sweep() {
     if (form_ == "gram")
-      gram_sweep(space_, g_, state_, r_next_);
+      gram_sweep(space_, g_, xty_, state_, r_);
+    else if (form_ == "blocked")
+      blocked_sweep(space_, p_, state_, block_gram_, work_);
     else if (form_ == "batched")
-      batched_sweep(space_, p_, state_, batch_, da_);
+      batched_sweep(space_, p_, state_, batch_, work_);
     else
       residual_->sweep();
   }
@@ -341,14 +534,16 @@ class SolveBakSweeps {
   const SolveBakState<ExecSpace>& state() const { return state_; }
   // Seconds of computing G = XᵀX (0 without the gram form).
   double gram_setup_s() const { return gram_setup_s_; }
+  // Seconds of computing the blocked form's G_BB (0 without it).
+  double block_gram_setup_s() const { return block_gram_setup_s_; }
 
  private:
   ExecSpace space_;
   SolveBakProblem<ExecSpace> p_;
   std::int64_t batch_;
-  SpaceVector<ExecSpace> a_, e_, da_, r_, r_next_;
-  SpaceMatrix<ExecSpace> g_;
-  double gram_setup_s_ = 0;
+  SpaceVector<ExecSpace> a_, e_, work_, xty_, r_;
+  SpaceMatrix<ExecSpace> g_, block_gram_;
+  double gram_setup_s_ = 0, block_gram_setup_s_ = 0;
   std::string form_;
   SolveBakState<ExecSpace> state_;
   std::optional<ResidualSweeps<ExecSpace>> residual_;
@@ -393,27 +588,34 @@ double relative_residual(const ExecSpace& space, const SolveBakProblem<ExecSpace
   return y2 > 0 ? std::sqrt(e2 / y2) : std::sqrt(e2);
 }
 
-// Bytes the stage allocates on the space: X, its vectors of obs rows (y, the residual, the check's
-// residual) and of vars, and G for the gram form.
-inline double solvebak_bytes(const SolveBakParams& p) {
-  const double obs = static_cast<double>(p.obs), vars = static_cast<double>(p.vars);
-  const bool gram = std::count(p.forms.begin(), p.forms.end(), "gram") > 0;
-  return 8.0 * (obs * vars + 3.0 * obs + 5.0 * vars + (gram ? vars * vars : 0.0));
-}
-
-// Of solvebak_bytes, what every rank holds in full: the vectors of vars and G.
+// Of solvebak_bytes, what every rank holds in full: the vectors of vars (a_true, the column norms,
+// a, the block work, and Xᵀy and r of the gram form), G for the gram form and the blocked form's
+// G_BB, a vars × block matrix.
 inline double solvebak_replicated_bytes(const SolveBakParams& p) {
   const double vars = static_cast<double>(p.vars);
-  const bool gram = std::count(p.forms.begin(), p.forms.end(), "gram") > 0;
-  return 8.0 * (5.0 * vars + (gram ? vars * vars : 0.0));
+  const auto runs = [&](const char* form) { return std::count(p.forms.begin(), p.forms.end(), form) > 0; };
+  const double block = static_cast<double>(std::min(p.block, p.vars));
+  return 8.0 * (6.0 * vars + (runs("gram") ? vars * vars : 0.0) + (runs("blocked") ? vars * block : 0.0));
 }
 
-// Per sweep of a form: the residual and batched forms read X (obs × vars) twice and do 4 flops per
-// element; the gram form reads G (vars × vars) once and does 2 flops per element.
+// Bytes the stage allocates on the space: X, its vectors of obs rows (y, the residual, the check's
+// residual), and the replicated rest.
+inline double solvebak_bytes(const SolveBakParams& p) {
+  const double obs = static_cast<double>(p.obs), vars = static_cast<double>(p.vars);
+  return 8.0 * (obs * vars + 3.0 * obs) + solvebak_replicated_bytes(p);
+}
+
+// Per sweep of a form: the residual, blocked and batched forms read X (obs × vars) twice and do 4
+// flops per element (the blocked form's small solves, vars × block flops, left out); the gram form
+// reads G (vars × vars) one and a half times, once in the gemv and its lower triangle in the
+// solve, and does 2 flops per element read.
 inline Work solvebak_sweep_work(const std::string& form, std::int64_t obs, std::int64_t vars) {
-  const bool gram = form == "gram";
-  const double elements = static_cast<double>(gram ? vars : obs) * static_cast<double>(vars);
-  return {(gram ? 8.0 : 16.0) * elements, (gram ? 2.0 : 4.0) * elements};
+  if (form == "gram") {
+    const double elements = 1.5 * static_cast<double>(vars) * static_cast<double>(vars);
+    return {8.0 * elements, 2.0 * elements};
+  }
+  const double elements = static_cast<double>(obs) * static_cast<double>(vars);
+  return {16.0 * elements, 4.0 * elements};
 }
 
 }  // namespace klab::stages
