@@ -5,9 +5,11 @@
 
 #include <Kokkos_Core.hpp>
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "stage_test_helpers.hpp"
@@ -110,6 +112,40 @@ TYPED_TEST(AnnOnSpace, RowsOutsideTheDataBlockAreGeneratedBitForBit) {
   EXPECT_EQ(to_vector(from_part.condition), to_vector(from_all.condition));
 }
 
+// The hidden layer of p's training data on the space, with that data.
+template <class ExecSpace>
+std::pair<klab::SpaceMatrix<ExecSpace>, klab::stages::AnnData<ExecSpace>> hidden_layer_of(const AnnParams& p,
+                                                                                          std::uint64_t seed) {
+  const auto data = klab::stages::make_ann_data(ExecSpace(), p, seed, klab::stages::ann_stream_x);
+  const klab::SpaceMatrix<ExecSpace> layer("layer", p.obs, p.outer_unknowns());
+  klab::stages::hidden_layer(ExecSpace(), data.x, fit_inner(data, p), layer);
+  return {layer, data};
+}
+
+// LᵀL (column-major, n × n) by plain loops on the host from L's values (obs × n, column-major).
+std::vector<double> host_gram(const std::vector<double>& l, std::size_t obs, std::size_t n) {
+  std::vector<double> gram(n * n, 0.0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j <= i; ++j) {
+      double sum = 0;
+      for (std::size_t r = 0; r < obs; ++r) sum += l[r + i * obs] * l[r + j * obs];
+      gram[i + j * n] = gram[j + i * n] = sum;
+    }
+  return gram;
+}
+
+// (LᵀL + λI)·v = Lᵀy on the host from L's values, by plain loops and LU.
+std::vector<double> host_outer_weights(const std::vector<double>& l, const std::vector<double>& y, std::size_t n,
+                                       double lambda) {
+  const std::size_t obs = y.size();
+  std::vector<double> normal = host_gram(l, obs, n), rhs(n, 0.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t r = 0; r < obs; ++r) rhs[i] += l[r + i * obs] * y[r];
+    normal[i + i * n] += lambda;
+  }
+  return klab::testing::host_lu_solve(normal, rhs, n);
+}
+
 TYPED_TEST(AnnOnSpace, OuterWeightsMatchAHostLuSolve) {
   using ExecSpace = TypeParam;
   const std::uint64_t seed = std::random_device{}();
@@ -117,32 +153,79 @@ TYPED_TEST(AnnOnSpace, OuterWeightsMatchAHostLuSolve) {
   AnnParams p = small_params(true);
   p.neurons = 12;
   p.lambda = 1e-3;
-  const auto data = klab::stages::make_ann_data(ExecSpace(), p, seed, klab::stages::ann_stream_x);
-  const auto inner = fit_inner(data, p);
-  const klab::SpaceMatrix<ExecSpace> layer("layer", p.obs, p.outer_unknowns());
-  klab::stages::hidden_layer(ExecSpace(), data.x, inner, layer);
-  // Cholesky blocks of 5; LᵀL as one gemm, and as the lower triangle of 3 × 3 blocks.
+  const auto [layer, data] = hidden_layer_of<ExecSpace>(p, seed);
+  // Cholesky blocks of 5; LᵀL as one gemm, and as the lower triangle of 3 × 3 blocks (on a device:
+  // host spaces call the host BLAS and LAPACK whatever the keys).
   klab::stages::OuterLayer<ExecSpace> outer(p.outer_unknowns(), 5, 1), outer_lower(p.outer_unknowns(), 5, 3);
   outer.solve(ExecSpace(), layer, data.y, p.lambda);
   outer_lower.solve(ExecSpace(), layer, data.y, p.lambda);
   ASSERT_TRUE(outer.report().ok()) << outer.report().describe_failure();
   ASSERT_TRUE(outer_lower.report().ok()) << outer_lower.report().describe_failure();
 
-  // (LᵀL + λI)·v = Lᵀy on the host from L's values.
   const std::size_t obs = p.obs, n = p.outer_unknowns();
-  const std::vector<double> l = to_vector(layer), y = to_vector(data.y);
-  std::vector<double> normal(n * n, 0.0), rhs(n, 0.0);
-  for (std::size_t i = 0; i < n; ++i) {
-    for (std::size_t r = 0; r < obs; ++r) rhs[i] += l[r + i * obs] * y[r];
-    for (std::size_t j = 0; j < n; ++j)
-      for (std::size_t r = 0; r < obs; ++r) normal[i + j * n] += l[r + i * obs] * l[r + j * obs];
-    normal[i + i * n] += p.lambda;
-  }
-  const std::vector<double> expected = klab::testing::host_lu_solve(normal, rhs, n);
+  const std::vector<double> l = to_vector(layer);
+  const std::vector<double> expected = host_outer_weights(l, to_vector(data.y), n, p.lambda);
   EXPECT_LE(relative_difference(to_vector(outer.weights()), expected), 1e-8);
   EXPECT_LE(relative_difference(to_vector(outer_lower.weights()), expected), 1e-8);
   // The constant column of L is exactly 1.
   for (std::size_t r = 0; r < obs; ++r) ASSERT_EQ(l[r + (n - 1) * obs], 1.0);
+}
+
+TYPED_TEST(AnnOnSpace, LowerGramIsTheLowerTriangleOfLtL) {
+  // The device path's blocked gemms (3 column blocks of 13 columns: unequal) on every space, and
+  // on host spaces the host BLAS's dsyrk, against plain loops.
+  using ExecSpace = TypeParam;
+  AnnParams p = small_params(true);
+  p.neurons = 12;
+  const std::size_t obs = p.obs, n = p.outer_unknowns();
+  const auto layer = hidden_layer_of<ExecSpace>(p, 7).first;
+  const std::vector<double> expected = host_gram(to_vector(layer), obs, n);
+  const auto lower_difference = [&](const klab::SpaceMatrix<ExecSpace>& gram) {
+    const std::vector<double> got = to_vector(gram);
+    double diff = 0, norm = 0;
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t i = j; i < n; ++i) {
+        diff = std::max(diff, std::fabs(got[i + j * n] - expected[i + j * n]));
+        norm = std::max(norm, std::fabs(expected[i + j * n]));
+      }
+    return diff / norm;
+  };
+  const klab::SpaceMatrix<ExecSpace> gram("gram", n, n);
+  klab::stages::lower_gram(ExecSpace(), layer, gram, 3);
+  EXPECT_LE(lower_difference(gram), 1e-14);
+  if constexpr (klab::linalg::uses_host_lapack<ExecSpace>) {
+    const klab::SpaceMatrix<ExecSpace> host_gram("host_gram", n, n);
+    klab::linalg::host_lower_gram(ExecSpace(), layer, host_gram);
+    EXPECT_LE(lower_difference(host_gram), 1e-14);
+  }
+}
+
+TYPED_TEST(AnnOnSpace, HostBlasOuterWeightsMatchPlainHostLoops) {
+  // On host spaces the outer layer is one dsyrk and the host LAPACK's dpotrf and dpotrs. An odd
+  // neuron count (301 unknowns, no bias) and 3017 rows take both past the BLAS's blocking
+  // (OpenBLAS: dsyrk in panels of a few hundred rows, dpotrf in diagonal blocks of about n/4,
+  // recursively):
+  // the weights are those of plain loops and LU, to 1e-9 relative. With |L| ≤ 1 and λ = 1,
+  // κ(LᵀL + λI) ≤ 1 + obs·n ≈ 1e6 keeps κ·ε near 2e-10.
+  using ExecSpace = TypeParam;
+  if constexpr (!klab::linalg::uses_host_lapack<ExecSpace>) {
+    GTEST_SKIP() << "the device path: OuterWeightsMatchAHostLuSolve";
+  } else {
+    const std::uint64_t seed = std::random_device{}();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    AnnParams p = small_params(false);
+    p.obs = 3017;
+    p.neurons = 301;
+    p.lambda = 1.0;
+    const auto [layer, data] = hidden_layer_of<ExecSpace>(p, seed);
+    klab::stages::OuterLayer<ExecSpace> outer(p.outer_unknowns(), 32, 4);
+    outer.solve(ExecSpace(), layer, data.y, p.lambda);
+    ASSERT_TRUE(outer.report().ok()) << outer.report().describe_failure();
+    const std::vector<double> expected =
+        host_outer_weights(to_vector(layer), to_vector(data.y), p.outer_unknowns(), p.lambda);
+    EXPECT_LE(relative_difference(to_vector(outer.weights()), expected), 1e-9)
+        << "condition estimate " << outer.report().condition_estimate();
+  }
 }
 
 // The ann entry `entry` (its keys after `stage:`), one repetition without warm-up, run through the
@@ -282,7 +365,11 @@ TEST(Ann, EveryKeyChangesWhatRuns) {
   for (std::size_t i = 0; i < reference.series[1].second.size(); ++i)
     EXPECT_EQ(2.0 * halved.series[1].second[i], reference.series[1].second[i]) << "target " << i;
   EXPECT_GT(metric(outer(base + "    lambda: 1.0\n"), "min_pivot"), metric(reference, "min_pivot"));
-  EXPECT_NE(outer(base + "    block: 5\n").notes, reference.notes);
+  // The Cholesky block size shapes the device path; host spaces call the host LAPACK.
+  if (klab::linalg::uses_host_lapack<Kokkos::DefaultExecutionSpace>)
+    EXPECT_EQ(outer(base + "    block: 5\n").notes, reference.notes);
+  else
+    EXPECT_NE(outer(base + "    block: 5\n").notes, reference.notes);
   EXPECT_EQ(outer(base + "    min_correlation: 0.5\n").tolerance, 0.5);
   const klab::ResultRecord fewer = outer(base + "    sample: 7\n");
   ASSERT_EQ(fewer.series.size(), 2u);

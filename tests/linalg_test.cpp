@@ -1,10 +1,13 @@
-// The dense solvers under the stages: host Householder least squares, and the blocked Cholesky
-// factorisation on every compiled space against a host LU solve.
+// The dense solvers under the stages: host Householder least squares, and the Cholesky
+// factorisations (the blocked one on every compiled space, the host LAPACK's on host spaces)
+// against a host LU solve.
 #include <gtest/gtest.h>
 
 #include <Kokkos_Core.hpp>
 #include <cmath>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "linalg/cholesky.hpp"
@@ -92,28 +95,53 @@ klab::SpaceMatrix<ExecSpace> to_space(const std::vector<double>& values, std::si
   return out;
 }
 
+// Calls f(name, factorisation) for each Cholesky factorisation klab has on ExecSpace: the blocked
+// one in blocks of `block` columns on every space, and the host LAPACK's on host spaces.
+template <class ExecSpace, class F>
+void for_each_cholesky(std::int64_t block, F&& f) {
+  klab::linalg::BlockedCholesky<ExecSpace> blocked(block);
+  f("blocked", blocked);
+  if constexpr (klab::linalg::uses_host_lapack<ExecSpace>) {
+    klab::linalg::HostCholesky<ExecSpace> host;
+    f("host LAPACK", host);
+  }
+}
+
 TYPED_TEST(CholeskyOnSpace, SolvesSpdSystemsLikeHostLu) {
   using ExecSpace = TypeParam;
   const std::uint64_t seed = std::random_device{}();
   std::mt19937_64 rng(seed);
-  // One block, several blocks with a shorter last one, blocks of one column, a block larger than n.
-  for (const auto& [n, block] : std::vector<std::pair<std::size_t, std::int64_t>>{{1, 8}, {37, 37}, {150, 32}, {60, 1}, {45, 200}}) {
-    SCOPED_TRACE("n = " + std::to_string(n) + ", block = " + std::to_string(block) + ", seed " + std::to_string(seed));
+  // One block, several blocks with a shorter last one, blocks of one column, a block larger than n;
+  // and sizes that cross the host LAPACK's own blocking (OpenBLAS's dpotrf factors up to 32 columns
+  // unblocked, larger matrices in diagonal blocks of about n/4, recursively).
+  for (const auto& [n, block] : std::vector<std::pair<std::size_t, std::int64_t>>{
+           {1, 8}, {37, 37}, {150, 32}, {60, 1}, {45, 200}, {33, 16}, {301, 32}}) {
     const auto a = random_spd(n, 0.1, rng);
     const auto b = random_values(n * 2, rng);
-    const auto a_space = to_space<ExecSpace>(a, n, n);
-    const auto x_space = to_space<ExecSpace>(b, n, 2);
-    klab::linalg::BlockedCholesky<ExecSpace> cholesky(block);
-    cholesky.factor(ExecSpace(), a_space);
-    cholesky.solve(ExecSpace(), a_space, x_space);
-    const auto report = cholesky.report();
-    ASSERT_TRUE(report.ok()) << report.describe_failure();
-    EXPECT_GE(report.condition_estimate(), 1.0);
-    const auto x = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x_space);
-    for (std::size_t c = 0; c < 2; ++c) {
-      const std::vector<double> column(b.begin() + c * n, b.begin() + (c + 1) * n);
-      const std::vector<double> got(x.data() + c * n, x.data() + (c + 1) * n);
-      EXPECT_LE(relative_difference(got, host_lu_solve(a, column, n)), 1e-10);
+    std::vector<klab::linalg::CholeskyReport> reports;
+    for_each_cholesky<ExecSpace>(block, [&](const std::string& name, auto& cholesky) {
+      SCOPED_TRACE(name + ", n = " + std::to_string(n) + ", block = " + std::to_string(block) + ", seed " +
+                   std::to_string(seed));
+      const auto a_space = to_space<ExecSpace>(a, n, n);
+      const auto x_space = to_space<ExecSpace>(b, n, 2);
+      cholesky.factor(ExecSpace(), a_space);
+      cholesky.solve(ExecSpace(), a_space, x_space);
+      const auto report = cholesky.report();
+      ASSERT_TRUE(report.ok()) << report.describe_failure();
+      EXPECT_EQ(report.size, static_cast<std::int64_t>(n));
+      EXPECT_GE(report.condition_estimate(), 1.0);
+      reports.push_back(report);
+      const auto x = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x_space);
+      for (std::size_t c = 0; c < 2; ++c) {
+        const std::vector<double> column(b.begin() + c * n, b.begin() + (c + 1) * n);
+        const std::vector<double> got(x.data() + c * n, x.data() + (c + 1) * n);
+        EXPECT_LE(relative_difference(got, host_lu_solve(a, column, n)), 1e-10);
+      }
+    });
+    // Both factorisations see the same pivots, to rounding.
+    for (const auto& report : reports) {
+      EXPECT_NEAR(report.min_pivot, reports[0].min_pivot, 1e-12 * reports[0].max_pivot) << "n = " << n;
+      EXPECT_NEAR(report.max_pivot, reports[0].max_pivot, 1e-12 * reports[0].max_pivot) << "n = " << n;
     }
   }
 }
@@ -125,21 +153,29 @@ TYPED_TEST(CholeskyOnSpace, NamesTheFirstFailedPivot) {
   // Column and row 41 repeat 12 in a Gram matrix: the pivot of 41 is zero up to rounding.
   auto m = random_values(n * n, rng);
   for (std::size_t k = 0; k < n; ++k) m[k + 41 * n] = m[k + 12 * n];
-  std::vector<double> a(n * n, 0.0);
+  std::vector<double> repeated(n * n, 0.0);
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t j = 0; j < n; ++j)
-      for (std::size_t k = 0; k < n; ++k) a[i + j * n] += m[k + i * n] * m[k + j * n];
-  klab::linalg::BlockedCholesky<ExecSpace> cholesky(16);
-  cholesky.factor(ExecSpace(), to_space<ExecSpace>(a, n, n));
-  EXPECT_EQ(cholesky.report().failed_column, 41);
-  EXPECT_NE(cholesky.report().describe_failure().find("pivot 41 of 70"), std::string::npos);
-
-  // Indefinite: a negative diagonal entry in the second block.
-  std::vector<double> identity(n * n, 0.0);
-  for (std::size_t i = 0; i < n; ++i) identity[i + i * n] = i == 20 ? -1.0 : 1.0;
-  cholesky.factor(ExecSpace(), to_space<ExecSpace>(identity, n, n));
-  EXPECT_EQ(cholesky.report().failed_column, 20);
-  EXPECT_EQ(cholesky.report().failed_pivot, -1.0);
+      for (std::size_t k = 0; k < n; ++k) repeated[i + j * n] += m[k + i * n] * m[k + j * n];
+  // Indefinite: a negative diagonal entry in the second block (where dpotrf stops). Tiny: a
+  // positive pivot that dpotrf accepts and the threshold does not.
+  std::vector<double> indefinite(n * n, 0.0), tiny(n * n, 0.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    indefinite[i + i * n] = i == 20 ? -1.0 : 1.0;
+    tiny[i + i * n] = i == 30 ? 1e-20 : 1.0;
+  }
+  for_each_cholesky<ExecSpace>(16, [&](const std::string& name, auto& cholesky) {
+    SCOPED_TRACE(name);
+    cholesky.factor(ExecSpace(), to_space<ExecSpace>(repeated, n, n));
+    EXPECT_EQ(cholesky.report().failed_column, 41);
+    EXPECT_NE(cholesky.report().describe_failure().find("pivot 41 of 70"), std::string::npos);
+    cholesky.factor(ExecSpace(), to_space<ExecSpace>(indefinite, n, n));
+    EXPECT_EQ(cholesky.report().failed_column, 20);
+    EXPECT_EQ(cholesky.report().failed_pivot, -1.0);
+    cholesky.factor(ExecSpace(), to_space<ExecSpace>(tiny, n, n));
+    EXPECT_EQ(cholesky.report().failed_column, 30);
+    EXPECT_DOUBLE_EQ(cholesky.report().failed_pivot, 1e-20);
+  });
 }
 
 }  // namespace

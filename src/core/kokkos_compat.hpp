@@ -12,6 +12,16 @@
 
 namespace klab::compat {
 
+// Whether Kokkos Kernels links a host BLAS with LAPACK, whose Fortran routines (named by its
+// F77_BLAS_MANGLE) klab may call itself on host spaces. 3.4 has no LAPACK TPL macro: its BLAS TPL
+// calls LAPACK's dtrtri, so linking it links LAPACK; 4.x names the LAPACK TPL apart.
+#if defined(KOKKOSKERNELS_ENABLE_TPL_BLAS) && \
+    (defined(KOKKOSKERNELS_ENABLE_TPL_LAPACK) || !defined(KOKKOSKERNELS_VERSION))
+inline constexpr bool host_lapack_linked = true;
+#else
+inline constexpr bool host_lapack_linked = false;
+#endif
+
 // C = alpha op(A) op(B) + beta C, with op "N" (as is) or "T" (transposed), on `space`.
 // Kokkos Kernels 4.1 takes the execution space as an argument; 3.4 runs on the execution space of
 // the Views' device type, so callers give their Views Kokkos::Device<ExecSpace, memory space>.

@@ -4,6 +4,9 @@
 // Kokkos Kernels trsm forms the panel below it and gemm updates the trailing matrix, so the
 // O(n³) work runs as BLAS 3 (cuBLAS / the host BLAS through Kokkos Kernels' TPLs).
 //
+// On host spaces HostCholesky does the same with the host LAPACK's dpotrf and dpotrs (see
+// linalg/host_lapack.hpp); cholesky_for picks the one for a space.
+//
 // A pivot (the diagonal of the Schur complement, L_jj²) that is not above n·ε·max_j A_jj marks
 // the matrix as numerically singular: the factorisation records the first such column and the
 // caller refuses to solve, instead of returning weights made of rounding noise or NaN.
@@ -15,12 +18,15 @@
 #include <iomanip>
 #include <limits>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/kokkos_compat.hpp"
 #include "core/spaces.hpp"
 #include "core/views.hpp"
+#include "linalg/host_lapack.hpp"
 
 namespace klab::linalg {
 
@@ -209,5 +215,82 @@ class BlockedCholesky {
   std::int64_t size_ = 0;
   SpaceVector<ExecSpace> status_;
 };
+
+// The same factorisation and report by the host LAPACK, on host spaces: dpotrf factors the whole
+// matrix in one call on all the BLAS's threads. dpotrf stops only at a pivot that is not positive;
+// the pivots L_jj² it leaves are then held to BlockedCholesky's threshold, so both refuse the same
+// matrices and report the same pivots, to rounding.
+template <class ExecSpace>
+class HostCholesky {
+ public:
+  // Overwrites the lower triangle of the n×n matrix `a` with L; the upper triangle is left as is.
+  void factor(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a) {
+    static_assert(uses_host_lapack<ExecSpace>, "the host LAPACK reads host memory only");
+    space.fence();
+    const std::int64_t n = a.extent(0);
+    std::vector<double> diagonal(static_cast<std::size_t>(n));
+    double largest = 0;
+    for (std::int64_t j = 0; j < n; ++j) {
+      diagonal[j] = a(j, j);
+      largest = diagonal[j] > largest ? diagonal[j] : largest;
+    }
+    const int order = fortran_int(n), lda = leading_dimension(a);
+    F77_BLAS_MANGLE(dpotrf, DPOTRF)("L", &order, a.data(), &lda, &info_, 1);
+    if (info_ < 0) throw std::logic_error("dpotrf: argument " + std::to_string(-info_) + " is invalid");
+    // info_ = j + 1: the pivot of column j is not positive and columns from j on are not factored;
+    // its value is what is left of a_jj by the finished part of row j.
+    const std::int64_t factored = info_ > 0 ? info_ - 1 : n;
+    const double threshold = static_cast<double>(n) * std::numeric_limits<double>::epsilon() * largest;
+    report_ = CholeskyReport();
+    report_.size = n;
+    report_.min_pivot = std::numeric_limits<double>::max();
+    for (std::int64_t j = 0; j < n; ++j) {
+      const bool stopped = j == factored;
+      double pivot = a(j, j) * a(j, j);
+      if (stopped) {
+        pivot = diagonal[j];
+        for (std::int64_t c = 0; c < j; ++c) pivot -= a(j, c) * a(j, c);
+      }
+      if (stopped || !(pivot > threshold)) {
+        report_.failed_column = j;
+        report_.failed_pivot = pivot;
+        break;
+      }
+      report_.min_pivot = std::min(report_.min_pivot, pivot);
+      report_.max_pivot = std::max(report_.max_pivot, pivot);
+    }
+  }
+
+  // Overwrites the n×k right-hand sides `b` with the solution of L·Lᵀ·x = b; leaves them as they
+  // are when dpotrf stopped short of a factor.
+  void solve(const ExecSpace& space, const SpaceMatrix<ExecSpace>& l, const SpaceMatrix<ExecSpace>& b) const {
+    space.fence();
+    if (info_ != 0) return;
+    const int order = fortran_int(l.extent(0)), columns = fortran_int(b.extent(1)), lda = leading_dimension(l),
+              ldb = leading_dimension(b);
+    int info = 0;
+    F77_BLAS_MANGLE(dpotrs, DPOTRS)("L", &order, &columns, l.data(), &lda, b.data(), &ldb, &info, 1);
+    if (info < 0) throw std::logic_error("dpotrs: argument " + std::to_string(-info) + " is invalid");
+  }
+
+  CholeskyReport report() const { return report_; }
+
+ private:
+  int info_ = 0;
+  CholeskyReport report_;
+};
+
+// The factorisation klab runs on ExecSpace: the host LAPACK's where uses_host_lapack, otherwise
+// the blocked one in blocks of `block` columns.
+template <class ExecSpace>
+auto cholesky_for([[maybe_unused]] std::int64_t block) {
+  if constexpr (uses_host_lapack<ExecSpace>)
+    return HostCholesky<ExecSpace>();
+  else
+    return BlockedCholesky<ExecSpace>(block);
+}
+
+template <class ExecSpace>
+using SpaceCholesky = decltype(cholesky_for<ExecSpace>(0));
 
 }  // namespace klab::linalg

@@ -95,8 +95,7 @@ Check check_outer(const AnnCase<ExecSpace>& c) {
               1.0 - test_fit.correlation,
               1.0 - params.min_correlation,
               "",
-              {{"outer_solve", "LᵀL from " + std::to_string(params.gram_blocks) +
-                                   " column blocks of L, Cholesky in blocks of " + std::to_string(params.block)}},
+              {{"outer_solve", c.outer.method()}},
               {{"train_correlation", train_fit.correlation},
                {"test_correlation", test_fit.correlation},
                {"train_rmse", train_fit.rmse},

@@ -7,7 +7,8 @@
 //   inner layer    for each neuron k, the least-squares fit of arctanh(y) on a random subset of
 //                  m = obs/neurons distinct rows: [X_k | 1]·(w_k, b_k) ≈ arctanh(y_k)
 //   hidden layer   L = [tanh(X·Wᵀ + b) | 1]            (Kokkos Kernels gemm, then the activation)
-//   outer layer    (LᵀL + λI)·v = Lᵀy                   (gemm, gemv, blocked Cholesky on the space)
+//   outer layer    (LᵀL + λI)·v = Lᵀy                   (gemm, gemv, blocked Cholesky on the space;
+//                                                        on host spaces dsyrk, dpotrf and dpotrs)
 //
 // `bias: true` (the default) is the seed's formula: a bias column in every inner fit and b_0 in
 // the outer layer. `bias: false` is the seed's code, which leaves both out.
@@ -39,6 +40,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -373,6 +375,8 @@ struct AnnRidge {
 // The outer layer's normal equations (LᵀL + λI)·v = Lᵀy, solved on the space. On several ranks
 // each holds some rows of L and y: their LᵀL and Lᵀy are summed over the ranks (one sum of the
 // n × (n+1) matrix [LᵀL | Lᵀy]), then every rank factors and solves the same system.
+// On host spaces LᵀL is one dsyrk and the factorisation the host LAPACK's, each one call on all
+// the BLAS's threads, as NumPy does; `block` and `gram_blocks` shape the device path only.
 template <class ExecSpace>
 class OuterLayer {
  public:
@@ -380,7 +384,8 @@ class OuterLayer {
       : system_("ann::outer_system", unknowns, unknowns + 1),
         normal_(Kokkos::subview(system_, Kokkos::ALL, std::make_pair(std::int64_t(0), unknowns))),
         v_(Kokkos::subview(system_, Kokkos::ALL, std::make_pair(unknowns, unknowns + 1))),
-        cholesky_(block),
+        cholesky_(linalg::cholesky_for<ExecSpace>(block)),
+        block_(block),
         gram_blocks_(gram_blocks),
         comm_(std::move(comm)) {}
 
@@ -389,7 +394,10 @@ class OuterLayer {
     const auto normal = normal_;
     // Above the diagonal lie the last factorisation's leftovers, which the sum would multiply.
     if (comm_.size() > 1) Kokkos::deep_copy(space, system_, 0.0);
-    lower_gram(space, layer, normal, gram_blocks_);
+    if constexpr (linalg::uses_host_lapack<ExecSpace>)
+      linalg::host_lower_gram(space, layer, normal);
+    else
+      lower_gram(space, layer, normal, gram_blocks_);
     compat::gemv(space, "T", 1.0, layer, y, 0.0, weights());
     sum_over_ranks(comm_, space, system_);
     if (lambda > 0)
@@ -403,9 +411,19 @@ class OuterLayer {
   linalg::CholeskyReport report() const { return cholesky_.report(); }
   auto weights() const { return Kokkos::subview(v_, Kokkos::ALL, 0); }
 
+  // How solve forms and factors LᵀL on this space, for the records.
+  std::string method() const {
+    if constexpr (linalg::uses_host_lapack<ExecSpace>)
+      return "LᵀL by the host BLAS's dsyrk, Cholesky by the host LAPACK's dpotrf";
+    else
+      return "LᵀL from " + std::to_string(gram_blocks_) + " column blocks of L, Cholesky in blocks of " +
+             std::to_string(block_);
+  }
+
  private:
   SpaceMatrix<ExecSpace> system_, normal_, v_;  // [LᵀL | Lᵀy], then [its factor | v]
-  linalg::BlockedCholesky<ExecSpace> cholesky_;
+  linalg::SpaceCholesky<ExecSpace> cholesky_;
+  std::int64_t block_;
   int gram_blocks_;
   Communicator comm_;
 };
@@ -575,7 +593,8 @@ inline double ann_bytes(const AnnParams& p) {
 // Work per call of each step. Inner fits: the normal equations of every neuron (p(p+1)/2 + p
 // entries, 2 flops a row) from its rows of x and y. Hidden layer: the x·w gemm; x read, L written
 // by the gemm, then read and written by tanh. Outer solve: LᵀL (gram_blocks skips that share of
-// the upper triangle) and the Cholesky factorisation, reading L.
+// the upper triangle; the host spaces' dsyrk skips all of it, a little less work than counted)
+// and the Cholesky factorisation, reading L.
 struct AnnWork {
   Work inner, hidden, outer;
 };
