@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <Kokkos_Core.hpp>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +17,7 @@
 #include <iostream>
 #include <ostream>
 #include <sstream>
+#include <vector>
 
 #include "core/comm.hpp"
 #include "core/spaces.hpp"
@@ -64,6 +68,24 @@ const char* better_blas_core_type() {
   return __builtin_cpu_supports("avx512f") ? "SkylakeX" : __builtin_cpu_supports("avx2") ? "Haswell" : nullptr;
 }
 
+// With OMP_PROC_BIND set when the process started, the OpenMP runtime bound this (initial) thread
+// to its first place; a restart would inherit that one place as the whole process's CPUs, and
+// every OpenMP thread of the new process would share it. The CPUs of all places are the ones the
+// process started with (as the launcher or taskset left them): the thread goes back to them.
+void unbind_from_first_place() {
+#ifdef _OPENMP
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  for (int place = 0; place < omp_get_num_places(); ++place) {
+    std::vector<int> ids(static_cast<std::size_t>(omp_get_place_num_procs(place)));
+    omp_get_place_proc_ids(place, ids.data());
+    for (const int id : ids)
+      if (id >= 0 && id < CPU_SETSIZE) CPU_SET(id, &all);
+  }
+  if (CPU_COUNT(&all) > 0) sched_setaffinity(0, sizeof all, &all);
+#endif
+}
+
 }  // namespace
 
 void restart_with_run_environment(char** argv) {
@@ -82,6 +104,7 @@ void restart_with_run_environment(char** argv) {
     set_if_unset("OPENBLAS_CORETYPE", core, set);
   }
   if (set.empty()) return;
+  unbind_from_first_place();
   execv("/proc/self/exe", argv);
   // Reached only if execv failed: the variables set would not be in effect, and the results,
   // which record the environment, must not say they were.
