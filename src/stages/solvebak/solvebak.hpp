@@ -237,15 +237,16 @@ void for_each_block(std::int64_t n, std::int64_t size, F&& f) {
 }
 
 // How lower_solve splits its work on a space. Rows per tile: a GPU team keeps its tile's diagonal
-// block in shared memory, 64 × 64 doubles (32 KiB: Kokkos 3.4 allows 40 KiB), a thread per row; a
-// CPU thread solves a tile alone, reading it where it lies, in fewer launches the larger the tile,
-// while a team's 256 × 256 panel (512 KiB) still fits a core's L2 cache. Columns per step of the
+// block in shared memory, 64 × 64 doubles (32 KiB: Kokkos 3.4 allows 40 KiB), a thread per row. A
+// CPU thread solves a tile alone, reading it where it lies; team 0's share of each launch (about
+// 1.5 tile² multiply-adds) runs on one core while the panels below spread over the others, so
+// smaller tiles shorten that serial part and larger ones save launches. Columns per step of the
 // substitution: each thread finds the step's d values itself, so the team meets at a barrier once
 // per `step` columns and a row takes their shares in one pass.
 template <class ExecSpace>
 struct LowerSolveShape {
   static constexpr bool gpu = SpaceTraits<ExecSpace>::is_device;
-  static constexpr std::int64_t tile = gpu ? 64 : 256;
+  static constexpr std::int64_t tile = gpu ? 64 : 128;
   static constexpr int team_size = gpu ? 64 : 1;
   static constexpr int step = 4;
   static_assert(tile % step == 0, "a previous tile is whole steps");
