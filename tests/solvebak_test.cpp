@@ -120,8 +120,8 @@ TYPED_TEST(SolveBakOnSpace, ResidualAndGramAgreeAfterTenSweepsAndConverge) {
 // The blocked and gram forms take the residual form's steps in other arithmetic: after the seed's 10
 // sweeps a agrees to 1e-12 relative, rounding apart. Blocks of 8 leave a shorter last one of 37
 // columns; 1 is the column loop; 37 and 50 make one block of all columns. 601 columns take several
-// of lower_solve's tiles on every space (64 rows on a GPU, 128 on a CPU), with the panels between
-// them, in one block (blocked, 601) or across all of G (gram).
+// of lower_solve's 64-row tiles on a GPU, with the panels between them, and one long triangle on a
+// CPU, in one block (blocked, 601) or across all of G (gram).
 constexpr double agree_after_ten_sweeps = 1e-12;
 
 TYPED_TEST(SolveBakOnSpace, BlockedTakesTheResidualFormsStepsForAnyBlock) {

@@ -237,16 +237,16 @@ void for_each_block(std::int64_t n, std::int64_t size, F&& f) {
 }
 
 // How lower_solve splits its work on a space. Rows per tile: a GPU team keeps its tile's diagonal
-// block in shared memory, 64 × 64 doubles (32 KiB: Kokkos 3.4 allows 40 KiB), a thread per row. A
-// CPU thread solves a tile alone, reading it where it lies; team 0's share of each launch (about
-// 1.5 tile² multiply-adds) runs on one core while the panels below spread over the others, so
-// smaller tiles shorten that serial part and larger ones save launches. Columns per step of the
-// substitution: each thread finds the step's d values itself, so the team meets at a barrier once
-// per `step` columns and a row takes their shares in one pass.
+// block in shared memory, 64 × 64 doubles (32 KiB: Kokkos 3.4 allows 40 KiB), a thread per row,
+// and the other teams subtract the tile's update from the rows below. A CPU thread solves the
+// whole triangle (the blocked form's G_BB) in one launch, reading it where it lies: the steps are
+// a chain, and a launch of teams across cores costs more than the panel work it would spread. Columns per step of the substitution: each thread
+// finds the step's d values itself, so the team meets at a barrier once per `step` columns and a
+// row takes their shares in one pass.
 template <class ExecSpace>
 struct LowerSolveShape {
   static constexpr bool gpu = SpaceTraits<ExecSpace>::is_device;
-  static constexpr std::int64_t tile = gpu ? 64 : 128;
+  static constexpr std::int64_t tile = gpu ? 64 : std::int64_t(1) << 40;
   static constexpr int team_size = gpu ? 64 : 1;
   static constexpr int step = 4;
   static_assert(tile % step == 0, "a previous tile is whole steps");
@@ -388,16 +388,42 @@ void lower_solve(const ExecSpace& space, const SpaceMatrix<ExecSpace>& g, const 
   });
 }
 
-// The gram form's sweep: r = Xᵀy - G a, then (D + L) d = r solved in place in `work`, and a += d.
-// Forward substitution takes the columns in the seed's order, each d_j from r_j less the updates of
-// the columns before it: the per-column sweep's steps, with its vars-long update of r after each
-// step gathered into one gemv and the tiles' panels.
+// The gram form's sweep on a CPU: one thread walks the columns in one launch (the steps are a
+// chain, and G stays in its caches), keeping r = Xᵀy - G a across sweeps: da = r_j / G(j, j),
+// r -= da G(:, j), a_j += da — the per-column sweep's steps, reading G once, by columns, in
+// updates that vectorise.
 template <class ExecSpace>
-void gram_sweep(const ExecSpace& space, const SpaceMatrix<ExecSpace>& g, const SpaceVector<ExecSpace>& xty,
-                const SolveBakState<ExecSpace>& s, const SpaceVector<ExecSpace>& work) {
-  Kokkos::deep_copy(space, work, xty);
-  compat::gemv(space, "N", -1.0, g, s.a, 1.0, work);
-  lower_solve(space, g, work, s.a);
+struct HostGramSweep {
+  SpaceMatrix<ExecSpace> g;
+  SpaceVector<ExecSpace> r, a;
+
+  KOKKOS_INLINE_FUNCTION void operator()(int) const {
+    const std::int64_t n = g.extent(0);
+    for (std::int64_t j = 0; j < n; ++j) {
+      const double da = r(j) / g(j, j);
+      for (std::int64_t i = 0; i < n; ++i) r(i) -= da * g(i, j);
+      a(j) += da;
+    }
+  }
+};
+
+// The gram form's sweep. On a GPU: r = Xᵀy - G a, then (D + L) d = r solved in place in `work`, and
+// a += d. Forward substitution takes the columns in the seed's order, each d_j from r_j less the
+// updates of the columns before it: the per-column sweep's steps, with its vars-long update of r
+// after each step gathered into one gemv and the tiles' panels. On a CPU: HostGramSweep on r,
+// which holds Xᵀy - G a from the form's start on.
+template <class ExecSpace>
+void gram_sweep(const ExecSpace& space, const SpaceMatrix<ExecSpace>& g,
+                [[maybe_unused]] const SpaceVector<ExecSpace>& xty, const SolveBakState<ExecSpace>& s,
+                const SpaceVector<ExecSpace>& r) {
+  if constexpr (SpaceTraits<ExecSpace>::is_device) {
+    Kokkos::deep_copy(space, r, xty);
+    compat::gemv(space, "N", -1.0, g, s.a, 1.0, r);
+    lower_solve(space, g, r, s.a);
+  } else {
+    Kokkos::parallel_for("solvebak::gram_sweep", Kokkos::RangePolicy<ExecSpace>(space, 0, 1),
+                         HostGramSweep<ExecSpace>{g, r, s.a});
+  }
 }
 
 // The sweep of the forms that take X a block of columns B at a time: c = X_Bᵀe (one gemv, one sum
@@ -512,6 +538,7 @@ class SolveBakSweeps {
     if (form_ == "gram") {
       compat::gemv(space_, "T", 1.0, p_.x, p_.y, 0.0, xty_);
       sum_over_ranks(p_.comm, space_, xty_);
+      Kokkos::deep_copy(space_, r_, xty_);  // Xᵀy - G a at a = 0
       state_ = {a_, {}};
       return;
     }
