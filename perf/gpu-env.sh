@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the GPU scripts (perf/run-gpu.sh, perf/run-gpu-scaling.sh) on a machine without
 # network: what apt would install, from .deb files unpacked into private prefixes, never into /.
 #   KLAB_DEBS=folder of Debian 12 .debs klab builds and runs with (yaml-cpp, googletest, benchmark,
@@ -54,5 +55,22 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libnccl\.so\.2 '; then
     export LD_LIBRARY_PATH=$nccl_wheel/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   fi
 fi
+# The first GPU's name as a part of a file name (results files are named after it); "gpu" without one.
+gpu_env_gpu_name() {
+  local name
+  name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | tr -c 'A-Za-z0-9\n' '-' | sed 's/-*$//')
+  echo "${name:-gpu}"
+}
+
+# Sets KLAB to the klab to run ($KLAB_EXE, by default the cuda preset's); exits 2 when it is not
+# there or lacks shared libraries.
+gpu_env_klab() {
+  KLAB=${KLAB_EXE:-build/cuda/src/klab}
+  [ -x "$KLAB" ] || { gpu_env_say "no klab at $KLAB: build the cuda preset first, or set KLAB_EXE"; exit 2; }
+  local missing
+  missing=$(ldd "$KLAB" | grep 'not found' || true)
+  [ -z "$missing" ] || { gpu_env_say "$KLAB lacks shared libraries:"; echo "$missing" >&2; exit 2; }
+}
+
 # The machines lent for klab must not use NVLink SHARP (CUDA multicast).
 export NCCL_NVLS_ENABLE=0

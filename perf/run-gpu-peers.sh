@@ -20,10 +20,9 @@ say() { echo "run-gpu-peers: $*" >&2; }
 source "$ROOT/perf/gpu-env.sh"
 
 DECK=${1:-inputs/seed-notebook.yaml}
-KLAB=${KLAB_EXE:-build/cuda/src/klab}
 PEERS=${KLAB_PEERS:?set KLAB_PEERS to the peers folder (seed_notebook.py, babelstream/)}
-[ -x "$KLAB" ] || { say "no klab at $KLAB: build the cuda preset first, or set KLAB_EXE"; exit 2; }
-GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | tr -c 'A-Za-z0-9\n' '-' | sed 's/-*$//')
+gpu_env_klab
+GPU=$(gpu_env_gpu_name)
 out=perf/results/$GPU
 mkdir -p perf/results
 export OMP_PROC_BIND=spread OMP_PLACES=cores OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
@@ -45,7 +44,7 @@ for step in ${KLAB_PEER_STEPS:-klab solvebak notebook babelstream}; do
       python3 "$PEERS/seed_notebook.py" | tee "$out-peers-notebook.jsonl" || status=$? ;;
     babelstream)
       say "BabelStream"
-      OUT= bash "$PEERS/babelstream/build-and-run.sh" || status=$?
+      OUT='' bash "$PEERS/babelstream/build-and-run.sh" || status=$?
       cp "${BS_BUILD_ROOT:-/tmp/babelstream}/results/summary.txt" "$out-peers-babelstream.txt" || status=$? ;;
     *) say "unknown step $step"; status=2 ;;
   esac

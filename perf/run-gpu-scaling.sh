@@ -21,16 +21,13 @@ say() { echo "run-gpu-scaling: $*" >&2; }
 source "$ROOT/perf/gpu-env.sh"
 
 DECK=${1:-inputs/gpu-scaling.yaml}
-KLAB=${KLAB_EXE:-build/cuda/src/klab}
 RANKS=${KLAB_RANKS:-2}
-[ -x "$KLAB" ] || { say "no klab at $KLAB: build the cuda preset first, or set KLAB_EXE"; exit 2; }
-missing=$(ldd "$KLAB" | grep 'not found' || true)
-[ -z "$missing" ] || { say "$KLAB lacks shared libraries:"; echo "$missing" >&2; exit 2; }
+gpu_env_klab
 
 nvidia-smi --query-gpu=index,name,memory.total --format=csv,noheader
 nvidia-smi topo -m 2>/dev/null | head -5 || true
 GPUS=$(nvidia-smi -L | grep -c '^GPU ')
-GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | tr -c 'A-Za-z0-9\n' '-' | sed 's/-*$//')
+GPU=$(gpu_env_gpu_name)
 "$KLAB" info
 name=$(basename "$DECK" .yaml)
 mkdir -p perf/results

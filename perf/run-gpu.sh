@@ -34,8 +34,7 @@ if ! "${PLOT_PYTHON:-/usr/bin/python3}" -c "import matplotlib" 2>/dev/null; then
 fi
 ctest "${CTEST_ARGS[@]}"
 
-GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | tr -c 'A-Za-z0-9\n' '-' | sed 's/-*$//')
-[ -n "$GPU" ] || GPU=gpu
+GPU=$(gpu_env_gpu_name)
 build/cuda/src/klab info
 [ $# -gt 0 ] || set -- inputs/seed-notebook.yaml
 status=0
