@@ -121,8 +121,7 @@ TYPED_TEST(SolveBakOnSpace, ResidualAndGramAgreeAfterTenSweepsAndConverge) {
 // sweeps a agrees to 1e-12 relative, rounding apart. Blocks of 8 leave a shorter last one of 37
 // columns; 1 is the column loop; 37 and 50 make one block of all columns. 601 columns take several
 // of lower_solve's 64-row tiles on a GPU, with the panels between them, and one long triangle on a
-// CPU, in one block (blocked, 601) or across all of G (gram). Over 1503 rows X spans several tiles
-// of the blocked and batched forms' passes on every space.
+// CPU, in one block (blocked, 601) or across all of G (gram).
 constexpr double agree_after_ten_sweeps = 1e-12;
 
 TYPED_TEST(SolveBakOnSpace, BlockedTakesTheResidualFormsStepsForAnyBlock) {
@@ -304,9 +303,8 @@ TEST(SolveBak, EveryKeyChangesWhatRuns) {
   EXPECT_EQ(c.variants[1].name, "gram");
   EXPECT_EQ(c.variants[3].name, "blocked");
   EXPECT_DOUBLE_EQ(c.variants[1].work.flops, klab::stages::solvebak_sweep_work("gram", 200, 8).flops);
-  // X, 3 vectors of obs, 5 of vars, three blocks' c (of min(100, 8) columns: batched), G and the
-  // blocked form's G_BB (vars × min(64, vars)).
-  EXPECT_DOUBLE_EQ(c.memory_bytes, 8.0 * (200 * 8 + 3 * 200 + 5 * 8 + 3 * 8 + 8 * 8 + 8 * 8));
+  // X, 3 vectors of obs, 6 of vars, G and the blocked form's G_BB (vars × min(64, vars)).
+  EXPECT_DOUBLE_EQ(c.memory_bytes, 8.0 * (200 * 8 + 3 * 200 + 6 * 8 + 8 * 8 + 8 * 8));
 
   EXPECT_EQ(cases("    obs: 300\n    vars: 8\n")[0].size, 300.0);
   EXPECT_EQ(cases("    obs: 200\n    vars: 9\n")[0].label, "200x9");
@@ -320,8 +318,7 @@ TEST(SolveBak, EveryKeyChangesWhatRuns) {
   const auto blocks_of = [&](int block) {
     return cases("    obs: 200\n    vars: 8\n    forms: [blocked]\n    block: " + std::to_string(block) + "\n")[0];
   };
-  // G_BB is vars × block, the block work three blocks' c.
-  EXPECT_DOUBLE_EQ(blocks_of(8).memory_bytes - blocks_of(3).memory_bytes, 8.0 * (8 + 3) * (8 - 3));
+  EXPECT_DOUBLE_EQ(blocks_of(8).memory_bytes - blocks_of(3).memory_bytes, 8.0 * 8 * (8 - 3));
 
   // batch, block, tolerance and history change the records: run them.
   const auto records = [](const std::string& keys, const std::string& form = "batched") {

@@ -69,7 +69,9 @@ StageDefinition solvebak_stage() {
             params.sweeps = static_cast<int>(reader.integer("sweeps", 10, {1, 100000}));
             const std::vector<std::string> forms{"residual", "gram", "batched", "blocked"};
             params.forms = reader.choice_list("forms", forms, forms);
-            const auto runs = [&](const std::string& form) { return solvebak_runs(params.forms, form.c_str()); };
+            const auto runs = [&](const std::string& form) {
+              return std::count(params.forms.begin(), params.forms.end(), form) > 0;
+            };
             // Columns per block of the batched and blocked forms: a key of that form alone.
             const auto columns_per_block = [&](const std::string& key, const std::string& form,
                                                std::int64_t fallback) {

@@ -12,7 +12,7 @@
 //                                     per sweep one Gauss–Seidel sweep on G a = Xᵀy as a triangular
 //                                     solve: r = Xᵀy - G a (gemv), solve (D + L) d = r, a += d
 //   batched ("parallel HPSCDP")       per block B of `batch` columns: da_B = X_Bᵀe / diag;
-//                                     e -= X_B da_B;  a_B += da_B  (B = 1 is `residual`)
+//                                     e -= X_B da_B;  a_B += da_B  (gemv; B = 1 is `residual`)
 //
 // Why blocked and gram give the residual form's iterates (in exact arithmetic): within a block,
 // the seed's step j sees e after the block's earlier steps i < j, so <X_j, e> = c_j - Σ_i G_ji da_i:
@@ -72,18 +72,6 @@ struct SolveBakParams {
   double tolerance = 1e-6;   // on mean |a_true - a| after the last sweep
   bool history = false;      // the error after every sweep, in the results file
 };
-
-// Whether `forms` has `form`.
-inline bool solvebak_runs(const std::vector<std::string>& forms, const char* form) {
-  return std::find(forms.begin(), forms.end(), form) != forms.end();
-}
-
-// Columns per block of the block work the batched and blocked forms share (0 without them).
-inline std::int64_t solvebak_work_width(const std::vector<std::string>& forms, std::int64_t batch,
-                                        std::int64_t block, std::int64_t vars) {
-  return std::max(solvebak_runs(forms, "batched") ? std::min(batch, vars) : 0,
-                  solvebak_runs(forms, "blocked") ? std::min(block, vars) : 0);
-}
 
 constexpr std::uint64_t solvebak_stream_x = 11, solvebak_stream_a = 12;
 
@@ -446,66 +434,23 @@ void gram_sweep(const ExecSpace& space, const SpaceMatrix<ExecSpace>& g,
   }
 }
 
-// On a CPU, one pass over X's rows between two blocks of columns of the blocked and batched forms:
-// e -= X_P d for the previous block P (the block's update d, solved by the blocked form, or for the
-// batched form c_P / <X_j, X_j> from c_P as the pass before left it), then c_N += X_Nᵀe for the
-// next block N with that new e. A pass reads both blocks' columns once, a tile of rows at a time
-// with the tile's e in cache, so a sweep reads X twice from memory, in one launch per block; two
-// gemv per block through the host BLAS on the block's few columns ran at a fraction of the
-// bandwidth. Either block may be empty (the first pass of a sweep, the last). A team (one thread)
-// takes a tile and adds its share of c_N by atomics (on several ranks the rank's share, summed over
-// the ranks after the pass): the order of that sum varies from run to run, in the last bits. Team 0
-// also adds the batched form's d to a_P and clears `c_clear`, the c that the pass after next adds
-// into. (On a GPU cuBLAS gemv reads X faster than this pass did as a team kernel: block_sweep.)
-template <class ExecSpace>
-struct BlockPass {
-  using Policy = Kokkos::TeamPolicy<ExecSpace>;
-  using Member = typename Policy::member_type;
+// The sweep of the forms that take X a block of columns B at a time: c = X_Bᵀe (one gemv, one sum
+// over the ranks), then `solve_block(columns, cd)` turns c into the block's update d in place and
+// adds it to a_B, then e -= X_B d (one gemv). `work` holds c and d, at least a block long.
+template <class ExecSpace, class SolveBlock>
+void block_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s,
+                 std::int64_t block, const SpaceVector<ExecSpace>& work, const SolveBlock& solve_block) {
+  for_each_block(p.x.extent(1), block, [&](const IndexRange& columns) {
+    const auto x_block = Kokkos::subview(p.x, Kokkos::ALL, columns);
+    const SpaceVector<ExecSpace> cd = Kokkos::subview(work, IndexRange(0, columns.second - columns.first));
+    compat::gemv(space, "T", 1.0, x_block, s.residual, 0.0, cd);
+    sum_over_ranks(p.comm, space, cd);
+    solve_block(columns, cd);
+    compat::gemv(space, "N", -1.0, x_block, cd, 1.0, s.residual);
+  });
+}
 
-  SpaceMatrix<ExecSpace> x;
-  SpaceVector<ExecSpace> e, previous_d, next_c, c_clear, norms, a;
-  IndexRange previous, next;  // columns
-  bool batched;               // previous_d holds c_P: divide by the norms, and add to a_P here
-  std::int64_t rows;          // per team
-
-  // A few times as many tiles as there are threads, so they balance over the cores.
-  static Policy policy(const ExecSpace& space, std::int64_t obs, std::int64_t& rows) {
-    const std::int64_t tiles = 4 * space.concurrency();
-    rows = std::max<std::int64_t>(64, (obs + tiles - 1) / tiles);
-    return Policy(space, static_cast<int>((obs + rows - 1) / rows), 1);
-  }
-
-  KOKKOS_INLINE_FUNCTION double step(std::int64_t j) const {
-    const double d = previous_d(j - previous.first);
-    return batched ? d / norms(j) : d;
-  }
-
-  // Column by column over the tile: loops over consecutive elements that vectorise, the tile's e
-  // in L1. Four partial sums break the dot product's chain of additions.
-  KOKKOS_INLINE_FUNCTION void operator()(const Member& member) const {
-    const std::int64_t begin = member.league_rank() * rows;
-    const std::int64_t end = begin + rows < std::int64_t(e.extent(0)) ? begin + rows : std::int64_t(e.extent(0));
-    for (std::int64_t j = previous.first; j < previous.second; ++j) {
-      const double d = step(j);
-      for (std::int64_t i = begin; i < end; ++i) e(i) -= x(i, j) * d;
-    }
-    for (std::int64_t j = next.first; j < next.second; ++j) {
-      double sum[4] = {};
-      std::int64_t i = begin;
-      for (; i + 4 <= end; i += 4)
-        for (int m = 0; m < 4; ++m) sum[m] += x(i + m, j) * e(i + m);
-      for (; i < end; ++i) sum[0] += x(i, j) * e(i);
-      Kokkos::atomic_add(&next_c(j - next.first), (sum[0] + sum[1]) + (sum[2] + sum[3]));
-    }
-    if (member.league_rank() == 0) {
-      if (batched)
-        for (std::int64_t j = previous.first; j < previous.second; ++j) a(j) += step(j);
-      for (std::size_t k = 0; k < c_clear.extent(0); ++k) c_clear(k) = 0;
-    }
-  }
-};
-
-// The batched form's scaling of a block's steps on a GPU: da_B /= diag;  a_B += da_B.
+// The batched form's scaling of a block's steps: da_B /= diag;  a_B += da_B.
 template <class ExecSpace>
 struct BatchedScale {
   SpaceVector<ExecSpace> da_block, norms, a;
@@ -517,63 +462,16 @@ struct BatchedScale {
   }
 };
 
-// The sweep of the forms that take X a block of columns B at a time: c_B = X_Bᵀe (summed over the
-// ranks), then the block's update d from c_B — the blocked form's `solve_block(columns, cd)`, in
-// place, adding d to a_B; the batched form's d = c_B / <X_j, X_j> —, then e -= X_B d. On a GPU two
-// gemv per block (cuBLAS) and a launch between them. On a CPU BlockPass fuses e -= X_B d with the
-// next block's c; `work` holds three c's of a block each, in turn: the one being solved or read, the
-// one being summed, the one being cleared for the pass after.
-template <class ExecSpace, class SolveBlock>
-void block_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s,
-                 std::int64_t block, bool batched, const SpaceVector<ExecSpace>& work, const SolveBlock& solve_block) {
-  const std::int64_t vars = p.x.extent(1), width = std::min(block, vars);
-  const auto ring = [&](std::int64_t b, std::int64_t size) {
-    const std::int64_t first = (b % 3) * width;
-    return SpaceVector<ExecSpace>(Kokkos::subview(work, IndexRange(first, first + size)));
-  };
-  if constexpr (SpaceTraits<ExecSpace>::is_device) {
-    for_each_block(vars, block, [&](const IndexRange& columns) {
-      const auto x_block = Kokkos::subview(p.x, Kokkos::ALL, columns);
-      const SpaceVector<ExecSpace> cd = ring(0, columns.second - columns.first);
-      compat::gemv(space, "T", 1.0, x_block, s.residual, 0.0, cd);
-      sum_over_ranks(p.comm, space, cd);
-      if (batched)
-        Kokkos::parallel_for("solvebak::batched_scale",
-                             Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, cd.extent(0)),
-                             BatchedScale<ExecSpace>{cd, p.column_norms, s.a, columns.first});
-      else
-        solve_block(columns, cd);
-      compat::gemv(space, "N", -1.0, x_block, cd, 1.0, s.residual);
-    });
-  } else {
-    std::int64_t rows = 0;
-    const auto policy = BlockPass<ExecSpace>::policy(space, p.x.extent(0), rows);
-    const auto pass = [&](std::int64_t b, const IndexRange& previous, const IndexRange& next) {
-      Kokkos::parallel_for("solvebak::block_pass", policy,
-                           BlockPass<ExecSpace>{p.x, s.residual, ring(b + 2, previous.second - previous.first),
-                                                ring(b, next.second - next.first), ring(b + 1, width), p.column_norms,
-                                                s.a, previous, next, batched, rows});
-    };
-    Kokkos::deep_copy(space, work, 0.0);
-    std::int64_t b = 0;
-    IndexRange previous(0, 0);
-    for_each_block(vars, block, [&](const IndexRange& columns) {
-      pass(b, previous, columns);
-      const SpaceVector<ExecSpace> cd = ring(b, columns.second - columns.first);
-      sum_over_ranks(p.comm, space, cd);
-      if (!batched) solve_block(columns, cd);
-      previous = columns;
-      ++b;
-    });
-    pass(b, previous, IndexRange(0, 0));
-  }
-}
-
 // The batched form's sweep: per block, every column's step from the same e (block Jacobi).
 template <class ExecSpace>
 void batched_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s,
                    std::int64_t batch, const SpaceVector<ExecSpace>& work) {
-  block_sweep(space, p, s, batch, true, work, [](const IndexRange&, const SpaceVector<ExecSpace>&) {});
+  const auto scale_block = [&](const IndexRange& columns, const SpaceVector<ExecSpace>& da_block) {
+    Kokkos::parallel_for("solvebak::batched_scale",
+                         Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, da_block.extent(0)),
+                         BatchedScale<ExecSpace>{da_block, p.column_norms, s.a, columns.first});
+  };
+  block_sweep(space, p, s, batch, work, scale_block);
 }
 
 // The blocked form keeps G_BB of each block B of columns in B's rows of one vars × block matrix,
@@ -602,7 +500,7 @@ void blocked_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, 
   const auto solve_block = [&](const IndexRange& columns, const SpaceVector<ExecSpace>& cd) {
     lower_solve(space, gram_of_block(block_gram, columns), cd, SpaceVector<ExecSpace>(Kokkos::subview(s.a, columns)));
   };
-  block_sweep(space, p, s, block_gram.extent(1), false, work, solve_block);
+  block_sweep(space, p, s, block_gram.extent(1), work, solve_block);
 }
 
 // The sweeps of the forms a case runs, one form after another, on one problem. The state is
@@ -620,10 +518,11 @@ class SolveBakSweeps {
       : space_(space), p_(p), batch_(batch), a_("solvebak::a", p.x.extent(1)) {
     require_nonzero_columns(p.column_norms);
     const std::int64_t obs = p.x.extent(0), vars = p.x.extent(1);
-    const auto runs = [&](const char* form) { return solvebak_runs(forms, form); };
+    const auto runs = [&](const char* form) { return std::count(forms.begin(), forms.end(), form) > 0; };
     if (runs("residual") || runs("batched") || runs("blocked")) e_ = SpaceVector<ExecSpace>("solvebak::e", obs);
-    const std::int64_t work = solvebak_work_width(forms, batch, block, vars);
-    if (work > 0) work_ = SpaceVector<ExecSpace>("solvebak::block_work", 3 * work);
+    const std::int64_t work = std::max(runs("batched") ? std::min(batch, vars) : 0,
+                                       runs("blocked") ? std::min(block, vars) : 0);
+    if (work > 0) work_ = SpaceVector<ExecSpace>("solvebak::block_work", work);
     if (runs("blocked")) {
       block_gram_ = SpaceMatrix<ExecSpace>("solvebak::block_gram", vars, std::min(block, vars));
       block_gram_setup_s_ = time_once(space_, [&] { compute_block_grams(space_, p_, block_gram_); });
@@ -726,14 +625,13 @@ double relative_residual(const ExecSpace& space, const SolveBakProblem<ExecSpace
 }
 
 // Of solvebak_bytes, what every rank holds in full: the vectors of vars (a_true, the column norms,
-// a, and Xᵀy and r of the gram form), the block work (three blocks' c), G for the gram form and
-// the blocked form's G_BB, a vars × block matrix.
+// a, the block work, and Xᵀy and r of the gram form), G for the gram form and the blocked form's
+// G_BB, a vars × block matrix.
 inline double solvebak_replicated_bytes(const SolveBakParams& p) {
   const double vars = static_cast<double>(p.vars);
-  const auto runs = [&](const char* form) { return solvebak_runs(p.forms, form); };
+  const auto runs = [&](const char* form) { return std::count(p.forms.begin(), p.forms.end(), form) > 0; };
   const double block = static_cast<double>(std::min(p.block, p.vars));
-  const double work = 3.0 * static_cast<double>(solvebak_work_width(p.forms, p.batch, p.block, p.vars));
-  return 8.0 * (5.0 * vars + work + (runs("gram") ? vars * vars : 0.0) + (runs("blocked") ? vars * block : 0.0));
+  return 8.0 * (6.0 * vars + (runs("gram") ? vars * vars : 0.0) + (runs("blocked") ? vars * block : 0.0));
 }
 
 // Bytes the stage allocates on the space: X, its vectors of obs rows (y, the residual, the check's
