@@ -239,10 +239,11 @@ void for_each_block(std::int64_t n, std::int64_t size, F&& f) {
 // How lower_solve splits its work on a space. Rows per tile: a GPU team keeps its tile's diagonal
 // block in shared memory, 64 × 64 doubles (32 KiB: Kokkos 3.4 allows 40 KiB), a thread per row,
 // and the other teams subtract the tile's update from the rows below. A CPU thread solves the
-// whole triangle (the blocked form's G_BB) in one launch, reading it where it lies: the steps are
-// a chain, and a launch of teams across cores costs more than the panel work it would spread. Columns per step of the substitution: each thread
-// finds the step's d values itself, so the team meets at a barrier once per `step` columns and a
-// row takes their shares in one pass.
+// whole triangle (the blocked form's G_BB) as one tile in one launch, reading it where it lies:
+// the steps are a chain, and a launch of teams across cores costs more than the panel work it
+// would spread. Columns per step of the substitution: each thread finds the step's d values
+// itself, so the team meets at a barrier once per `step` columns and a row takes their shares in
+// one pass.
 template <class ExecSpace>
 struct LowerSolveShape {
   static constexpr bool gpu = SpaceTraits<ExecSpace>::is_device;
@@ -289,28 +290,16 @@ struct LowerSolveTile {
   }
 
   // target(i - offset) = rd(i) - Σ_j g(i, j) d_j over the previous tile's j, for rows i in [begin, stop).
-  // A GPU thread takes a row and sums in a register, a warp reading a panel column's consecutive
-  // elements; a CPU thread passes over the rows `step` columns at a time, a loop over consecutive
-  // elements that vectorises.
+  // A thread takes a row and sums in a register, a GPU warp reading a panel column's consecutive
+  // elements. (On a CPU the one tile has no previous tile: this copies r.)
   template <class Target>
   KOKKOS_INLINE_FUNCTION void subtract_previous(const Member& member, std::int64_t begin, std::int64_t stop,
                                                 const Target& target, std::int64_t offset) const {
-    if constexpr (Shape::gpu) {
-      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, begin, stop), [&](std::int64_t i) {
-        double sum = 0;
-        for (std::int64_t j = previous; j < first; ++j) sum += g(i, j) * rd(j);
-        target(i - offset) = rd(i) - sum;
-      });
-    } else {
-      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, begin, stop),
-                           [&](std::int64_t i) { target(i - offset) = rd(i); });
-      for (std::int64_t j = previous; j < first; j += Shape::step)
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, begin, stop), [&](std::int64_t i) {
-          double sum = 0;
-          for (int m = 0; m < Shape::step; ++m) sum += g(i, j + m) * rd(j + m);
-          target(i - offset) -= sum;
-        });
-    }
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, begin, stop), [&](std::int64_t i) {
+      double sum = 0;
+      for (std::int64_t j = previous; j < first; ++j) sum += g(i, j) * rd(j);
+      target(i - offset) = rd(i) - sum;
+    });
   }
 
   KOKKOS_INLINE_FUNCTION void solve_tile(const Member& member) const {
