@@ -3,11 +3,14 @@
 that klab's forms of the same algorithms are measured against (the seed notebook has only the
 column loop and the batched approximation).
 
-    python3 perf/solvebak_peer.py [--obs 100000] [--vars 1000] [--block 64] [--sweeps 10]
+    python3 perf/solvebak_peer.py [--obs 100000] [--vars 1000] [--blocks 64,256] [--sweeps 10]
 
 Blocked: per block B of columns, c = X_Bᵀe, solve (D + L_BB)·d = c with G_BB = X_BᵀX_B computed
 once, then e -= X_B·d and a_B += d: the column loop's iterates, reading X twice per sweep. Gram:
 one Gauss–Seidel sweep on G·a = Xᵀy as one triangular solve, (D + L)·d = Xᵀy - G·a, a += d.
+blocked-inverse and gram-iteration are the same sweeps the way klab runs them, the triangles'
+solves applied through products computed once: d = (D + L_BB)⁻¹·c, and a' = T⁻¹Xᵀy - (T⁻¹U)·a
+(T = D + L, U the part of G above its diagonal), one gemv per sweep.
 Each is first checked against the column loop on a small problem, then timed per sweep at the
 given size; one JSON line per measurement.
 """
@@ -65,6 +68,18 @@ class Blocked:
             self.a[j:k] += d
 
 
+class BlockedInverse(Blocked):
+    def __init__(self, lib, solve_lower, x, y, block):
+        super().__init__(lib, solve_lower, x, y, block)
+        self.inverse = [solve_lower(lower, lib.eye(lower.shape[0])) for lower in self.lower]
+
+    def sweep(self):
+        for (j, k), inverse in zip(self.blocks, self.inverse):
+            d = inverse @ (self.x[:, j:k].T @ self.e)
+            self.e -= self.x[:, j:k] @ d
+            self.a[j:k] += d
+
+
 class Gram:
     def __init__(self, lib, solve_lower, x, y, block):
         self.lib, self.solve_lower = lib, solve_lower
@@ -79,6 +94,16 @@ class Gram:
         self.a += self.solve_lower(self.lower, self.b - self.g @ self.a)
 
 
+class GramIteration(Gram):
+    def __init__(self, lib, solve_lower, x, y, block):
+        super().__init__(lib, solve_lower, x, y, block)
+        self.k = solve_lower(self.lower, lib.triu(self.g, 1))
+        self.v = solve_lower(self.lower, self.b)
+
+    def sweep(self):
+        self.a = self.v - self.k @ self.a
+
+
 def emit(**fields):
     print(json.dumps(fields), flush=True)
 
@@ -87,9 +112,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--obs", type=int, default=100_000)
     parser.add_argument("--vars", type=int, default=1000)
-    parser.add_argument("--block", type=int, default=64)
+    parser.add_argument("--blocks", default="64,256", help="the blocked forms' block sizes, comma-separated")
     parser.add_argument("--sweeps", type=int, default=10)
     args = parser.parse_args()
+    blocks = [int(b) for b in args.blocks.split(",")]
     rng = np.random.default_rng(20240901)
     small_x = rng.random((2000, 37)) - 0.5
     small_y = small_x @ (rng.random(37) - 0.5)
@@ -98,13 +124,15 @@ def main():
     y = x @ (rng.random(args.vars) - 0.5)
     for name, lib, solve_lower in libraries():
         sync = (lambda: lib.cuda.Device().synchronize()) if name == "cupy" else (lambda: None)
-        for form, method in (("blocked", Blocked), ("gram", Gram)):
+        runs = [(form, method, block) for form, method in (("blocked", Blocked), ("blocked-inverse", BlockedInverse))
+                for block in blocks] + [("gram", Gram, None), ("gram-iteration", GramIteration, None)]
+        for form, method, block in runs:
             check = method(lib, solve_lower, lib.asarray(small_x), lib.asarray(small_y), 8)
             for _ in range(3):
                 check.sweep()
             computed = check.a.get() if name == "cupy" else check.a
             agreement = float(np.max(np.abs(computed - reference)) / np.max(np.abs(reference)))
-            solver = method(lib, solve_lower, lib.asarray(x), lib.asarray(y), args.block)
+            solver = method(lib, solve_lower, lib.asarray(x), lib.asarray(y), block)
             solver.sweep()  # warm-up: handles, plans
             solver.start()
             samples = []
@@ -114,7 +142,7 @@ def main():
                 solver.sweep()
                 sync()
                 samples.append(time.perf_counter() - begin)
-            emit(peer=name, form=form, obs=args.obs, vars=args.vars, block=args.block if form == "blocked" else None,
+            emit(peer=name, form=form, obs=args.obs, vars=args.vars, block=block,
                  median_s_per_sweep=statistics.median(samples), min_s_per_sweep=min(samples),
                  relative_difference_from_column_loop=agreement)
 

@@ -119,9 +119,8 @@ TYPED_TEST(SolveBakOnSpace, ResidualAndGramAgreeAfterTenSweepsAndConverge) {
 
 // The blocked and gram forms take the residual form's steps in other arithmetic: after the seed's 10
 // sweeps a agrees to 1e-12 relative, rounding apart. Blocks of 8 leave a shorter last one of 37
-// columns; 1 is the column loop; 37 and 50 make one block of all columns. 601 columns take several
-// of lower_solve's 64-row tiles on a GPU, with the panels between them, and one long triangle on a
-// CPU, in one block (blocked, 601) or across all of G (gram).
+// columns; 1 is the column loop; 37 and 50 make one block of all columns. 601 columns make a
+// triangle that trsm inverts in blocks, as one block (blocked, 601) or all of G (gram).
 constexpr double agree_after_ten_sweeps = 1e-12;
 
 TYPED_TEST(SolveBakOnSpace, BlockedTakesTheResidualFormsStepsForAnyBlock) {
@@ -303,8 +302,9 @@ TEST(SolveBak, EveryKeyChangesWhatRuns) {
   EXPECT_EQ(c.variants[1].name, "gram");
   EXPECT_EQ(c.variants[3].name, "blocked");
   EXPECT_DOUBLE_EQ(c.variants[1].work.flops, klab::stages::solvebak_sweep_work("gram", 200, 8).flops);
-  // X, 3 vectors of obs, 6 of vars, G and the blocked form's G_BB (vars × min(64, vars)).
-  EXPECT_DOUBLE_EQ(c.memory_bytes, 8.0 * (200 * 8 + 3 * 200 + 6 * 8 + 8 * 8 + 8 * 8));
+  // X, 3 vectors of obs, 7 of vars, G and its triangle's inverse, and the blocked form's inverses
+  // of the G_BB triangles (vars × min(64, vars)).
+  EXPECT_DOUBLE_EQ(c.memory_bytes, 8.0 * (200 * 8 + 3 * 200 + 7 * 8 + 2 * 8 * 8 + 8 * 8));
 
   EXPECT_EQ(cases("    obs: 300\n    vars: 8\n")[0].size, 300.0);
   EXPECT_EQ(cases("    obs: 200\n    vars: 9\n")[0].label, "200x9");

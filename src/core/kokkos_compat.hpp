@@ -6,6 +6,7 @@
 
 #include "core/kokkos_core_compat.hpp"
 
+#include <KokkosBlas1_axpby.hpp>
 #include <KokkosBlas2_gemv.hpp>
 #include <KokkosBlas3_gemm.hpp>
 #include <KokkosBlas3_trsm.hpp>
@@ -21,6 +22,16 @@ inline constexpr bool host_lapack_linked = true;
 #else
 inline constexpr bool host_lapack_linked = false;
 #endif
+
+// y += alpha x on `space`, as gemm below.
+template <class ExecSpace, class XView, class YView>
+void axpy([[maybe_unused]] const ExecSpace& space, double alpha, const XView& x, const YView& y) {
+#if defined(KOKKOSKERNELS_VERSION) && KOKKOSKERNELS_VERSION >= 40100
+  KokkosBlas::axpy(space, alpha, x, y);
+#else
+  KokkosBlas::axpy(alpha, x, y);
+#endif
+}
 
 // C = alpha op(A) op(B) + beta C, with op "N" (as is) or "T" (transposed), on `space`.
 // Kokkos Kernels 4.1 takes the execution space as an argument; 3.4 runs on the execution space of

@@ -5,32 +5,37 @@
 //   residual (seed-exact)             a = 0, e = y; per sweep, for j = 0 .. vars-1:
 //                                       da = <X_j, e> / <X_j, X_j>;  e -= da X_j;  a_j += da
 //   blocked                           the residual form's iterates, `block` columns at a time: per
-//                                     block B, c = X_Bᵀe (gemv), solve (D + L_BB) d = c by forward
-//                                     substitution, e -= X_B d (gemv), a_B += d; G_BB = X_BᵀX_B
-//                                     (D its diagonal, L_BB the part below) computed once per case
-//   gram                              G = XᵀX once (Kokkos Kernels gemm), r = Xᵀy as the form starts;
-//                                     per sweep one Gauss–Seidel sweep on G a = Xᵀy as a triangular
-//                                     solve: r = Xᵀy - G a (gemv), solve (D + L) d = r, a += d
+//                                     block B, c = X_Bᵀe (gemv), solve (D + L_BB) d = c, e -= X_B d
+//                                     (gemv), a_B += d; G_BB = X_BᵀX_B (D its diagonal, L_BB the
+//                                     part below) and the inverse of D + L_BB computed once per case,
+//                                     so the solve is a small gemv
+//   gram                              one Gauss–Seidel sweep on G a = Xᵀy per sweep, G = XᵀX:
+//                                     T a' = Xᵀy - U a (T = D + L, G's lower triangle and diagonal,
+//                                     U the part above), applied as a' = T⁻¹Xᵀy - (T⁻¹U) a, one
+//                                     gemv; G, Xᵀy and the products with T⁻¹ once per case (Kokkos
+//                                     Kernels gemm, trsm)
 //   batched ("parallel HPSCDP")       per block B of `batch` columns: da_B = X_Bᵀe / diag;
 //                                     e -= X_B da_B;  a_B += da_B  (gemv; B = 1 is `residual`)
 //
 // Why blocked and gram give the residual form's iterates (in exact arithmetic): within a block,
 // the seed's step j sees e after the block's earlier steps i < j, so <X_j, e> = c_j - Σ_i G_ji da_i:
 // that is row j of (D + L_BB) d = c. The gram form is the same with the whole of X as one block
-// and r = Xᵀe = Xᵀy - G a.
+// and Xᵀe = Xᵀy - G a. Solving with the triangle through products with its inverse computed once
+// takes the same steps in other rounding (the triangle is that of a Gram matrix, its diagonal
+// positive); the tests hold both forms to the per-column loops.
 //
 // Data as in the seed: X and a_true uniform in [-0.5, 0.5), y = X a_true; X is LayoutLeft so a
 // column is contiguous. The check is the seed's error, mean |a_true - a|, after the last sweep,
 // against the deck's `tolerance`; the residual ||y - X a|| / ||y|| is reported beside it.
 // Each record's samples are the sweeps, each timed alone; the Gram matrices (G, or the blocked
-// form's G_BB) are computed once per case, timed apart.
+// form's G_BB) and their triangles' inverses are computed once per case, timed apart.
 //
 // On several ranks the rows of X (and of y and e) are split over them (Communicator::share),
 // each rank generating its block from the global seed; a, a_true and the column norms are
 // replicated, and every rank takes the same steps. The forms combine their sums:
 //   residual  one sum over ranks of <X_j, e> per column (a scalar: latency-bound by design, the
 //             seed's loop as it is)
-//   blocked   G_BB summed over ranks once; one sum over ranks of X_Bᵀe per block
+//   blocked   each G_BB summed over ranks once; one sum over ranks of X_Bᵀe per block
 //   batched   one sum over ranks of X_Bᵀe per block
 //   gram      G and Xᵀy summed over ranks once; the sweeps then run on every rank without
 //             communication
@@ -45,6 +50,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -56,6 +62,7 @@
 #include "core/stage.hpp"
 #include "core/timing.hpp"
 #include "core/views.hpp"
+#include "linalg/triangular.hpp"
 
 namespace klab::stages {
 
@@ -226,7 +233,7 @@ class ResidualSweeps {
   SpaceScalar<ExecSpace> dot_a_, dot_b_;
 };
 
-// Indices [first, second): a block of columns or a tile of rows.
+// Indices [first, second): a block of columns.
 using IndexRange = std::pair<std::int64_t, std::int64_t>;
 
 // Calls f(range) for the consecutive ranges [first, first + size) that cover [0, n), the last one
@@ -236,268 +243,256 @@ void for_each_block(std::int64_t n, std::int64_t size, F&& f) {
   for (std::int64_t first = 0; first < n; first += size) f(IndexRange(first, std::min(n, first + size)));
 }
 
-// How lower_solve splits its work on a space. Rows per tile: a GPU team keeps its tile's diagonal
-// block in shared memory, 64 × 64 doubles (32 KiB: Kokkos 3.4 allows 40 KiB), a thread per row,
-// and the other teams subtract the tile's update from the rows below. A CPU thread solves the
-// whole triangle (the blocked form's G_BB) as one tile in one launch, reading it where it lies:
-// the steps are a chain, and a launch of teams across cores costs more than the panel work it
-// would spread. Columns per step of the substitution: each thread finds the step's d values
-// itself, so the team meets at a barrier once per `step` columns and a row takes their shares in
-// one pass.
+// The gram form's sweep, one Gauss–Seidel sweep on G a = Xᵀy: with T = D + L (G's lower triangle
+// and diagonal) and U the part above, T a' = Xᵀy - U a, so a' = v - K a for v = T⁻¹Xᵀy and
+// K = T⁻¹U computed once per case: one gemv (into r, then copied to a). Forward substitution with
+// T takes the columns in the seed's order, each step from r_j less the updates of the columns
+// before it: the per-column sweep's steps, whose chain of vars dependent steps this applies as one
+// pass over K that every thread shares.
 template <class ExecSpace>
-struct LowerSolveShape {
-  static constexpr bool gpu = SpaceTraits<ExecSpace>::is_device;
-  static constexpr std::int64_t tile = gpu ? 64 : std::int64_t(1) << 40;
-  static constexpr int team_size = gpu ? 64 : 1;
-  static constexpr int step = 4;
-  static_assert(tile % step == 0, "a previous tile is whole steps");
+void gram_sweep(const ExecSpace& space, const SpaceMatrix<ExecSpace>& k, const SpaceVector<ExecSpace>& v,
+                const SolveBakState<ExecSpace>& s, const SpaceVector<ExecSpace>& r) {
+  Kokkos::deep_copy(space, r, v);
+  compat::gemv(space, "N", -1.0, k, s.a, 1.0, r);
+  Kokkos::deep_copy(space, s.a, r);
+}
+
+// The two passes over a block of columns X_B of tall X (obs ≫ columns) that the blocked and
+// batched forms make per block: c = X_Bᵀe and e -= X_B d. On a host space they are the host BLAS's
+// gemv. On a GPU cuBLAS's gemv ran the first as a split-K gemm plus a reduction, and both below
+// the bandwidth a block can stream at; klab's kernels read X_B once, coalesced, with many loads in
+// flight per thread. Both split the rows the same way: a team of `lanes` × `groups` threads takes
+// `rows_per_team` rows; a thread takes rows lane, lane + lanes, ... (a warp reads consecutive rows
+// of a column) of the columns of its group, summing in registers; the team then adds its threads'
+// sums in scratch.
+template <class ExecSpace>
+struct TallBlockTeams {
+  using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+  using Scratch = Kokkos::View<double**, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space,
+                               Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  static constexpr int lanes = 32, groups = 8, iterations = 8, team_size = lanes * groups;
+  static constexpr std::int64_t rows_per_team = lanes * iterations;
+
+  static Kokkos::TeamPolicy<ExecSpace> policy(const ExecSpace& space, std::int64_t obs, std::size_t scratch_bytes) {
+    Kokkos::TeamPolicy<ExecSpace> teams(space, static_cast<int>((obs + rows_per_team - 1) / rows_per_team), team_size);
+    teams.set_scratch_size(0, Kokkos::PerTeam(scratch_bytes));
+    return teams;
+  }
 };
 
-// One launch of lower_solve, for the tile of rows T = [first, end); the previous tile's rows are
-// [previous, first), their d solved. Team 0 takes the tile: r_T minus the panel g(T, previous) times
-// the previous d, then forward substitution on the tile's diagonal block (copied to scratch on a
-// GPU: the steps are a chain, and each then waits for shared memory, not global memory), writing
-// d_T and adding it to a_T. The other teams subtract the previous d from the rows below the tile
-// through the rest of that panel, `tile` rows each. A row has thus lost every earlier tile's share
-// when its own tile is solved, and the panels cost no launches of their own.
-template <class ExecSpace>
-struct LowerSolveTile {
-  using Shape = LowerSolveShape<ExecSpace>;
-  using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
-  using ScratchMatrix = Kokkos::View<double**, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space,
-                                     Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
-  using ScratchVector =
-      Kokkos::View<double*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+// c += X_Bᵀe: a group takes `PerThread` consecutive columns at a time; the team's sum of a column
+// goes to c by one atomic (a second pass over the teams' partial sums cost more).
+template <class ExecSpace, class XBlock, int PerThread>
+struct BlockDotsByTeam : TallBlockTeams<ExecSpace> {
+  using Teams = TallBlockTeams<ExecSpace>;
+  using typename Teams::Member, typename Teams::Scratch;
+  using Teams::groups, Teams::iterations, Teams::lanes, Teams::rows_per_team;
+  static constexpr int per_thread = PerThread, columns_per_pass = groups * per_thread;
 
-  SpaceMatrix<ExecSpace> g;
-  SpaceVector<ExecSpace> rd, a;  // rd: r, overwritten by d tile by tile
-  std::int64_t previous, first, end;
-  int level;  // of the team scratch
+  XBlock x;
+  SpaceVector<ExecSpace> e, c;
 
-  // c and 1/D, and on a GPU the tile's diagonal block.
-  static std::size_t scratch_bytes(std::int64_t width) {
-    return 2 * ScratchVector::shmem_size(width) + (Shape::gpu ? ScratchMatrix::shmem_size(width, width) : 0);
-  }
+  BlockDotsByTeam(const XBlock& x_, const SpaceVector<ExecSpace>& e_, const SpaceVector<ExecSpace>& c_)
+      : x(x_), e(e_), c(c_) {}
+
+  // The lanes' sums of a pass, a padding row keeping a column's sums off a single memory bank.
+  static std::size_t scratch_bytes() { return Scratch::shmem_size(lanes + 1, columns_per_pass); }
 
   KOKKOS_INLINE_FUNCTION void operator()(const Member& member) const {
-    if (member.league_rank() == 0) {
-      solve_tile(member);
-    } else {
-      const std::int64_t begin = end + (member.league_rank() - 1) * Shape::tile;
-      const std::int64_t n = rd.extent(0), stop = begin + Shape::tile < n ? begin + Shape::tile : n;
-      subtract_previous(member, begin, stop, rd, 0);
-    }
-  }
-
-  // target(i - offset) = rd(i) - Σ_j g(i, j) d_j over the previous tile's j, for rows i in [begin, stop).
-  // A thread takes a row and sums in a register, a GPU warp reading a panel column's consecutive
-  // elements. (On a CPU the one tile has no previous tile: this copies r.)
-  template <class Target>
-  KOKKOS_INLINE_FUNCTION void subtract_previous(const Member& member, std::int64_t begin, std::int64_t stop,
-                                                const Target& target, std::int64_t offset) const {
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, begin, stop), [&](std::int64_t i) {
-      double sum = 0;
-      for (std::int64_t j = previous; j < first; ++j) sum += g(i, j) * rd(j);
-      target(i - offset) = rd(i) - sum;
-    });
-  }
-
-  KOKKOS_INLINE_FUNCTION void solve_tile(const Member& member) const {
-    const int width = static_cast<int>(end - first);
-    const ScratchVector c(member.team_scratch(level), width), inverse_diagonal(member.team_scratch(level), width);
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, width),
-                         [&](int i) { inverse_diagonal(i) = 1.0 / g(first + i, first + i); });
-    subtract_previous(member, first, end, c, first);
-    if constexpr (Shape::gpu) {
-      const ScratchMatrix block(member.team_scratch(level), width, width);
-      // A row's loads all issued before its stores: a loop that stored each element as it came
-      // would wait for the loads one after another.
-      constexpr int in_flight = 16;
-      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, width), [&](int i) {
-        for (int j = 0; j <= i; j += in_flight) {
-          double row[in_flight];
-          for (int m = 0; m < in_flight; ++m) row[m] = j + m <= i ? g(first + i, first + j + m) : 0.0;
-          for (int m = 0; m < in_flight; ++m)
-            if (j + m <= i) block(i, j + m) = row[m];
+    const int thread = member.team_rank(), lane = thread % lanes, group = thread / lanes;
+    const std::int64_t first = member.league_rank() * rows_per_team;
+    const std::int64_t obs = x.extent(0), width = x.extent(1);
+    const Scratch sums(member.team_scratch(0), lanes + 1, columns_per_pass);
+    for (std::int64_t j0 = 0; j0 < width; j0 += columns_per_pass) {
+      const std::int64_t j_first = j0 + group * per_thread;
+      double acc[per_thread] = {};
+      for (int k = 0; k < iterations; ++k) {
+        const std::int64_t i = first + k * lanes + lane;
+        if (i < obs) {
+          const double ei = e(i);
+          for (int m = 0; m < per_thread; ++m)
+            if (j_first + m < width) acc[m] += x(i, j_first + m) * ei;
         }
-      });
-      substitute(member, block, c, inverse_diagonal);
-    } else {  // the tile stays in the core's caches
-      const Kokkos::pair<std::int64_t, std::int64_t> rows(first, end);
-      substitute(member, Kokkos::subview(g, rows, rows), c, inverse_diagonal);
-    }
-  }
-
-  // Forward substitution on the tile's diagonal block, c holding the tile's right-hand side. A step
-  // of `step` columns: every thread solves the step's small triangle itself, one writes its d, and
-  // the rows below take the step's shares.
-  template <class Block>
-  KOKKOS_INLINE_FUNCTION void substitute(const Member& member, const Block& block, const ScratchVector& c,
-                                         const ScratchVector& inverse_diagonal) const {
-    const int width = static_cast<int>(c.extent(0));
-    member.team_barrier();
-    for (int j = 0; j < width; j += Shape::step) {
-      const int count = width - j < Shape::step ? width - j : Shape::step;
-      double d[Shape::step] = {};
-      for (int m = 0; m < Shape::step; ++m)
-        if (m < count) {
-          double sum = c(j + m);
-          for (int k = 0; k < m; ++k) sum -= block(j + m, j + k) * d[k];
-          d[m] = sum * inverse_diagonal(j + m);
-        }
-      Kokkos::single(Kokkos::PerTeam(member), [&] {
-        for (int m = 0; m < Shape::step; ++m)
-          if (m < count) {
-            rd(first + j + m) = d[m];
-            a(first + j + m) += d[m];
-          }
-      });
-      // Rows below a shorter (last) step: none.
-      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, j + count, width), [&](int i) {
+      }
+      for (int m = 0; m < per_thread; ++m) sums(lane, group * per_thread + m) = acc[m];
+      member.team_barrier();
+      if (thread < columns_per_pass && j0 + thread < width) {
         double sum = 0;
-        for (int m = 0; m < Shape::step; ++m) sum += block(i, j + m) * d[m];
-        c(i) -= sum;
-      });
+        for (int l = 0; l < lanes; ++l) sum += sums(l, thread);
+        Kokkos::atomic_add(&c(j0 + thread), sum);
+      }
       member.team_barrier();
     }
   }
 };
 
-// Solves (D + L) d = r for the n×n matrix g, D its diagonal and L the part below it (the part above
-// is not read), overwriting r with d, and adds d to a: forward substitution, one launch per tile of
-// rows (LowerSolveTile).
-template <class ExecSpace>
-void lower_solve(const ExecSpace& space, const SpaceMatrix<ExecSpace>& g, const SpaceVector<ExecSpace>& rd,
-                 const SpaceVector<ExecSpace>& a) {
-  using Shape = LowerSolveShape<ExecSpace>;
-  using Policy = Kokkos::TeamPolicy<ExecSpace, Kokkos::Schedule<Kokkos::Dynamic>>;
-  const std::int64_t n = g.extent(0);
-  for_each_block(n, Shape::tile, [&](const IndexRange& rows) {
-    const auto [first, end] = rows;
-    const std::size_t bytes = LowerSolveTile<ExecSpace>::scratch_bytes(end - first);
-    const int level = bytes <= static_cast<std::size_t>(Policy::scratch_size_max(0)) ? 0 : 1;
-    // Teams for the rows below, once a previous tile has a d to subtract.
-    const std::int64_t teams_below = first > 0 ? (n - end + Shape::tile - 1) / Shape::tile : 0;
-    Policy policy(space, static_cast<int>(1 + teams_below), Shape::team_size);
-    policy.set_scratch_size(level, Kokkos::PerTeam(bytes));
-    Kokkos::parallel_for("solvebak::lower_solve", policy,
-                         LowerSolveTile<ExecSpace>{g, rd, a, first > 0 ? first - Shape::tile : 0, first, end, level});
-  });
-}
+// e -= X_B d: a group takes every groups-th column, a thread summing its rows' shares; the team
+// adds the groups' sums per row.
+template <class ExecSpace, class XBlock>
+struct SubtractBlockByTeam : TallBlockTeams<ExecSpace> {
+  using Teams = TallBlockTeams<ExecSpace>;
+  using typename Teams::Member, typename Teams::Scratch;
+  using Teams::groups, Teams::iterations, Teams::lanes, Teams::rows_per_team;
+  static_assert(Teams::team_size == rows_per_team, "each thread finishes one of the team's rows");
 
-// The gram form's sweep on a CPU: one thread walks the columns in one launch (the steps are a
-// chain, and G stays in its caches), keeping r = Xᵀy - G a across sweeps: da = r_j / G(j, j),
-// r -= da G(:, j), a_j += da — the per-column sweep's steps, reading G once, by columns, in
-// updates that vectorise.
-template <class ExecSpace>
-struct HostGramSweep {
-  SpaceMatrix<ExecSpace> g;
-  SpaceVector<ExecSpace> r, a;
+  XBlock x;
+  SpaceVector<ExecSpace> d, e;
 
-  KOKKOS_INLINE_FUNCTION void operator()(int) const {
-    const std::int64_t n = g.extent(0);
-    for (std::int64_t j = 0; j < n; ++j) {
-      const double da = r(j) / g(j, j);
-      for (std::int64_t i = 0; i < n; ++i) r(i) -= da * g(i, j);
-      a(j) += da;
+  SubtractBlockByTeam(const XBlock& x_, const SpaceVector<ExecSpace>& d_, const SpaceVector<ExecSpace>& e_)
+      : x(x_), d(d_), e(e_) {}
+
+  static std::size_t scratch_bytes() { return Scratch::shmem_size(rows_per_team, groups); }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const Member& member) const {
+    const int thread = member.team_rank(), lane = thread % lanes, group = thread / lanes;
+    const std::int64_t first = member.league_rank() * rows_per_team;
+    const std::int64_t obs = x.extent(0), width = x.extent(1);
+    const Scratch sums(member.team_scratch(0), rows_per_team, groups);
+    double acc[iterations] = {};
+    for (std::int64_t j = group; j < width; j += groups) {
+      const double dj = d(j);
+      for (int k = 0; k < iterations; ++k) {
+        const std::int64_t i = first + k * lanes + lane;
+        if (i < obs) acc[k] += x(i, j) * dj;
+      }
+    }
+    for (int k = 0; k < iterations; ++k) sums(k * lanes + lane, group) = acc[k];
+    member.team_barrier();
+    const std::int64_t i = first + thread;
+    if (i < obs) {
+      double sum = 0;
+      for (int g = 0; g < groups; ++g) sum += sums(thread, g);
+      e(i) -= sum;
     }
   }
 };
 
-// The gram form's sweep. On a GPU: r = Xᵀy - G a, then (D + L) d = r solved in place in `work`, and
-// a += d. Forward substitution takes the columns in the seed's order, each d_j from r_j less the
-// updates of the columns before it: the per-column sweep's steps, with its vars-long update of r
-// after each step gathered into one gemv and the tiles' panels. On a CPU: HostGramSweep on r,
-// which holds Xᵀy - G a from the form's start on.
-template <class ExecSpace>
-void gram_sweep(const ExecSpace& space, const SpaceMatrix<ExecSpace>& g,
-                [[maybe_unused]] const SpaceVector<ExecSpace>& xty, const SolveBakState<ExecSpace>& s,
-                const SpaceVector<ExecSpace>& r) {
+// c = X_Bᵀe. On a GPU 16 columns per thread for blocks wider than 64, so that a block of up to
+// 128 columns (the batched form's 100) takes one pass over its rows, not two.
+template <class ExecSpace, class XBlock>
+void block_dots(const ExecSpace& space, const XBlock& x_block, const SpaceVector<ExecSpace>& e,
+                const SpaceVector<ExecSpace>& c) {
   if constexpr (SpaceTraits<ExecSpace>::is_device) {
-    Kokkos::deep_copy(space, r, xty);
-    compat::gemv(space, "N", -1.0, g, s.a, 1.0, r);
-    lower_solve(space, g, r, s.a);
+    const auto launch = [&](auto per_thread) {
+      using Dots = BlockDotsByTeam<ExecSpace, XBlock, decltype(per_thread)::value>;
+      Kokkos::parallel_for("solvebak::block_dots", Dots::policy(space, x_block.extent(0), Dots::scratch_bytes()),
+                           Dots(x_block, e, c));
+    };
+    Kokkos::deep_copy(space, c, 0.0);
+    if (x_block.extent(1) > 64)
+      launch(std::integral_constant<int, 16>());
+    else
+      launch(std::integral_constant<int, 8>());
   } else {
-    Kokkos::parallel_for("solvebak::gram_sweep", Kokkos::RangePolicy<ExecSpace>(space, 0, 1),
-                         HostGramSweep<ExecSpace>{g, r, s.a});
+    compat::gemv(space, "T", 1.0, x_block, e, 0.0, c);
   }
 }
 
-// The sweep of the forms that take X a block of columns B at a time: c = X_Bᵀe (one gemv, one sum
-// over the ranks), then `solve_block(columns, cd)` turns c into the block's update d in place and
-// adds it to a_B, then e -= X_B d (one gemv). `work` holds c and d, at least a block long.
-template <class ExecSpace, class SolveBlock>
+// e -= X_B d.
+template <class ExecSpace, class XBlock>
+void subtract_block(const ExecSpace& space, const XBlock& x_block, const SpaceVector<ExecSpace>& d,
+                    const SpaceVector<ExecSpace>& e) {
+  if constexpr (SpaceTraits<ExecSpace>::is_device) {
+    using Subtract = SubtractBlockByTeam<ExecSpace, XBlock>;
+    Kokkos::parallel_for("solvebak::subtract_block",
+                         Subtract::policy(space, x_block.extent(0), Subtract::scratch_bytes()),
+                         Subtract(x_block, d, e));
+  } else {
+    compat::gemv(space, "N", -1.0, x_block, d, 1.0, e);
+  }
+}
+
+// What the blocked and batched forms' sweeps work in: c, a block long, and the sweep's update
+// `delta`, vars long.
+template <class ExecSpace>
+struct BlockWork {
+  SpaceVector<ExecSpace> c, delta;
+
+  BlockWork() = default;
+  BlockWork(std::int64_t vars, std::int64_t block) : c("solvebak::block_work", block), delta("solvebak::delta", vars) {}
+};
+
+// The sweep of the forms that take X a block of columns B at a time: c = X_Bᵀe (one sum over the
+// ranks), then `block_step(columns, c, d)` turns c into the block's update d, B's part of delta,
+// and e -= X_B d (one pass over X_B each way: block_dots, subtract_block); a += delta once the
+// blocks are done (no step reads a).
+template <class ExecSpace, class BlockStep>
 void block_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s,
-                 std::int64_t block, const SpaceVector<ExecSpace>& work, const SolveBlock& solve_block) {
+                 std::int64_t block, const BlockWork<ExecSpace>& work, const BlockStep& block_step) {
   for_each_block(p.x.extent(1), block, [&](const IndexRange& columns) {
     const auto x_block = Kokkos::subview(p.x, Kokkos::ALL, columns);
-    const SpaceVector<ExecSpace> cd = Kokkos::subview(work, IndexRange(0, columns.second - columns.first));
-    compat::gemv(space, "T", 1.0, x_block, s.residual, 0.0, cd);
-    sum_over_ranks(p.comm, space, cd);
-    solve_block(columns, cd);
-    compat::gemv(space, "N", -1.0, x_block, cd, 1.0, s.residual);
+    const SpaceVector<ExecSpace> c = Kokkos::subview(work.c, IndexRange(0, columns.second - columns.first));
+    const SpaceVector<ExecSpace> d = Kokkos::subview(work.delta, columns);
+    block_dots(space, x_block, s.residual, c);
+    sum_over_ranks(p.comm, space, c);
+    block_step(columns, c, d);
+    subtract_block(space, x_block, d, s.residual);
   });
+  compat::axpy(space, 1.0, work.delta, s.a);
 }
 
-// The batched form's scaling of a block's steps: da_B /= diag;  a_B += da_B.
+// The batched form's step on a block: d_k = c_k / <X_k, X_k>.
 template <class ExecSpace>
-struct BatchedScale {
-  SpaceVector<ExecSpace> da_block, norms, a;
+struct BatchedStep {
+  SpaceVector<ExecSpace> c, d, norms;
   std::int64_t first;
 
-  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t k) const {
-    da_block(k) /= norms(first + k);
-    a(first + k) += da_block(k);
-  }
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t k) const { d(k) = c(k) / norms(first + k); }
 };
 
 // The batched form's sweep: per block, every column's step from the same e (block Jacobi).
 template <class ExecSpace>
 void batched_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s,
-                   std::int64_t batch, const SpaceVector<ExecSpace>& work) {
-  const auto scale_block = [&](const IndexRange& columns, const SpaceVector<ExecSpace>& da_block) {
-    Kokkos::parallel_for("solvebak::batched_scale",
-                         Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, da_block.extent(0)),
-                         BatchedScale<ExecSpace>{da_block, p.column_norms, s.a, columns.first});
+                   std::int64_t batch, const BlockWork<ExecSpace>& work) {
+  const auto step = [&](const IndexRange& columns, const SpaceVector<ExecSpace>& c, const SpaceVector<ExecSpace>& d) {
+    Kokkos::parallel_for("solvebak::batched_step",
+                         Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, c.extent(0)),
+                         BatchedStep<ExecSpace>{c, d, p.column_norms, columns.first});
   };
-  block_sweep(space, p, s, batch, work, scale_block);
+  block_sweep(space, p, s, batch, work, step);
 }
 
-// The blocked form keeps G_BB of each block B of columns in B's rows of one vars × block matrix,
-// from its column 0.
+// The blocked form keeps (D_BB + L_BB)⁻¹ of each block B of columns in B's rows of one vars × block
+// matrix, from its column 0.
 template <class ExecSpace>
-SpaceMatrix<ExecSpace> gram_of_block(const SpaceMatrix<ExecSpace>& block_gram, const IndexRange& columns) {
-  return Kokkos::subview(block_gram, columns, IndexRange(0, columns.second - columns.first));
+auto block_of(const SpaceMatrix<ExecSpace>& block_inverse, const IndexRange& columns) {
+  return Kokkos::subview(block_inverse, columns, IndexRange(0, columns.second - columns.first));
 }
 
-// G_BB = X_BᵀX_B for each block B of block_gram.extent(1) columns, summed over the ranks.
+// For each block B of block_inverse.extent(1) columns, G_BB = X_BᵀX_B (summed over the ranks) and the
+// inverse of its lower triangle, D_BB + L_BB.
 template <class ExecSpace>
-void compute_block_grams(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p,
-                         const SpaceMatrix<ExecSpace>& block_gram) {
-  for_each_block(p.x.extent(1), block_gram.extent(1), [&](const IndexRange& columns) {
+void compute_block_inverses(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p,
+                            const SpaceMatrix<ExecSpace>& block_inverse) {
+  for_each_block(p.x.extent(1), block_inverse.extent(1), [&](const IndexRange& columns) {
+    const std::int64_t width = columns.second - columns.first;
     const auto x_block = Kokkos::subview(p.x, Kokkos::ALL, columns);
-    compat::gemm(space, "T", "N", 1.0, x_block, x_block, 0.0, gram_of_block(block_gram, columns));
+    SpaceMatrix<ExecSpace> gram("solvebak::block_gram", width, width), inverse("solvebak::block_inverse", width, width);
+    compat::gemm(space, "T", "N", 1.0, x_block, x_block, 0.0, gram);
+    sum_over_ranks(p.comm, space, gram);
+    linalg::invert_lower(space, gram, inverse);
+    Kokkos::deep_copy(space, block_of(block_inverse, columns), inverse);
   });
-  sum_over_ranks(p.comm, space, block_gram);
 }
 
-// The blocked form's sweep: per block, the seed's steps on its columns, in order, as forward
-// substitution with G_BB.
+// The blocked form's sweep: per block, the seed's steps on its columns, in order: forward
+// substitution with G_BB, as one small gemv with its inverse.
 template <class ExecSpace>
 void blocked_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, const SolveBakState<ExecSpace>& s,
-                   const SpaceMatrix<ExecSpace>& block_gram, const SpaceVector<ExecSpace>& work) {
-  const auto solve_block = [&](const IndexRange& columns, const SpaceVector<ExecSpace>& cd) {
-    lower_solve(space, gram_of_block(block_gram, columns), cd, SpaceVector<ExecSpace>(Kokkos::subview(s.a, columns)));
+                   const SpaceMatrix<ExecSpace>& block_inverse, const BlockWork<ExecSpace>& work) {
+  const auto step = [&](const IndexRange& columns, const SpaceVector<ExecSpace>& c, const SpaceVector<ExecSpace>& d) {
+    compat::gemv(space, "N", 1.0, block_of(block_inverse, columns), c, 0.0, d);
   };
-  block_sweep(space, p, s, block_gram.extent(1), work, solve_block);
+  block_sweep(space, p, s, block_inverse.extent(1), work, step);
 }
 
 // The sweeps of the forms a case runs, one form after another, on one problem. The state is
 // allocated once and shared by the forms (a, and one residual e of obs rows for the residual,
-// blocked and batched forms), since each start() resets what its form uses. The Gram matrices are
-// computed here, once, and their time kept apart from the sweeps: the gram form's G = XᵀX and the
-// blocked form's diagonal blocks G_BB. On several ranks they (and Xᵀy) are the sums of the ranks'
-// shares, so the gram sweeps need no communication.
+// blocked and batched forms), since each start() resets what its form uses. The Gram matrices and
+// what the sweeps take from their triangles are computed here, once, and their time kept apart
+// from the sweeps: the gram form's G = XᵀX (with Xᵀy) and the blocked form's diagonal blocks G_BB.
+// On several ranks they are the sums of the ranks' shares, so the gram sweeps need no
+// communication.
 template <class ExecSpace>
 class SolveBakSweeps {
  public:
@@ -511,31 +506,25 @@ class SolveBakSweeps {
     if (runs("residual") || runs("batched") || runs("blocked")) e_ = SpaceVector<ExecSpace>("solvebak::e", obs);
     const std::int64_t work = std::max(runs("batched") ? std::min(batch, vars) : 0,
                                        runs("blocked") ? std::min(block, vars) : 0);
-    if (work > 0) work_ = SpaceVector<ExecSpace>("solvebak::block_work", work);
+    if (work > 0) work_ = BlockWork<ExecSpace>(vars, work);
     if (runs("blocked")) {
-      block_gram_ = SpaceMatrix<ExecSpace>("solvebak::block_gram", vars, std::min(block, vars));
-      block_gram_setup_s_ = time_once(space_, [&] { compute_block_grams(space_, p_, block_gram_); });
+      block_inverse_ = SpaceMatrix<ExecSpace>("solvebak::block_inverses", vars, std::min(block, vars));
+      block_gram_setup_s_ = time_once(space_, [&] { compute_block_inverses(space_, p_, block_inverse_); });
     }
     if (runs("gram")) {
-      g_ = SpaceMatrix<ExecSpace>("solvebak::gram", vars, vars);
-      xty_ = SpaceVector<ExecSpace>("solvebak::xty", vars);
+      gauss_seidel_ = SpaceMatrix<ExecSpace>("solvebak::gauss_seidel_matrix", vars, vars);
+      gauss_seidel_start_ = SpaceMatrix<ExecSpace>("solvebak::gauss_seidel_start", vars, 1);
       r_ = SpaceVector<ExecSpace>("solvebak::r", vars);
-      gram_setup_s_ = time_once(space_, [&] {
-        compat::gemm(space_, "T", "N", 1.0, p_.x, p_.x, 0.0, g_);
-        sum_over_ranks(p_.comm, space_, g_);
-      });
+      gram_setup_s_ = time_once(space_, [&] { compute_gauss_seidel(); });
     }
   }
 
-  // Puts `form` (one of the constructor's forms) at its start, a = 0 and its residual e = y, or
-  // Xᵀy for the gram form; the sweeps that follow are that form's.
+  // Puts `form` (one of the constructor's forms) at its start, a = 0 and its residual e = y (none
+  // for the gram form); the sweeps that follow are that form's.
   void start(const std::string& form) {
     form_ = form;
     Kokkos::deep_copy(space_, a_, 0.0);
     if (form_ == "gram") {
-      compat::gemv(space_, "T", 1.0, p_.x, p_.y, 0.0, xty_);
-      sum_over_ranks(p_.comm, space_, xty_);
-      Kokkos::deep_copy(space_, r_, xty_);  // Xᵀy - G a at a = 0
       state_ = {a_, {}};
       return;
     }
@@ -546,9 +535,10 @@ class SolveBakSweeps {
 
   void sweep() {
     if (form_ == "gram")
-      gram_sweep(space_, g_, xty_, state_, r_);
+      gram_sweep(space_, gauss_seidel_, SpaceVector<ExecSpace>(Kokkos::subview(gauss_seidel_start_, Kokkos::ALL, 0)),
+                 state_, r_);
     else if (form_ == "blocked")
-      blocked_sweep(space_, p_, state_, block_gram_, work_);
+      blocked_sweep(space_, p_, state_, block_inverse_, work_);
     else if (form_ == "batched")
       batched_sweep(space_, p_, state_, batch_, work_);
     else
@@ -557,17 +547,33 @@ class SolveBakSweeps {
 
   // The started form's a and residual.
   const SolveBakState<ExecSpace>& state() const { return state_; }
-  // Seconds of computing G = XᵀX (0 without the gram form).
+  // Seconds of computing G = XᵀX, Xᵀy and the gram sweep's T⁻¹U and T⁻¹Xᵀy (0 without the gram
+  // form).
   double gram_setup_s() const { return gram_setup_s_; }
-  // Seconds of computing the blocked form's G_BB (0 without it).
+  // Seconds of computing the blocked form's G_BB and their triangles' inverses (0 without it).
   double block_gram_setup_s() const { return block_gram_setup_s_; }
 
  private:
+  // The gram form's K = T⁻¹U and v = T⁻¹Xᵀy (gram_sweep), from G = XᵀX and Xᵀy summed over the
+  // ranks; G is dropped once they are made.
+  void compute_gauss_seidel() {
+    const std::int64_t vars = p_.x.extent(1);
+    const SpaceMatrix<ExecSpace> g("solvebak::gram", vars, vars);
+    compat::gemm(space_, "T", "N", 1.0, p_.x, p_.x, 0.0, g);
+    sum_over_ranks(p_.comm, space_, g);
+    const SpaceVector<ExecSpace> xty = Kokkos::subview(gauss_seidel_start_, Kokkos::ALL, 0);
+    compat::gemv(space_, "T", 1.0, p_.x, p_.y, 0.0, xty);
+    sum_over_ranks(p_.comm, space_, xty);
+    linalg::gauss_seidel_matrix(space_, g, gauss_seidel_);
+    linalg::solve_lower(space_, g, gauss_seidel_start_);
+  }
+
   ExecSpace space_;
   SolveBakProblem<ExecSpace> p_;
   std::int64_t batch_;
-  SpaceVector<ExecSpace> a_, e_, work_, xty_, r_;
-  SpaceMatrix<ExecSpace> g_, block_gram_;
+  SpaceVector<ExecSpace> a_, e_, r_;
+  BlockWork<ExecSpace> work_;
+  SpaceMatrix<ExecSpace> gauss_seidel_, gauss_seidel_start_, block_inverse_;
   double gram_setup_s_ = 0, block_gram_setup_s_ = 0;
   std::string form_;
   SolveBakState<ExecSpace> state_;
@@ -614,13 +620,13 @@ double relative_residual(const ExecSpace& space, const SolveBakProblem<ExecSpace
 }
 
 // Of solvebak_bytes, what every rank holds in full: the vectors of vars (a_true, the column norms,
-// a, the block work, and Xᵀy and r of the gram form), G for the gram form and the blocked form's
-// G_BB, a vars × block matrix.
+// a, the block work and update, and T⁻¹Xᵀy and r of the gram form), G and T⁻¹U for the gram form
+// and the blocked form's inverses of G_BB's triangles, a vars × block matrix.
 inline double solvebak_replicated_bytes(const SolveBakParams& p) {
   const double vars = static_cast<double>(p.vars);
   const auto runs = [&](const char* form) { return std::count(p.forms.begin(), p.forms.end(), form) > 0; };
   const double block = static_cast<double>(std::min(p.block, p.vars));
-  return 8.0 * (6.0 * vars + (runs("gram") ? vars * vars : 0.0) + (runs("blocked") ? vars * block : 0.0));
+  return 8.0 * (7.0 * vars + (runs("gram") ? 2.0 * vars * vars : 0.0) + (runs("blocked") ? vars * block : 0.0));
 }
 
 // Bytes the stage allocates on the space: X, its vectors of obs rows (y, the residual, the check's
@@ -632,11 +638,10 @@ inline double solvebak_bytes(const SolveBakParams& p) {
 
 // Per sweep of a form: the residual, blocked and batched forms read X (obs × vars) twice and do 4
 // flops per element (the blocked form's small solves, vars × block flops, left out); the gram form
-// reads G (vars × vars) one and a half times, once in the gemv and its lower triangle in the
-// solve, and does 2 flops per element read.
+// reads T⁻¹U (vars × vars) once, in a gemv, and does 2 flops per element read.
 inline Work solvebak_sweep_work(const std::string& form, std::int64_t obs, std::int64_t vars) {
   if (form == "gram") {
-    const double elements = 1.5 * static_cast<double>(vars) * static_cast<double>(vars);
+    const double elements = static_cast<double>(vars) * static_cast<double>(vars);
     return {8.0 * elements, 2.0 * elements};
   }
   const double elements = static_cast<double>(obs) * static_cast<double>(vars);
