@@ -50,7 +50,6 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -280,14 +279,14 @@ struct TallBlockTeams {
   }
 };
 
-// c += X_Bᵀe: a group takes `PerThread` consecutive columns at a time; the team's sum of a column
-// goes to c by one atomic (a second pass over the teams' partial sums cost more).
-template <class ExecSpace, class XBlock, int PerThread>
+// c += X_Bᵀe: a group takes `per_thread` consecutive columns at a time; the team's sum of a
+// column goes to c by one atomic (a second pass over the teams' partial sums cost more).
+template <class ExecSpace, class XBlock>
 struct BlockDotsByTeam : TallBlockTeams<ExecSpace> {
   using Teams = TallBlockTeams<ExecSpace>;
   using typename Teams::Member, typename Teams::Scratch;
   using Teams::groups, Teams::iterations, Teams::lanes, Teams::rows_per_team;
-  static constexpr int per_thread = PerThread, columns_per_pass = groups * per_thread;
+  static constexpr int per_thread = 8, columns_per_pass = groups * per_thread;
 
   XBlock x;
   SpaceVector<ExecSpace> e, c;
@@ -367,22 +366,15 @@ struct SubtractBlockByTeam : TallBlockTeams<ExecSpace> {
   }
 };
 
-// c = X_Bᵀe. On a GPU 16 columns per thread for blocks wider than 64, so that a block of up to
-// 128 columns (the batched form's 100) takes one pass over its rows, not two.
+// c = X_Bᵀe.
 template <class ExecSpace, class XBlock>
 void block_dots(const ExecSpace& space, const XBlock& x_block, const SpaceVector<ExecSpace>& e,
                 const SpaceVector<ExecSpace>& c) {
   if constexpr (SpaceTraits<ExecSpace>::is_device) {
-    const auto launch = [&](auto per_thread) {
-      using Dots = BlockDotsByTeam<ExecSpace, XBlock, decltype(per_thread)::value>;
-      Kokkos::parallel_for("solvebak::block_dots", Dots::policy(space, x_block.extent(0), Dots::scratch_bytes()),
-                           Dots(x_block, e, c));
-    };
+    using Dots = BlockDotsByTeam<ExecSpace, XBlock>;
     Kokkos::deep_copy(space, c, 0.0);
-    if (x_block.extent(1) > 64)
-      launch(std::integral_constant<int, 16>());
-    else
-      launch(std::integral_constant<int, 8>());
+    Kokkos::parallel_for("solvebak::block_dots", Dots::policy(space, x_block.extent(0), Dots::scratch_bytes()),
+                         Dots(x_block, e, c));
   } else {
     compat::gemv(space, "T", 1.0, x_block, e, 0.0, c);
   }
