@@ -447,7 +447,7 @@ void batched_sweep(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p, 
 // The blocked form keeps (D_BB + L_BB)⁻¹ of each block B of columns in B's rows of one vars × block
 // matrix, from its column 0.
 template <class ExecSpace>
-auto block_of(const SpaceMatrix<ExecSpace>& block_inverse, const IndexRange& columns) {
+SpaceMatrix<ExecSpace> block_of(const SpaceMatrix<ExecSpace>& block_inverse, const IndexRange& columns) {
   return Kokkos::subview(block_inverse, columns, IndexRange(0, columns.second - columns.first));
 }
 
@@ -459,12 +459,28 @@ void compute_block_inverses(const ExecSpace& space, const SolveBakProblem<ExecSp
   for_each_block(p.x.extent(1), block_inverse.extent(1), [&](const IndexRange& columns) {
     const std::int64_t width = columns.second - columns.first;
     const auto x_block = Kokkos::subview(p.x, Kokkos::ALL, columns);
-    SpaceMatrix<ExecSpace> gram("solvebak::block_gram", width, width), inverse("solvebak::block_inverse", width, width);
+    // Contiguous, as sum_over_ranks needs.
+    const SpaceMatrix<ExecSpace> gram("solvebak::block_gram", width, width);
     compat::gemm(space, "T", "N", 1.0, x_block, x_block, 0.0, gram);
     sum_over_ranks(p.comm, space, gram);
-    linalg::invert_lower(space, gram, inverse);
-    Kokkos::deep_copy(space, block_of(block_inverse, columns), inverse);
+    linalg::invert_lower(space, gram, block_of(block_inverse, columns));
   });
+}
+
+// The gram form's K = T⁻¹U and v = T⁻¹Xᵀy (gram_sweep, v in the vars × 1 matrix `start`), from
+// G = XᵀX and Xᵀy summed over the ranks; G is dropped once they are made.
+template <class ExecSpace>
+void compute_gauss_seidel(const ExecSpace& space, const SolveBakProblem<ExecSpace>& p,
+                          const SpaceMatrix<ExecSpace>& k, const SpaceMatrix<ExecSpace>& start) {
+  const std::int64_t vars = p.x.extent(1);
+  const SpaceMatrix<ExecSpace> g("solvebak::gram", vars, vars);
+  compat::gemm(space, "T", "N", 1.0, p.x, p.x, 0.0, g);
+  sum_over_ranks(p.comm, space, g);
+  const SpaceVector<ExecSpace> xty = Kokkos::subview(start, Kokkos::ALL, 0);
+  compat::gemv(space, "T", 1.0, p.x, p.y, 0.0, xty);
+  sum_over_ranks(p.comm, space, xty);
+  linalg::gauss_seidel_matrix(space, g, k);
+  linalg::solve_lower(space, g, start);
 }
 
 // The blocked form's sweep: per block, the seed's steps on its columns, in order: forward
@@ -505,9 +521,10 @@ class SolveBakSweeps {
     }
     if (runs("gram")) {
       gauss_seidel_ = SpaceMatrix<ExecSpace>("solvebak::gauss_seidel_matrix", vars, vars);
-      gauss_seidel_start_ = SpaceMatrix<ExecSpace>("solvebak::gauss_seidel_start", vars, 1);
+      const SpaceMatrix<ExecSpace> start("solvebak::gauss_seidel_start", vars, 1);
+      gauss_seidel_start_ = Kokkos::subview(start, Kokkos::ALL, 0);
       r_ = SpaceVector<ExecSpace>("solvebak::r", vars);
-      gram_setup_s_ = time_once(space_, [&] { compute_gauss_seidel(); });
+      gram_setup_s_ = time_once(space_, [&] { compute_gauss_seidel(space_, p_, gauss_seidel_, start); });
     }
   }
 
@@ -527,8 +544,7 @@ class SolveBakSweeps {
 
   void sweep() {
     if (form_ == "gram")
-      gram_sweep(space_, gauss_seidel_, SpaceVector<ExecSpace>(Kokkos::subview(gauss_seidel_start_, Kokkos::ALL, 0)),
-                 state_, r_);
+      gram_sweep(space_, gauss_seidel_, gauss_seidel_start_, state_, r_);
     else if (form_ == "blocked")
       blocked_sweep(space_, p_, state_, block_inverse_, work_);
     else if (form_ == "batched")
@@ -546,26 +562,12 @@ class SolveBakSweeps {
   double block_gram_setup_s() const { return block_gram_setup_s_; }
 
  private:
-  // The gram form's K = T⁻¹U and v = T⁻¹Xᵀy (gram_sweep), from G = XᵀX and Xᵀy summed over the
-  // ranks; G is dropped once they are made.
-  void compute_gauss_seidel() {
-    const std::int64_t vars = p_.x.extent(1);
-    const SpaceMatrix<ExecSpace> g("solvebak::gram", vars, vars);
-    compat::gemm(space_, "T", "N", 1.0, p_.x, p_.x, 0.0, g);
-    sum_over_ranks(p_.comm, space_, g);
-    const SpaceVector<ExecSpace> xty = Kokkos::subview(gauss_seidel_start_, Kokkos::ALL, 0);
-    compat::gemv(space_, "T", 1.0, p_.x, p_.y, 0.0, xty);
-    sum_over_ranks(p_.comm, space_, xty);
-    linalg::gauss_seidel_matrix(space_, g, gauss_seidel_);
-    linalg::solve_lower(space_, g, gauss_seidel_start_);
-  }
-
   ExecSpace space_;
   SolveBakProblem<ExecSpace> p_;
   std::int64_t batch_;
-  SpaceVector<ExecSpace> a_, e_, r_;
+  SpaceVector<ExecSpace> a_, e_, r_, gauss_seidel_start_;
   BlockWork<ExecSpace> work_;
-  SpaceMatrix<ExecSpace> gauss_seidel_, gauss_seidel_start_, block_inverse_;
+  SpaceMatrix<ExecSpace> gauss_seidel_, block_inverse_;
   double gram_setup_s_ = 0, block_gram_setup_s_ = 0;
   std::string form_;
   SolveBakState<ExecSpace> state_;
