@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,41 @@ double tiled_error(const ExecSpace& space, const HostMatrix& host_a, const HostM
                                                launch);
   space.fence();
   return stages::host_relative_frobenius_error(Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), c), expected);
+}
+
+// The tensor-core kernel (CUDA builds for GPUs with FP64 tensor cores): its default tile, the
+// smallest (one warp, one step of the instruction per K tile), rectangular ones with several warps
+// per team, on products that fill no tile and have a K that is no multiple of 4.
+TYPED_TEST(MatmulOnSpace, TiledOnTensorCoresMatchesHostProduct) {
+  using ExecSpace = TypeParam;
+  if constexpr (!stages::tiled_on_tensor_cores<ExecSpace>) {
+    GTEST_SKIP() << "no FP64 tensor cores in this build's " << klab::SpaceTraits<ExecSpace>::name;
+  } else {
+    const ExecSpace space;
+    const std::uint64_t seed = std::random_device{}();
+    std::mt19937_64 engine(seed);
+    const std::vector<stages::TileShape> tiles = {{}, {32, 32, 4}, {64, 32, 8}, {32, 96, 12}, {128, 64, 8}};
+    for (const MatmulShape& shape : std::vector<MatmulShape>{{1, 1, 1}, {13, 15, 17}, {67, 33, 129}, {130, 300, 70}}) {
+      const HostMatrix host_a = random_matrix(shape.m, shape.k, engine);
+      const HostMatrix host_b = random_matrix(shape.k, shape.n, engine);
+      const HostMatrix expected = stages::host_product(host_a, host_b);
+      klab::SpaceMatrix<ExecSpace> c("c", shape.m, shape.n);
+      for (const stages::TileShape& tile : tiles) {
+        const stages::TiledLaunch launch = stages::plan_tiled_variant<ExecSpace>(tile, shape);
+        ASSERT_TRUE(launch.tensor_cores);
+        Kokkos::deep_copy(c, std::numeric_limits<double>::quiet_NaN());
+        stages::multiply_tiled_variant(space, on_space<ExecSpace>(host_a), on_space<ExecSpace>(host_b), c, launch);
+        space.fence();
+        EXPECT_LE(stages::host_relative_frobenius_error(Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), c),
+                                                        expected),
+                  2.0 * static_cast<double>(shape.k) * eps)
+            << stages::case_label(shape) << ", " << launch.describe() << ", seed " << seed;
+      }
+    }
+    EXPECT_THROW(stages::plan_tiled_variant<ExecSpace>({40, 32, 4}, {100, 100, 100}), std::runtime_error);
+    EXPECT_THROW(stages::plan_tiled_variant<ExecSpace>({32, 32, 6}, {100, 100, 100}), std::runtime_error);
+    EXPECT_THROW(stages::plan_tiled_variant<ExecSpace>({128, 128, 32}, {1000, 1000, 1000}), std::runtime_error);
+  }
 }
 
 // Register blocks of the tile the kernel uses in one arrangement (fitted to the product's shape).

@@ -42,7 +42,7 @@ CaseSetup setup_matmul(const ExecSpace& space, const MatmulShape& shape, const s
   // rank without rows (more ranks than rows) plans as for one and launches no team.
   const TiledLaunch tiled =
       lists(variants, MatmulVariant::tiled)
-          ? plan_tiled<ExecSpace>(tile, MatmulShape{std::max<std::int64_t>(local.m, 1), local.k, local.n})
+          ? plan_tiled_variant<ExecSpace>(tile, MatmulShape{std::max<std::int64_t>(local.m, 1), local.k, local.n})
           : TiledLaunch{};
   SpaceMatrix<ExecSpace> a("matmul::a", local.m, shape.k), b("matmul::b", shape.k, shape.n);
   SpaceMatrix<ExecSpace> c("matmul::c", local.m, shape.n), reference("matmul::reference", local.m, shape.n);

@@ -55,6 +55,7 @@
 #include "core/random.hpp"
 #include "core/stage.hpp"
 #include "core/views.hpp"
+#include "linalg/tensor_cores.hpp"
 
 namespace klab::stages {
 
@@ -195,6 +196,32 @@ void multiply_zip_reduce(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a
       "matmul::reduce", Range64<ExecSpace>(space, 0, c.size()), MatmulReduce<ExecSpace>{products, c, rows, depth});
 }
 
+// What the tiled kernels share: the product, the tile, and the C tiles of the league, team t
+// taking the tile t % tiles_down down and t / tiles_down across.
+template <class ExecSpace>
+struct TiledProduct {
+  SpaceMatrix<ExecSpace> a, b, c;
+  TileShape tile;
+  int scratch_level;
+  std::int64_t tiles_down;  // C tiles per column of tiles
+
+  TiledProduct(const SpaceMatrix<ExecSpace>& a_, const SpaceMatrix<ExecSpace>& b_, const SpaceMatrix<ExecSpace>& c_,
+               const TileShape& tile_, int scratch_level_)
+      : a(a_),
+        b(b_),
+        c(c_),
+        tile(tile_),
+        scratch_level(scratch_level_),
+        tiles_down((static_cast<std::int64_t>(c_.extent(0)) + tile_.m - 1) / tile_.m) {}
+
+  std::int64_t league_size() const {
+    return tiles_down * ((static_cast<std::int64_t>(c.extent(1)) + tile.n - 1) / tile.n);
+  }
+  // The first row and column of C in a team's tile.
+  KOKKOS_INLINE_FUNCTION std::int64_t tile_row0(std::int64_t team) const { return team % tiles_down * tile.m; }
+  KOKKOS_INLINE_FUNCTION std::int64_t tile_col0(std::int64_t team) const { return team / tiles_down * tile.n; }
+};
+
 // The tiled kernel: team t computes the C tile (tile.m × tile.n) at league rank t. For each K
 // tile the team copies the A tile (tile.m × tile.k) and the B tile (tile.k × tile.n, rearranged:
 // see b_index) into scratch, zero-padded past the matrices' edges, and each thread multiplies
@@ -205,34 +232,25 @@ void multiply_zip_reduce(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a
 // cache-sized panels of a CPU gemm. `GpuLayout` arranges blocks and scratch for a GPU (below); it
 // defaults to whether the space is one, and tests run the GPU arrangement on the host too.
 template <class ExecSpace, bool GpuLayout = SpaceTraits<ExecSpace>::is_device>
-struct TiledMultiply {
-  using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+struct TiledMultiply : TiledProduct<ExecSpace> {
+  using Product = TiledProduct<ExecSpace>;
+  using Product::a, Product::b, Product::c, Product::tile, Product::scratch_level;
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
+  using Member = typename Policy::member_type;
   using Scratch = Kokkos::View<double*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryUnmanaged>;
   static constexpr int block_rows = register_block<GpuLayout>.rows, block_cols = register_block<GpuLayout>.cols;
   struct Accumulator {
     double value[block_cols][block_rows];
   };
 
-  SpaceMatrix<ExecSpace> a, b, c;
-  TileShape tile;
-  int scratch_level;
-  std::int64_t tiles_down;  // C tiles per column of tiles
   int blocks_down, blocks_across;
 
   TiledMultiply(const SpaceMatrix<ExecSpace>& a_, const SpaceMatrix<ExecSpace>& b_, const SpaceMatrix<ExecSpace>& c_,
                 const TileShape& tile_, int scratch_level_)
-      : a(a_),
-        b(b_),
-        c(c_),
-        tile(tile_),
-        scratch_level(scratch_level_),
-        tiles_down((static_cast<std::int64_t>(c_.extent(0)) + tile_.m - 1) / tile_.m),
+      : Product(a_, b_, c_, tile_, scratch_level_),
         blocks_down(tile_.m / block_rows),
         blocks_across(tile_.n / block_cols) {}
 
-  std::int64_t league_size() const {
-    return tiles_down * ((static_cast<std::int64_t>(c.extent(1)) + tile.n - 1) / tile.n);
-  }
   KOKKOS_INLINE_FUNCTION int register_blocks() const { return blocks_down * blocks_across; }
   static std::size_t scratch_bytes(const TileShape& t) {
     return Scratch::shmem_size(a_tile_size(t)) + Scratch::shmem_size(b_tile_size(t));
@@ -348,8 +366,7 @@ struct TiledMultiply {
   }
 
   KOKKOS_INLINE_FUNCTION void operator()(const Member& team) const {
-    const std::int64_t tile_index = team.league_rank();
-    const std::int64_t row0 = tile_index % tiles_down * tile.m, col0 = tile_index / tiles_down * tile.n;
+    const std::int64_t row0 = this->tile_row0(team.league_rank()), col0 = this->tile_col0(team.league_rank());
     const std::int64_t depth = a.extent(1);
     const Scratch a_tile(team.team_scratch(scratch_level), a_tile_size(tile));
     const Scratch b_tile(team.team_scratch(scratch_level), b_tile_size(tile));
@@ -378,65 +395,222 @@ struct TiledMultiply {
   }
 };
 
-// The tile for one product: the deck's, with the space's defaults where it gave none, and no
-// larger than the matrices (rounded up to the register block), so that a small product does not
-// pay for a large tile's padding. Defaults: on a GPU a 64×64 C tile, K tile 16 and 256 threads
-// (16 KiB of shared memory); on a CPU a 128×128 C tile and K tile 128, so that the A and B tiles
-// (128 KiB each) stay in a core's L2 cache and each element of A and B is copied N/128 times.
-template <class ExecSpace, bool GpuLayout = SpaceTraits<ExecSpace>::is_device>
-TileShape resolve_tile(const TileShape& requested, const MatmulShape& shape) {
-  constexpr RegisterBlock block = register_block<GpuLayout>;
-  const TileShape fallback = SpaceTraits<ExecSpace>::is_device ? TileShape{64, 64, 16} : TileShape{128, 128, 128};
-  const auto fit = [](int wanted, std::int64_t extent, int block) {
-    const std::int64_t needed = (extent + block - 1) / block * block;
+// The tiled variant on FP64 tensor cores (a CUDA build for a GPU that has them: linalg/
+// tensor_cores.hpp). The same split and join as TiledMultiply, A and B tiles staged in team scratch
+// K tile by K tile, but a team has one warp per 32×32 block of the C tile, and a warp accumulates
+// its block as 4×4 fragments of 8×8 in registers, each step over 4 of K one mma_8x8x4 per
+// fragment: 256 multiply-adds per instruction where a SIMT FMA does 32. The tiles come in by
+// asynchronous copies into two stages of scratch, the next K tile's while the team multiplies the
+// current one. Both tiles are column-major, their leading dimensions padded by 4 (A: tile.m + 4,
+// B: tile.k + 4) so that each half-warp's fragment loads (4 rows × 4 of K) hit 16 distinct
+// 8-byte bank pairs. tile.m and tile.n are multiples of 32, tile.k of 4.
+template <class ExecSpace>
+struct TensorCoreTiledMultiply : TiledProduct<ExecSpace> {
+  using Product = TiledProduct<ExecSpace>;
+  using Product::a, Product::b, Product::c, Product::tile, Product::scratch_level;
+  // Teams of up to 256 threads, two per multiprocessor at least: at most 128 registers a thread.
+  using Policy = Kokkos::TeamPolicy<ExecSpace, Kokkos::LaunchBounds<256, 2>>;
+  using Member = typename Policy::member_type;
+  using Scratch = typename TiledMultiply<ExecSpace, true>::Scratch;
+  using Fragment = linalg::WarpFragment;
+  static constexpr int warp_size = 32, warp_rows = 32, warp_cols = 32, pad = 4, stages = 2;
+  static constexpr int fragments_down = warp_rows / Fragment::m, fragments_across = warp_cols / Fragment::n;
+
+  int warps_down;
+
+  TensorCoreTiledMultiply(const SpaceMatrix<ExecSpace>& a_, const SpaceMatrix<ExecSpace>& b_,
+                          const SpaceMatrix<ExecSpace>& c_, const TileShape& tile_, int scratch_level_)
+      : Product(a_, b_, c_, tile_, scratch_level_), warps_down(tile_.m / warp_rows) {}
+
+  static int team_size(const TileShape& t) { return t.m / warp_rows * (t.n / warp_cols) * warp_size; }
+  // One stage: the A tile, then the B tile.
+  KOKKOS_INLINE_FUNCTION static int stage_size(const TileShape& t) { return (t.m + pad) * t.k + (t.k + pad) * t.n; }
+  static std::size_t scratch_bytes(const TileShape& t) {
+    return Scratch::shmem_size(static_cast<std::size_t>(stages) * stage_size(t));
+  }
+  // Issues this thread's copies of source(row0 + r, col0 + s) into tile[r + s * ld] for a
+  // rows×cols block, zeros past the source's edges; the team's threads split the rows first, so
+  // that a warp reads consecutive elements of a column (LayoutLeft). A block inside the source, as
+  // all but the edge tiles are, is walked by pointers without a bounds test per element.
+  KOKKOS_INLINE_FUNCTION static void stage_block(const Member& team, int rows, int cols,
+                                                 const SpaceMatrix<ExecSpace>& source, std::int64_t row0,
+                                                 std::int64_t col0, double* tile, int ld) {
+    const int threads_down = team.team_size() < rows ? team.team_size() : rows;
+    const int threads_across = team.team_size() / threads_down;
+    const int lane_down = team.team_rank() % threads_down, lane_across = team.team_rank() / threads_down;
+    if (lane_across >= threads_across) return;
+    const std::int64_t source_rows = source.extent(0), source_cols = source.extent(1);
+    if (row0 + rows <= source_rows && col0 + cols <= source_cols) {
+      const std::int64_t column_step = static_cast<std::int64_t>(threads_across) * source.stride(1);
+      const double* from = &source(row0 + lane_down, col0 + lane_across);
+      double* to = tile + lane_down + lane_across * ld;
+      for (int s = lane_across; s < cols; s += threads_across, from += column_step, to += threads_across * ld)
+        for (int r = 0; r < rows - lane_down; r += threads_down) linalg::copy_async(to + r, from + r, true);
+      return;
+    }
+    for (int s = lane_across; s < cols; s += threads_across) {
+      const bool column_inside = col0 + s < source_cols;
+      for (int r = lane_down; r < rows; r += threads_down) {
+        const bool inside = column_inside && row0 + r < source_rows;
+        linalg::copy_async(tile + r + s * ld, inside ? &source(row0 + r, col0 + s) : source.data(), inside);
+      }
+    }
+  }
+
+  KOKKOS_INLINE_FUNCTION void stage_tiles(const Member& team, double* stage, std::int64_t row0, std::int64_t col0,
+                                          std::int64_t k0) const {
+    stage_block(team, tile.m, tile.k, a, row0, k0, stage, tile.m + pad);
+    stage_block(team, tile.k, tile.n, b, k0, col0, stage + (tile.m + pad) * tile.k, tile.k + pad);
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const Member& team) const {
+    const std::int64_t row0 = this->tile_row0(team.league_rank()), col0 = this->tile_col0(team.league_rank());
+    const std::int64_t depth = a.extent(1);
+    const int lda = tile.m + pad, ldb = tile.k + pad;
+    const Scratch scratch(team.team_scratch(scratch_level), static_cast<std::size_t>(stages) * stage_size(tile));
+    const int warp = team.team_rank() / warp_size, lane = team.team_rank() % warp_size;
+    const int warp_row0 = warp % warps_down * warp_rows, warp_col0 = warp / warps_down * warp_cols;
+    const int row = Fragment::row(lane), quad = Fragment::quad(lane);
+    double acc[fragments_down][fragments_across][2] = {};
+    stage_tiles(team, scratch.data(), row0, col0, 0);
+    linalg::commit_async_copies();
+    int current = 0;
+    for (std::int64_t k0 = 0; k0 < depth; k0 += tile.k, current ^= 1) {
+      if (k0 + tile.k < depth) stage_tiles(team, scratch.data() + (current ^ 1) * stage_size(tile), row0, col0, k0 + tile.k);
+      linalg::commit_async_copies();
+      linalg::wait_async_copies<1>();  // this thread's copies of the current stage have landed
+      team.team_barrier();             // and every thread's
+      // This lane's element of A's fragments (rows warp_row0 + 8i + row, column quad) and of B's
+      // (row quad, columns warp_col0 + 8j + row); the tiles are zero past the matrices' edges.
+      const double* a_values = scratch.data() + current * stage_size(tile) + warp_row0 + row + quad * lda;
+      const double* b_values = scratch.data() + current * stage_size(tile) + lda * tile.k + quad + (warp_col0 + row) * ldb;
+      for (int p = 0; p < tile.k; p += Fragment::k) {
+        double a_fragment[fragments_down], b_fragment[fragments_across];
+        for (int i = 0; i < fragments_down; ++i) a_fragment[i] = a_values[i * Fragment::m + p * lda];
+        for (int j = 0; j < fragments_across; ++j) b_fragment[j] = b_values[j * Fragment::n * ldb + p];
+        for (int i = 0; i < fragments_down; ++i)
+          for (int j = 0; j < fragments_across; ++j) linalg::mma_8x8x4(acc[i][j], a_fragment[i], b_fragment[j]);
+      }
+      team.team_barrier();  // every warp is done with this stage before the next copies overwrite it
+    }
+    for (int i = 0; i < fragments_down; ++i)
+      for (int j = 0; j < fragments_across; ++j)
+        for (int e = 0; e < 2; ++e) {
+          const std::int64_t ci = row0 + warp_row0 + i * Fragment::m + row;
+          const std::int64_t cj = col0 + warp_col0 + j * Fragment::n + 2 * quad + e;
+          if (ci < static_cast<std::int64_t>(c.extent(0)) && cj < static_cast<std::int64_t>(c.extent(1)))
+            c(ci, cj) = acc[i][j][e];
+        }
+  }
+};
+
+// Whether the tiled variant runs on FP64 tensor cores on a space.
+template <class ExecSpace>
+constexpr bool tiled_on_tensor_cores = SpaceTraits<ExecSpace>::is_device && linalg::fp64_tensor_cores;
+
+// The deck's tile with the defaults where it gave none, no larger than the matrices (each extent
+// rounded up to `block`, and K to `k_multiple`), so that a small product does not pay for a
+// large tile's padding.
+inline TileShape fit_tile(const TileShape& requested, const TileShape& fallback, const MatmulShape& shape,
+                          const RegisterBlock& block, int k_multiple) {
+  const auto fit = [](int wanted, std::int64_t extent, int multiple) {
+    const std::int64_t needed = (extent + multiple - 1) / multiple * multiple;
     return needed < wanted ? static_cast<int>(needed) : wanted;
   };
   return {fit(requested.m ? requested.m : fallback.m, shape.m, block.rows),
           fit(requested.n ? requested.n : fallback.n, shape.n, block.cols),
-          fit(requested.k ? requested.k : fallback.k, shape.k, 1)};
+          fit(requested.k ? requested.k : fallback.k, shape.k, k_multiple)};
 }
 
-// How the tiled kernel is launched on a space: team size and scratch level, checked against the
-// space's limits before anything runs.
+// The tile of the register-block kernel. Defaults: on a GPU a 64×64 C tile, K tile 16 and 256
+// threads (16 KiB of shared memory); on a CPU a 128×128 C tile and K tile 128, so that the A and B
+// tiles (128 KiB each) stay in a core's L2 cache and each element of A and B is copied N/128 times.
+template <class ExecSpace, bool GpuLayout = SpaceTraits<ExecSpace>::is_device>
+TileShape resolve_tile(const TileShape& requested, const MatmulShape& shape) {
+  const TileShape fallback = SpaceTraits<ExecSpace>::is_device ? TileShape{64, 64, 16} : TileShape{128, 128, 128};
+  return fit_tile(requested, fallback, shape, register_block<GpuLayout>, 1);
+}
+
+// How the tiled kernel is launched on a space: which kernel, team size and scratch level, checked
+// against the space's limits before anything runs.
 struct TiledLaunch {
   TileShape tile;
-  RegisterBlock block{};
+  RegisterBlock block{};  // of a thread; of a warp on tensor cores
+  bool tensor_cores = false;
   int team_size = 1;
   int scratch_level = 0;
   std::size_t scratch_bytes = 0;
 
   std::string describe() const {
     std::ostringstream out;
-    out << "C tile " << tile.m << "x" << tile.n << ", K tile " << tile.k << ", " << block.rows << "x"
-        << block.cols << " register block per thread, team of " << team_size << ", " << scratch_bytes / 1024.0
-        << " KiB scratch at level " << scratch_level;
+    out << "C tile " << tile.m << "x" << tile.n << ", K tile " << tile.k << ", " << block.rows << "x" << block.cols
+        << (tensor_cores ? " block per warp on FP64 tensor cores (mma 8x8x4)" : " register block per thread")
+        << ", team of " << team_size << ", " << scratch_bytes / 1024.0 << " KiB scratch at level " << scratch_level;
     return out.str();
   }
 };
 
-template <class ExecSpace, bool GpuLayout = SpaceTraits<ExecSpace>::is_device>
-TiledLaunch plan_tiled(const TileShape& requested, const MatmulShape& shape) {
+// Level 0 is a GPU's shared memory; level 1 (global memory there) takes what does not fit.
+template <class ExecSpace>
+void place_scratch(TiledLaunch& launch) {
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
-  TiledLaunch launch;
-  launch.tile = resolve_tile<ExecSpace, GpuLayout>(requested, shape);
-  launch.block = register_block<GpuLayout>;
-  launch.team_size = SpaceTraits<ExecSpace>::is_device ? register_blocks(launch.tile, launch.block) : 1;
-  launch.scratch_bytes = TiledMultiply<ExecSpace, GpuLayout>::scratch_bytes(launch.tile);
-  // Level 0 is a GPU's shared memory; level 1 (global memory there) takes what does not fit.
   launch.scratch_level = launch.scratch_bytes <= static_cast<std::size_t>(Policy::scratch_size_max(0)) ? 0 : 1;
   if (launch.scratch_bytes > static_cast<std::size_t>(Policy::scratch_size_max(launch.scratch_level)))
     throw std::runtime_error("matmul tiled: the A and B tiles need " + std::to_string(launch.scratch_bytes) +
                              " bytes of team scratch, more than " + SpaceTraits<ExecSpace>::name +
                              " offers; use a smaller tile");
+}
+
+// The register-block kernel's launch (TiledMultiply<ExecSpace, GpuLayout>).
+template <class ExecSpace, bool GpuLayout = SpaceTraits<ExecSpace>::is_device>
+TiledLaunch plan_tiled(const TileShape& requested, const MatmulShape& shape) {
+  TiledLaunch launch;
+  launch.tile = resolve_tile<ExecSpace, GpuLayout>(requested, shape);
+  launch.block = register_block<GpuLayout>;
+  launch.team_size = SpaceTraits<ExecSpace>::is_device ? register_blocks(launch.tile, launch.block) : 1;
+  launch.scratch_bytes = TiledMultiply<ExecSpace, GpuLayout>::scratch_bytes(launch.tile);
+  place_scratch<ExecSpace>(launch);
   return launch;
 }
 
-// Runs the kernel as planned by plan_tiled<ExecSpace, GpuLayout>.
-template <class ExecSpace, bool GpuLayout = SpaceTraits<ExecSpace>::is_device>
-void multiply_tiled(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a, const SpaceMatrix<ExecSpace>& b,
-                    const SpaceMatrix<ExecSpace>& c, const TiledLaunch& launch) {
-  using Policy = Kokkos::TeamPolicy<ExecSpace>;
-  const TiledMultiply<ExecSpace, GpuLayout> kernel(a, b, c, launch.tile, launch.scratch_level);
+// The tensor-core kernel's launch: a deck's tile must have m and n multiples of a warp's block and
+// k a multiple of the instruction's 4, and its two stages must fit in shared memory. Defaults: a
+// 64×64 C tile (four warps) and K tile 16.
+template <class ExecSpace>
+TiledLaunch plan_tiled_on_tensor_cores(const TileShape& requested, const MatmulShape& shape) {
+  using Kernel = TensorCoreTiledMultiply<ExecSpace>;
+  if (requested.m % Kernel::warp_rows || requested.n % Kernel::warp_cols || requested.k % linalg::WarpFragment::k)
+    throw std::runtime_error("matmul tiled: on " + std::string(SpaceTraits<ExecSpace>::name) +
+                             "'s FP64 tensor cores the C tile's m and n must be multiples of 32 and its k of 4, got " +
+                             std::to_string(requested.m) + "x" + std::to_string(requested.n) + "x" +
+                             std::to_string(requested.k));
+  TiledLaunch launch;
+  launch.block = {Kernel::warp_rows, Kernel::warp_cols};
+  launch.tile = fit_tile(requested, {64, 64, 16}, shape, launch.block, linalg::WarpFragment::k);
+  launch.tensor_cores = true;
+  launch.team_size = Kernel::team_size(launch.tile);
+  launch.scratch_bytes = Kernel::scratch_bytes(launch.tile);
+  place_scratch<ExecSpace>(launch);
+  if (launch.scratch_level != 0)  // the asynchronous copies write shared memory only
+    throw std::runtime_error("matmul tiled: two stages of A and B tiles need " + std::to_string(launch.scratch_bytes) +
+                             " bytes, more than the " + std::to_string(Kokkos::TeamPolicy<ExecSpace>::scratch_size_max(0)) +
+                             " of " + SpaceTraits<ExecSpace>::name + "'s team shared memory; use a smaller tile");
+  return launch;
+}
+
+// The tiled variant's launch on a space: on its FP64 tensor cores where it has them.
+template <class ExecSpace>
+TiledLaunch plan_tiled_variant(const TileShape& requested, const MatmulShape& shape) {
+  if constexpr (tiled_on_tensor_cores<ExecSpace>)
+    return plan_tiled_on_tensor_cores<ExecSpace>(requested, shape);
+  else
+    return plan_tiled<ExecSpace>(requested, shape);
+}
+
+// Launches a tiled kernel as planned, a team per C tile.
+template <class ExecSpace, class Kernel>
+void launch_tiled(const ExecSpace& space, const Kernel& kernel, const TiledLaunch& launch) {
+  using Policy = typename Kernel::Policy;
   if (kernel.league_size() > std::numeric_limits<int>::max())
     throw std::runtime_error("matmul tiled: too many C tiles for one launch; use a larger tile");
   const Policy policy = Policy(space, static_cast<int>(kernel.league_size()), launch.team_size)
@@ -447,6 +621,24 @@ void multiply_tiled(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a, con
                              " threads, " + SpaceTraits<ExecSpace>::name + " allows " + std::to_string(team_max) +
                              "; use a smaller tile");
   Kokkos::parallel_for("matmul::tiled", policy, kernel);
+}
+
+// Runs the register-block kernel as planned by plan_tiled<ExecSpace, GpuLayout>.
+template <class ExecSpace, bool GpuLayout = SpaceTraits<ExecSpace>::is_device>
+void multiply_tiled(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a, const SpaceMatrix<ExecSpace>& b,
+                    const SpaceMatrix<ExecSpace>& c, const TiledLaunch& launch) {
+  launch_tiled(space, TiledMultiply<ExecSpace, GpuLayout>(a, b, c, launch.tile, launch.scratch_level), launch);
+}
+
+// Runs the kernel a launch was planned for (plan_tiled_variant, or plan_tiled<ExecSpace>).
+template <class ExecSpace>
+void multiply_tiled_variant(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a, const SpaceMatrix<ExecSpace>& b,
+                            const SpaceMatrix<ExecSpace>& c, const TiledLaunch& launch) {
+  if constexpr (tiled_on_tensor_cores<ExecSpace>)
+    if (launch.tensor_cores)
+      return launch_tiled(space, TensorCoreTiledMultiply<ExecSpace>(a, b, c, launch.tile, launch.scratch_level),
+                          launch);
+  multiply_tiled(space, a, b, c, launch);
 }
 
 // C = A·B by one variant; `products` is zip-reduce's M×K×N buffer (empty for the others). Not fenced.
@@ -462,7 +654,7 @@ void multiply(const ExecSpace& space, MatmulVariant variant, const SpaceMatrix<E
       multiply_naive(space, a, b, c);
       break;
     case MatmulVariant::tiled:
-      multiply_tiled(space, a, b, c, tiled);
+      multiply_tiled_variant(space, a, b, c, tiled);
       break;
     case MatmulVariant::zip_reduce:
       multiply_zip_reduce(space, a, b, products, c);
