@@ -125,6 +125,7 @@ TYPED_TEST(MatmulOnSpace, TiledOnTensorCoresMatchesHostProduct) {
     EXPECT_THROW(stages::plan_tiled_variant<ExecSpace>({40, 32, 4}, {100, 100, 100}), std::runtime_error);
     EXPECT_THROW(stages::plan_tiled_variant<ExecSpace>({32, 32, 6}, {100, 100, 100}), std::runtime_error);
     EXPECT_THROW(stages::plan_tiled_variant<ExecSpace>({128, 128, 32}, {1000, 1000, 1000}), std::runtime_error);
+    EXPECT_THROW(stages::plan_tiled_variant<ExecSpace>({128, 128, 4}, {1000, 1000, 1000}), std::runtime_error);
   }
 }
 

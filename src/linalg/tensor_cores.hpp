@@ -9,8 +9,9 @@
 namespace klab::linalg {
 
 // Kokkos 3.4 knows Ampere (8.0); Kokkos 4 adds Hopper (9.0). Both have FP64 tensor cores at
-// twice the rate of their FP64 FMA units. 8.6 and 8.9 run the instruction, at a small fraction of
-// that rate, and keep the SIMT kernels.
+// twice the rate of their FP64 FMA units. Builds for 8.6 and 8.9, which run the instruction at a
+// small fraction of that rate, keep the SIMT kernels. The choice follows the build's target, not
+// the GPU it runs on: a build for 8.0 takes the tensor cores on an 8.6 card too.
 #if defined(KOKKOS_ENABLE_CUDA) && (defined(KOKKOS_ARCH_AMPERE80) || defined(KOKKOS_ARCH_HOPPER90))
 inline constexpr bool fp64_tensor_cores = true;
 #else
@@ -66,7 +67,7 @@ KOKKOS_INLINE_FUNCTION void commit_async_copies() {
 template <int pending>
 KOKKOS_INLINE_FUNCTION void wait_async_copies() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(pending));
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(pending) : "memory");
 #endif
 }
 

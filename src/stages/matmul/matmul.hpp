@@ -200,6 +200,8 @@ void multiply_zip_reduce(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a
 // taking the tile t % tiles_down down and t / tiles_down across.
 template <class ExecSpace>
 struct TiledProduct {
+  using Scratch = Kokkos::View<double*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryUnmanaged>;
+
   SpaceMatrix<ExecSpace> a, b, c;
   TileShape tile;
   int scratch_level;
@@ -235,9 +237,9 @@ template <class ExecSpace, bool GpuLayout = SpaceTraits<ExecSpace>::is_device>
 struct TiledMultiply : TiledProduct<ExecSpace> {
   using Product = TiledProduct<ExecSpace>;
   using Product::a, Product::b, Product::c, Product::tile, Product::scratch_level;
+  using typename Product::Scratch;
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
   using Member = typename Policy::member_type;
-  using Scratch = Kokkos::View<double*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryUnmanaged>;
   static constexpr int block_rows = register_block<GpuLayout>.rows, block_cols = register_block<GpuLayout>.cols;
   struct Accumulator {
     double value[block_cols][block_rows];
@@ -403,15 +405,19 @@ struct TiledMultiply : TiledProduct<ExecSpace> {
 // asynchronous copies into two stages of scratch, the next K tile's while the team multiplies the
 // current one. Both tiles are column-major, their leading dimensions padded by 4 (A: tile.m + 4,
 // B: tile.k + 4) so that each half-warp's fragment loads (4 rows × 4 of K) hit 16 distinct
-// 8-byte bank pairs. tile.m and tile.n are multiples of 32, tile.k of 4.
+// 8-byte bank pairs; for B that holds when tile.k is a multiple of 8 (2- or 4-way conflicts
+// otherwise). tile.m and tile.n are multiples of 32, tile.k of 4, and a team has at most
+// max_team_size threads.
 template <class ExecSpace>
 struct TensorCoreTiledMultiply : TiledProduct<ExecSpace> {
   using Product = TiledProduct<ExecSpace>;
   using Product::a, Product::b, Product::c, Product::tile, Product::scratch_level;
   // Teams of up to 256 threads, two per multiprocessor at least: at most 128 registers a thread.
-  using Policy = Kokkos::TeamPolicy<ExecSpace, Kokkos::LaunchBounds<256, 2>>;
+  // A team's threads are its warps' lanes in order (vector length 1, TeamPolicy's default).
+  static constexpr int max_team_size = 256;
+  using Policy = Kokkos::TeamPolicy<ExecSpace, Kokkos::LaunchBounds<max_team_size, 2>>;
   using Member = typename Policy::member_type;
-  using Scratch = typename TiledMultiply<ExecSpace, true>::Scratch;
+  using typename Product::Scratch;
   using Fragment = linalg::WarpFragment;
   static constexpr int warp_size = 32, warp_rows = 32, warp_cols = 32, pad = 4, stages = 2;
   static constexpr int fragments_down = warp_rows / Fragment::m, fragments_across = warp_cols / Fragment::n;
@@ -437,20 +443,20 @@ struct TensorCoreTiledMultiply : TiledProduct<ExecSpace> {
                                                  std::int64_t col0, double* tile, int ld) {
     const int threads_down = team.team_size() < rows ? team.team_size() : rows;
     const int threads_across = team.team_size() / threads_down;
-    const int lane_down = team.team_rank() % threads_down, lane_across = team.team_rank() / threads_down;
-    if (lane_across >= threads_across) return;
+    const int rank_down = team.team_rank() % threads_down, rank_across = team.team_rank() / threads_down;
+    if (rank_across >= threads_across) return;
     const std::int64_t source_rows = source.extent(0), source_cols = source.extent(1);
     if (row0 + rows <= source_rows && col0 + cols <= source_cols) {
       const std::int64_t column_step = static_cast<std::int64_t>(threads_across) * source.stride(1);
-      const double* from = &source(row0 + lane_down, col0 + lane_across);
-      double* to = tile + lane_down + lane_across * ld;
-      for (int s = lane_across; s < cols; s += threads_across, from += column_step, to += threads_across * ld)
-        for (int r = 0; r < rows - lane_down; r += threads_down) linalg::copy_async(to + r, from + r, true);
+      const double* from = &source(row0 + rank_down, col0 + rank_across);
+      double* to = tile + rank_down + rank_across * ld;
+      for (int s = rank_across; s < cols; s += threads_across, from += column_step, to += threads_across * ld)
+        for (int r = 0; r < rows - rank_down; r += threads_down) linalg::copy_async(to + r, from + r, true);
       return;
     }
-    for (int s = lane_across; s < cols; s += threads_across) {
+    for (int s = rank_across; s < cols; s += threads_across) {
       const bool column_inside = col0 + s < source_cols;
-      for (int r = lane_down; r < rows; r += threads_down) {
+      for (int r = rank_down; r < rows; r += threads_down) {
         const bool inside = column_inside && row0 + r < source_rows;
         linalg::copy_async(tile + r + s * ld, inside ? &source(row0 + r, col0 + s) : source.data(), inside);
       }
@@ -484,7 +490,8 @@ struct TensorCoreTiledMultiply : TiledProduct<ExecSpace> {
       // (row quad, columns warp_col0 + 8j + row); the tiles are zero past the matrices' edges.
       const double* a_values = scratch.data() + current * stage_size(tile) + warp_row0 + row + quad * lda;
       const double* b_values = scratch.data() + current * stage_size(tile) + lda * tile.k + quad + (warp_col0 + row) * ldb;
-      // Unrolled on the GPU, so that the next steps' fragment loads issue among this step's mma.
+      // Unrolled on the GPU, so that the next steps' fragment loads issue among this step's mma
+      // (the pragma only where nvcc compiles device code: GCC would warn of an unknown pragma).
 #ifdef __CUDA_ARCH__
 #pragma unroll 4
 #endif
@@ -583,16 +590,22 @@ TiledLaunch plan_tiled(const TileShape& requested, const MatmulShape& shape) {
 template <class ExecSpace>
 TiledLaunch plan_tiled_on_tensor_cores(const TileShape& requested, const MatmulShape& shape) {
   using Kernel = TensorCoreTiledMultiply<ExecSpace>;
+  const std::string shown = std::to_string(requested.m) + "x" + std::to_string(requested.n) + "x" +
+                            std::to_string(requested.k);
   if (requested.m % Kernel::warp_rows || requested.n % Kernel::warp_cols || requested.k % linalg::WarpFragment::k)
     throw std::runtime_error("matmul tiled: on " + std::string(SpaceTraits<ExecSpace>::name) +
                              "'s FP64 tensor cores the C tile's m and n must be multiples of 32 and its k of 4, got " +
-                             std::to_string(requested.m) + "x" + std::to_string(requested.n) + "x" +
-                             std::to_string(requested.k));
+                             shown);
   TiledLaunch launch;
   launch.block = {Kernel::warp_rows, Kernel::warp_cols};
   launch.tile = fit_tile(requested, {64, 64, 16}, shape, launch.block, linalg::WarpFragment::k);
   launch.tensor_cores = true;
   launch.team_size = Kernel::team_size(launch.tile);
+  if (launch.team_size > Kernel::max_team_size)
+    throw std::runtime_error("matmul tiled: on " + std::string(SpaceTraits<ExecSpace>::name) +
+                             "'s FP64 tensor cores a team has a warp per 32x32 block of the C tile, at most " +
+                             std::to_string(Kernel::max_team_size / Kernel::warp_size) + " warps; " + shown +
+                             " needs " + std::to_string(launch.team_size / Kernel::warp_size));
   launch.scratch_bytes = Kernel::scratch_bytes(launch.tile);
   place_scratch<ExecSpace>(launch);
   if (launch.scratch_level != 0)  // the asynchronous copies write shared memory only
@@ -638,10 +651,12 @@ void multiply_tiled(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a, con
 template <class ExecSpace>
 void multiply_tiled_variant(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a, const SpaceMatrix<ExecSpace>& b,
                             const SpaceMatrix<ExecSpace>& c, const TiledLaunch& launch) {
-  if constexpr (tiled_on_tensor_cores<ExecSpace>)
-    if (launch.tensor_cores)
-      return launch_tiled(space, TensorCoreTiledMultiply<ExecSpace>(a, b, c, launch.tile, launch.scratch_level),
-                          launch);
+  if constexpr (tiled_on_tensor_cores<ExecSpace>) {
+    if (launch.tensor_cores) {
+      launch_tiled(space, TensorCoreTiledMultiply<ExecSpace>(a, b, c, launch.tile, launch.scratch_level), launch);
+      return;
+    }
+  }
   multiply_tiled(space, a, b, c, launch);
 }
 
