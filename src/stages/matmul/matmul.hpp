@@ -222,6 +222,22 @@ struct TiledProduct {
   // The first row and column of C in a team's tile.
   KOKKOS_INLINE_FUNCTION std::int64_t tile_row0(std::int64_t team) const { return team % tiles_down * tile.m; }
   KOKKOS_INLINE_FUNCTION std::int64_t tile_col0(std::int64_t team) const { return team / tiles_down * tile.n; }
+
+  // A team's threads' shares of a rows×cols block they stage: they split the rows first, so that
+  // consecutive threads take consecutive elements of a column, adjacent in memory (LayoutLeft),
+  // and a GPU's loads coalesce. A thread takes rows rank_down + i threads_down of columns
+  // rank_across + j threads_across; the threads left over when the team size is no multiple of
+  // threads_down take none.
+  struct BlockShare {
+    int threads_down, threads_across, rank_down, rank_across;
+
+    KOKKOS_INLINE_FUNCTION BlockShare(int team_size, int team_rank, int rows)
+        : threads_down(team_size < rows ? team_size : rows),
+          threads_across(team_size / threads_down),
+          rank_down(team_rank % threads_down),
+          rank_across(team_rank / threads_down) {}
+    KOKKOS_INLINE_FUNCTION bool idle() const { return rank_across >= threads_across; }
+  };
 };
 
 // The tiled kernel: team t computes the C tile (tile.m × tile.n) at league rank t. For each K
@@ -295,26 +311,22 @@ struct TiledMultiply : TiledProduct<ExecSpace> {
   }
 
   // Calls put(r, s, source(row0 + r, col0 + s)) over a rows×cols block, with zeros past the
-  // source's edges. The team's threads split the rows first: consecutive threads read consecutive
-  // elements of a column, adjacent in memory (LayoutLeft), so a GPU's loads coalesce; a one-thread
-  // CPU team sweeps each column in order. No division per element: it would cost more than the
-  // copy on a CPU.
+  // source's edges, each thread its BlockShare; a one-thread CPU team sweeps each column in order.
+  // No division per element: it would cost more than the copy on a CPU.
   template <class Put>
   KOKKOS_INLINE_FUNCTION static void copy_block(const Member& team, int rows, int cols,
                                                 const SpaceMatrix<ExecSpace>& source, std::int64_t row0,
                                                 std::int64_t col0, const Put& put) {
-    const int threads_down = team.team_size() < rows ? team.team_size() : rows;
-    const int threads_across = team.team_size() / threads_down;
-    const int lane_down = team.team_rank() % threads_down, lane_across = team.team_rank() / threads_down;
-    if (lane_across >= threads_across) return;  // left over when team size % threads_down != 0
+    const typename Product::BlockShare share(team.team_size(), team.team_rank(), rows);
+    if (share.idle()) return;
     const std::int64_t rows_left = static_cast<std::int64_t>(source.extent(0)) - row0;
     const std::int64_t cols_left = static_cast<std::int64_t>(source.extent(1)) - col0;
     const int valid_rows = rows_left < rows ? static_cast<int>(rows_left) : rows;
-    for (int s = lane_across; s < cols; s += threads_across) {
+    for (int s = share.rank_across; s < cols; s += share.threads_across) {
       const int valid = s < cols_left ? valid_rows : 0;
-      int r = lane_down;
-      for (; r < valid; r += threads_down) put(r, s, source(row0 + r, col0 + s));
-      for (; r < rows; r += threads_down) put(r, s, 0.0);
+      int r = share.rank_down;
+      for (; r < valid; r += share.threads_down) put(r, s, source(row0 + r, col0 + s));
+      for (; r < rows; r += share.threads_down) put(r, s, 0.0);
     }
   }
 
@@ -429,34 +441,35 @@ struct TensorCoreTiledMultiply : TiledProduct<ExecSpace> {
       : Product(a_, b_, c_, tile_, scratch_level_), warps_down(tile_.m / warp_rows) {}
 
   static int team_size(const TileShape& t) { return t.m / warp_rows * (t.n / warp_cols) * warp_size; }
+  // The padded leading dimensions of the A tile (tile.m × tile.k) and the B tile (tile.k × tile.n).
+  KOKKOS_INLINE_FUNCTION static int a_ld(const TileShape& t) { return t.m + pad; }
+  KOKKOS_INLINE_FUNCTION static int b_ld(const TileShape& t) { return t.k + pad; }
   // One stage: the A tile, then the B tile.
-  KOKKOS_INLINE_FUNCTION static int stage_size(const TileShape& t) { return (t.m + pad) * t.k + (t.k + pad) * t.n; }
+  KOKKOS_INLINE_FUNCTION static int stage_size(const TileShape& t) { return a_ld(t) * t.k + b_ld(t) * t.n; }
   static std::size_t scratch_bytes(const TileShape& t) {
     return Scratch::shmem_size(static_cast<std::size_t>(stages) * stage_size(t));
   }
-  // Issues this thread's copies of source(row0 + r, col0 + s) into tile[r + s * ld] for a
-  // rows×cols block, zeros past the source's edges; the team's threads split the rows first, so
-  // that a warp reads consecutive elements of a column (LayoutLeft). A block inside the source, as
-  // all but the edge tiles are, is walked by pointers without a bounds test per element.
+  // Issues this thread's copies (its BlockShare) of source(row0 + r, col0 + s) into
+  // tile[r + s * ld] for a rows×cols block, zeros past the source's edges. A block inside the
+  // source, as all but the edge tiles are, is walked by pointers without a bounds test per element.
   KOKKOS_INLINE_FUNCTION static void stage_block(const Member& team, int rows, int cols,
                                                  const SpaceMatrix<ExecSpace>& source, std::int64_t row0,
                                                  std::int64_t col0, double* tile, int ld) {
-    const int threads_down = team.team_size() < rows ? team.team_size() : rows;
-    const int threads_across = team.team_size() / threads_down;
-    const int rank_down = team.team_rank() % threads_down, rank_across = team.team_rank() / threads_down;
-    if (rank_across >= threads_across) return;
+    const typename Product::BlockShare share(team.team_size(), team.team_rank(), rows);
+    if (share.idle()) return;
     const std::int64_t source_rows = source.extent(0), source_cols = source.extent(1);
     if (row0 + rows <= source_rows && col0 + cols <= source_cols) {
-      const std::int64_t column_step = static_cast<std::int64_t>(threads_across) * source.stride(1);
-      const double* from = &source(row0 + rank_down, col0 + rank_across);
-      double* to = tile + rank_down + rank_across * ld;
-      for (int s = rank_across; s < cols; s += threads_across, from += column_step, to += threads_across * ld)
-        for (int r = 0; r < rows - rank_down; r += threads_down) linalg::copy_async(to + r, from + r, true);
+      const std::int64_t column_step = static_cast<std::int64_t>(share.threads_across) * source.stride(1);
+      const double* from = &source(row0 + share.rank_down, col0 + share.rank_across);
+      double* to = tile + share.rank_down + share.rank_across * ld;
+      for (int s = share.rank_across; s < cols;
+           s += share.threads_across, from += column_step, to += share.threads_across * ld)
+        for (int r = 0; r < rows - share.rank_down; r += share.threads_down) linalg::copy_async(to + r, from + r, true);
       return;
     }
-    for (int s = rank_across; s < cols; s += threads_across) {
+    for (int s = share.rank_across; s < cols; s += share.threads_across) {
       const bool column_inside = col0 + s < source_cols;
-      for (int r = rank_down; r < rows; r += threads_down) {
+      for (int r = share.rank_down; r < rows; r += share.threads_down) {
         const bool inside = column_inside && row0 + r < source_rows;
         linalg::copy_async(tile + r + s * ld, inside ? &source(row0 + r, col0 + s) : source.data(), inside);
       }
@@ -465,14 +478,14 @@ struct TensorCoreTiledMultiply : TiledProduct<ExecSpace> {
 
   KOKKOS_INLINE_FUNCTION void stage_tiles(const Member& team, double* stage, std::int64_t row0, std::int64_t col0,
                                           std::int64_t k0) const {
-    stage_block(team, tile.m, tile.k, a, row0, k0, stage, tile.m + pad);
-    stage_block(team, tile.k, tile.n, b, k0, col0, stage + (tile.m + pad) * tile.k, tile.k + pad);
+    stage_block(team, tile.m, tile.k, a, row0, k0, stage, a_ld(tile));
+    stage_block(team, tile.k, tile.n, b, k0, col0, stage + a_ld(tile) * tile.k, b_ld(tile));
   }
 
   KOKKOS_INLINE_FUNCTION void operator()(const Member& team) const {
     const std::int64_t row0 = this->tile_row0(team.league_rank()), col0 = this->tile_col0(team.league_rank());
     const std::int64_t depth = a.extent(1);
-    const int lda = tile.m + pad, ldb = tile.k + pad;
+    const int lda = a_ld(tile), ldb = b_ld(tile);
     const Scratch scratch(team.team_scratch(scratch_level), static_cast<std::size_t>(stages) * stage_size(tile));
     const int warp = team.team_rank() / warp_size, lane = team.team_rank() % warp_size;
     const int warp_row0 = warp % warps_down * warp_rows, warp_col0 = warp / warps_down * warp_cols;
