@@ -112,13 +112,13 @@ TYPED_TEST(AnnOnSpace, RowsOutsideTheDataBlockAreGeneratedBitForBit) {
   EXPECT_EQ(to_vector(from_part.condition), to_vector(from_all.condition));
 }
 
-// The hidden layer of p's training data on the space, with that data.
+// The hidden layer of p's training data on the space beside its target, [L | y], with that data.
 template <class ExecSpace>
-std::pair<klab::SpaceMatrix<ExecSpace>, klab::stages::AnnData<ExecSpace>> hidden_layer_of(const AnnParams& p,
-                                                                                          std::uint64_t seed) {
+std::pair<klab::stages::LayerAndTarget<ExecSpace>, klab::stages::AnnData<ExecSpace>> hidden_layer_of(
+    const AnnParams& p, std::uint64_t seed) {
   const auto data = klab::stages::make_ann_data(ExecSpace(), p, seed, klab::stages::ann_stream_x);
-  const klab::SpaceMatrix<ExecSpace> layer("layer", p.obs, p.outer_unknowns());
-  klab::stages::hidden_layer(ExecSpace(), data.x, fit_inner(data, p), layer);
+  const auto layer = klab::stages::make_layer_and_target(ExecSpace(), p.outer_unknowns(), data.y);
+  klab::stages::hidden_layer(ExecSpace(), data.x, fit_inner(data, p), layer.layer);
   return {layer, data};
 }
 
@@ -157,13 +157,13 @@ TYPED_TEST(AnnOnSpace, OuterWeightsMatchAHostLuSolve) {
   // Cholesky blocks of 5; LᵀL as one gemm, and as the lower triangle of 3 × 3 blocks (on a device:
   // host spaces call the host BLAS and LAPACK whatever the keys).
   klab::stages::OuterLayer<ExecSpace> outer(p.outer_unknowns(), 5, 1), outer_lower(p.outer_unknowns(), 5, 3);
-  outer.solve(ExecSpace(), layer, data.y, p.lambda);
-  outer_lower.solve(ExecSpace(), layer, data.y, p.lambda);
+  outer.solve(ExecSpace(), layer.both, p.lambda);
+  outer_lower.solve(ExecSpace(), layer.both, p.lambda);
   ASSERT_TRUE(outer.report().ok()) << outer.report().describe_failure();
   ASSERT_TRUE(outer_lower.report().ok()) << outer_lower.report().describe_failure();
 
   const std::size_t obs = p.obs, n = p.outer_unknowns();
-  const std::vector<double> l = to_vector(layer);
+  const std::vector<double> l = to_vector(layer.layer);
   const std::vector<double> expected = host_outer_weights(l, to_vector(data.y), n, p.lambda);
   EXPECT_LE(relative_difference(to_vector(outer.weights()), expected), 1e-8);
   EXPECT_LE(relative_difference(to_vector(outer_lower.weights()), expected), 1e-8);
@@ -178,7 +178,7 @@ TYPED_TEST(AnnOnSpace, LowerGramIsTheLowerTriangleOfLtL) {
   AnnParams p = small_params(true);
   p.neurons = 12;
   const std::size_t obs = p.obs, n = p.outer_unknowns();
-  const auto layer = hidden_layer_of<ExecSpace>(p, 7).first;
+  const auto layer = hidden_layer_of<ExecSpace>(p, 7).first.layer;
   const std::vector<double> expected = host_gram(to_vector(layer), obs, n);
   const auto lower_difference = [&](const klab::SpaceMatrix<ExecSpace>& gram) {
     const std::vector<double> got = to_vector(gram);
@@ -219,10 +219,10 @@ TYPED_TEST(AnnOnSpace, HostBlasOuterWeightsMatchPlainHostLoops) {
     p.lambda = 1.0;
     const auto [layer, data] = hidden_layer_of<ExecSpace>(p, seed);
     klab::stages::OuterLayer<ExecSpace> outer(p.outer_unknowns(), 32, 4);
-    outer.solve(ExecSpace(), layer, data.y, p.lambda);
+    outer.solve(ExecSpace(), layer.both, p.lambda);
     ASSERT_TRUE(outer.report().ok()) << outer.report().describe_failure();
     const std::vector<double> expected =
-        host_outer_weights(to_vector(layer), to_vector(data.y), p.outer_unknowns(), p.lambda);
+        host_outer_weights(to_vector(layer.layer), to_vector(data.y), p.outer_unknowns(), p.lambda);
     EXPECT_LE(relative_difference(to_vector(outer.weights()), expected), 1e-9)
         << "condition estimate " << outer.report().condition_estimate();
   }
@@ -332,7 +332,7 @@ TEST(Ann, EveryKeyChangesWhatRuns) {
   EXPECT_EQ(plain.sampling.unit, "repetition");
   EXPECT_TRUE(plain.distributed);
   // Every rank holds all of W and the outer system: their bytes, exactly, are not split.
-  EXPECT_EQ(plain.replicated_bytes, 8.0 * (21.0 * 22.0 + 20.0 * 8.0));
+  EXPECT_EQ(plain.replicated_bytes, 8.0 * (24.0 * 22.0 + 20.0 * 8.0));  // the system's rows padded to 24
   EXPECT_LT(plain.replicated_bytes, plain.memory_bytes);
 
   // Keys seen in the case itself: its identity, its memory and its variants' work.

@@ -6,6 +6,7 @@
 #include <Kokkos_Core.hpp>
 #include <cmath>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -107,15 +108,24 @@ void for_each_cholesky(std::int64_t block, F&& f) {
   }
 }
 
+TEST(BlockedCholesky, TakesBlocksOfOneColumnToItsWidest) {
+  using Blocked = klab::linalg::BlockedCholesky<Kokkos::DefaultHostExecutionSpace>;
+  EXPECT_THROW(Blocked(0), std::invalid_argument);
+  EXPECT_THROW(Blocked(klab::linalg::cholesky_max_block + 1), std::invalid_argument);
+  EXPECT_NO_THROW(Blocked(1));
+  EXPECT_NO_THROW(Blocked(klab::linalg::cholesky_max_block));
+}
+
 TYPED_TEST(CholeskyOnSpace, SolvesSpdSystemsLikeHostLu) {
   using ExecSpace = TypeParam;
   const std::uint64_t seed = std::random_device{}();
   std::mt19937_64 rng(seed);
-  // One block, several blocks with a shorter last one, blocks of one column, a block larger than n;
-  // and sizes that cross the host LAPACK's own blocking (OpenBLAS's dpotrf factors up to 32 columns
-  // unblocked, larger matrices in diagonal blocks of about n/4, recursively).
+  // One block, several blocks with a shorter last one, blocks of one column, a block larger than n,
+  // panels of several teams' rows (64 each); and sizes that cross the host LAPACK's own blocking
+  // (OpenBLAS's dpotrf factors up to 32 columns unblocked, larger matrices in diagonal blocks of
+  // about n/4, recursively).
   for (const auto& [n, block] : std::vector<std::pair<std::size_t, std::int64_t>>{
-           {1, 8}, {37, 37}, {150, 32}, {60, 1}, {45, 200}, {33, 16}, {301, 32}}) {
+           {1, 8}, {32, 32}, {150, 32}, {60, 1}, {20, 32}, {33, 16}, {301, 32}, {203, 7}}) {
     const auto a = random_spd(n, 0.1, rng);
     const auto b = random_values(n * 2, rng);
     std::vector<klab::linalg::CholeskyReport> reports;

@@ -1,8 +1,8 @@
 #pragma once
 // Symmetric positive-definite solves A·X = B on an execution space: a right-looking blocked
-// Cholesky factorisation A = L·Lᵀ. Per block column, one team factors the small diagonal block,
-// Kokkos Kernels trsm forms the panel below it and gemm updates the trailing matrix, so the
-// O(n³) work runs as BLAS 3 (cuBLAS / the host BLAS through Kokkos Kernels' TPLs).
+// Cholesky factorisation A = L·Lᵀ. Per block column, one launch factors the small diagonal block
+// and solves the panel below it against it, and Kokkos Kernels gemm updates the trailing matrix,
+// so the O(n³) work runs as BLAS 3 (cuBLAS / the host BLAS through Kokkos Kernels' TPLs).
 //
 // On host spaces HostCholesky does the same with the host LAPACK's dpotrf and dpotrs (see
 // linalg/host_lapack.hpp); cholesky_for picks the one for a space.
@@ -97,26 +97,45 @@ KOKKOS_INLINE_FUNCTION void for_lower_triangle(const Member& member, int first, 
     for (int c = first + rank % lanes; c <= i; c += lanes) f(i, c);
 }
 
-// One team factors the width×width block of a at (k0, k0) in place, on a copy in its scratch at
-// `level` (see cholesky_diagonal_block), and folds its pivots into the status.
+// The widest block the factorisation takes: a row of a block is worked on in an array of this
+// many registers.
+constexpr int cholesky_max_block = 32;
+
+// Block column [k0, k0 + width) of the factorisation of the n×n matrix a, in one launch. Every
+// team copies the diagonal block A_kk into its scratch and factors it there, the same chain of
+// `width` steps in every team so that none waits for another; then it turns its share of the
+// panel rows below, P, into P·L_kk⁻ᵀ, each row a chain of `width` steps of its own, one row per
+// thread. Team 0 folds the pivots into the status and writes L_kk to rows k0.. of `diagonal`, not
+// to a, whose A_kk other teams may not have read yet (CholeskyDiagonalCopy puts it there later).
+// The chains are latency, not work: so the block sits in scratch (GPU shared memory) and a row's
+// values in registers, loaded together before they are updated.
 template <class ExecSpace>
-struct CholeskyDiagonalBlock {
+struct CholeskyBlockColumn {
+  using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
   using Scratch = Kokkos::View<double**, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space,
                                Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  static constexpr int max_width = cholesky_max_block;
 
-  SpaceMatrix<ExecSpace> a;
+  SpaceMatrix<ExecSpace> a, diagonal;
   SpaceVector<ExecSpace> status;
-  std::int64_t k0;
-  int width, level;
+  std::int64_t k0, n;
+  int width, panel_rows;  // panel_rows: the rows below the block each team solves
 
-  KOKKOS_INLINE_FUNCTION void operator()(const typename Kokkos::TeamPolicy<ExecSpace>::member_type& member) const {
-    Scratch block(member.team_scratch(level), width, width);
+  static std::size_t scratch_bytes(int width) {
+    return Scratch::shmem_size(width, width) + Scratch::shmem_size(width, 1);
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const Member& member) const {
+    Scratch block(member.team_scratch(0), width, width);
+    Scratch inverse_root(member.team_scratch(0), width, 1);
     for_lower_triangle(member, 0, width, [&](int i, int c) { block(i, c) = a(k0 + i, k0 + c); });
-    // Every thread sees the same pivots, so each keeps the statistics in registers and one
+    // Every thread sees the same pivots, so each keeps the statistics in registers and team 0
     // writes them at the end: no global-memory round trip inside the chain of columns.
     const double threshold = status(CholeskySlot::threshold);
     double low = status(CholeskySlot::min_pivot), high = status(CholeskySlot::max_pivot);
     double failed_column = status(CholeskySlot::failed_column), failed_pivot = status(CholeskySlot::failed_pivot);
+    // The columns stay unscaled (L_ij·L_jj) until the end, so a step needs one barrier: its
+    // update reads column j while it writes only columns to the right.
     for (int j = 0; j < width; ++j) {
       member.team_barrier();
       const double pivot = block(j, j);
@@ -131,65 +150,128 @@ struct CholeskyDiagonalBlock {
       }
       // A failed pivot is recorded and replaced by 1 so the rest stays finite; the caller
       // refuses the factor.
-      const double root = singular ? 1.0 : compat::math::sqrt(pivot);
-      member.team_barrier();  // everyone has read block(j, j) before it is overwritten
-      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, j, width),
-                           [&](int i) { block(i, j) = i == j ? root : block(i, j) / root; });
-      member.team_barrier();
-      for_lower_triangle(member, j + 1, width, [&](int i, int c) { block(i, c) -= block(i, j) * block(c, j); });
+      const double inverse = singular ? 1.0 : 1.0 / compat::math::sqrt(pivot);
+      if (member.team_rank() == 0) inverse_root(j, 0) = inverse;
+      const double inverse_pivot = inverse * inverse;
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, j + 1, width), [&](int i) {
+        const double l = block(i, j) * inverse_pivot;
+        double row[max_width], column[max_width];
+#ifdef __CUDA_ARCH__
+#pragma unroll
+#endif
+        for (int d = 0; d < max_width; ++d)
+          if (d > j && d <= i) {
+            row[d] = block(i, d);
+            column[d] = block(d, j);
+          }
+#ifdef __CUDA_ARCH__
+#pragma unroll
+#endif
+        for (int d = 0; d < max_width; ++d)
+          if (d > j && d <= i) block(i, d) = row[d] - l * column[d];
+      });
     }
-    Kokkos::single(Kokkos::PerTeam(member), [&] {
-      status(CholeskySlot::min_pivot) = low;
-      status(CholeskySlot::max_pivot) = high;
-      status(CholeskySlot::failed_column) = failed_column;
-      status(CholeskySlot::failed_pivot) = failed_pivot;
-    });
     member.team_barrier();
-    for_lower_triangle(member, 0, width, [&](int i, int c) { a(k0 + i, k0 + c) = block(i, c); });
+    for_lower_triangle(member, 0, width, [&](int i, int c) { block(i, c) *= inverse_root(c, 0); });
+    member.team_barrier();
+    if (member.league_rank() == 0) {
+      Kokkos::single(Kokkos::PerTeam(member), [&] {
+        status(CholeskySlot::min_pivot) = low;
+        status(CholeskySlot::max_pivot) = high;
+        status(CholeskySlot::failed_column) = failed_column;
+        status(CholeskySlot::failed_pivot) = failed_pivot;
+      });
+      for_lower_triangle(member, 0, width, [&](int i, int c) { diagonal(k0 + i, c) = block(i, c); });
+    }
+    // Row r of the panel: x_c = (p_c - Σ_{d<c} x_d·L_cd) / L_cc, column by column, each x_c
+    // subtracted from the rest of the row as soon as it is known.
+    const std::int64_t first = k0 + width + static_cast<std::int64_t>(member.league_rank()) * panel_rows;
+    const int rows = n - first < panel_rows ? static_cast<int>(n - first) : panel_rows;
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, rows), [&](int r) {
+      double x[max_width];
+#ifdef __CUDA_ARCH__
+#pragma unroll
+#endif
+      for (int d = 0; d < max_width; ++d)
+        if (d < width) x[d] = a(first + r, k0 + d);
+#ifdef __CUDA_ARCH__
+#pragma unroll
+#endif
+      for (int c = 0; c < max_width; ++c) {
+        if (c < width) x[c] *= inverse_root(c, 0);
+#ifdef __CUDA_ARCH__
+#pragma unroll
+#endif
+        for (int d = 0; d < max_width; ++d)
+          if (d > c && d < width) x[d] -= x[c] * block(d, c);
+      }
+#ifdef __CUDA_ARCH__
+#pragma unroll
+#endif
+      for (int d = 0; d < max_width; ++d)
+        if (d < width) a(first + r, k0 + d) = x[d];
+    });
   }
 };
 
-// Factors a(k0:k1, k0:k1) in place, in one team, on a copy in scratch memory (GPU shared memory
-// up to 40 KiB, i.e. blocks of up to 71 columns; larger blocks use the slower level-1 scratch):
-// per column, scale it by its pivot's root, then subtract its outer product from the part of the
-// block to its right, the (row, column) pairs of that update spread over the team. The copy
-// matters: the update is a chain of `block` dependent steps on one multiprocessor, so each step
-// must cost shared-memory latency, not global-memory latency.
+// Factors block column [k0, k1) of a (see CholeskyBlockColumn): a team of `panel_rows` threads
+// on a device per that many rows below the block.
 template <class ExecSpace>
-void cholesky_diagonal_block(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a, std::int64_t k0, std::int64_t k1,
-                             const SpaceVector<ExecSpace>& status) {
-  using Policy = Kokkos::TeamPolicy<ExecSpace>;
-  using Scratch = typename CholeskyDiagonalBlock<ExecSpace>::Scratch;
+void cholesky_block_column(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a,
+                           const SpaceMatrix<ExecSpace>& diagonal, std::int64_t k0, std::int64_t k1,
+                           const SpaceVector<ExecSpace>& status) {
+  using Kernel = CholeskyBlockColumn<ExecSpace>;
+  constexpr int panel_rows = 64;
+  const std::int64_t n = a.extent(0);
   const int width = static_cast<int>(k1 - k0);
-  const std::size_t bytes = Scratch::shmem_size(width, width);
-  const int level = bytes <= 40 * 1024 ? 0 : 1;  // 48 KiB less room for Kokkos's own alignment
-  Policy policy(space, 1, SpaceTraits<ExecSpace>::is_device ? 256 : 1);
-  policy.set_scratch_size(level, Kokkos::PerTeam(bytes));
-  Kokkos::parallel_for("cholesky::diagonal_block", policy,
-                       CholeskyDiagonalBlock<ExecSpace>{a, status, k0, width, level});
+  const std::int64_t teams = std::max<std::int64_t>(1, (n - k1 + panel_rows - 1) / panel_rows);
+  Kokkos::TeamPolicy<ExecSpace> policy(space, static_cast<int>(teams), SpaceTraits<ExecSpace>::is_device ? panel_rows : 1);
+  policy.set_scratch_size(0, Kokkos::PerTeam(Kernel::scratch_bytes(width)));
+  Kokkos::parallel_for("cholesky::block_column", policy, Kernel{a, diagonal, status, k0, n, width, panel_rows});
 }
+
+// Row i of the diagonal blocks of L, from `diagonal` (row i: L_i,k0.. for the block k0 of i) to a.
+template <class ExecSpace>
+struct CholeskyDiagonalCopy {
+  SpaceMatrix<ExecSpace> a, diagonal;
+  std::int64_t n, block;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t e) const {
+    const std::int64_t i = e % n, c = e / n, k0 = i - i % block;
+    if (k0 + c <= i) a(i, k0 + c) = diagonal(i, c);
+  }
+};
 
 template <class ExecSpace>
 class BlockedCholesky {
  public:
-  explicit BlockedCholesky(std::int64_t block) : block_(block), status_("cholesky::status", CholeskySlot::count) {}
+  // block: 1 to cholesky_max_block columns.
+  explicit BlockedCholesky(std::int64_t block) : block_(block), status_("cholesky::status", CholeskySlot::count) {
+    if (block < 1 || block > cholesky_max_block)
+      throw std::invalid_argument("Cholesky block of " + std::to_string(block) + " columns: 1 to " +
+                                  std::to_string(cholesky_max_block) + " are possible");
+  }
 
   // Overwrites the lower triangle of the n×n matrix `a` with L; the upper triangle is left as is.
   // Enqueues only: report() reads the outcome.
   void factor(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a) {
     const std::int64_t n = a.extent(0);
     size_ = n;
+    const std::int64_t width = std::min(n, block_);
+    if (diagonal_.extent(0) != static_cast<std::size_t>(n) || diagonal_.extent(1) != static_cast<std::size_t>(width))
+      diagonal_ = SpaceMatrix<ExecSpace>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "cholesky::diagonal"), n, width);
     cholesky_start(space, a, status_);
     for (std::int64_t k0 = 0; k0 < n; k0 += block_) {
       const std::int64_t k1 = std::min(n, k0 + block_);
-      cholesky_diagonal_block(space, a, k0, k1, status_);
+      cholesky_block_column(space, a, diagonal_, k0, k1, status_);
       if (k1 == n) break;
-      const auto diagonal = Kokkos::subview(a, std::make_pair(k0, k1), std::make_pair(k0, k1));
       const auto panel = Kokkos::subview(a, std::make_pair(k1, n), std::make_pair(k0, k1));
       const auto trailing = Kokkos::subview(a, std::make_pair(k1, n), std::make_pair(k1, n));
-      compat::trsm(space, "R", "L", "T", "N", 1.0, diagonal, panel);
       compat::gemm(space, "N", "T", -1.0, panel, panel, 1.0, trailing);
     }
+    Kokkos::parallel_for("cholesky::diagonal_copy",
+                         Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, n * width),
+                         CholeskyDiagonalCopy<ExecSpace>{a, diagonal_, n, width});
   }
 
   // Overwrites the n×k right-hand sides `b` with the solution of L·Lᵀ·x = b.
@@ -214,6 +296,7 @@ class BlockedCholesky {
   std::int64_t block_;
   std::int64_t size_ = 0;
   SpaceVector<ExecSpace> status_;
+  SpaceMatrix<ExecSpace> diagonal_;  // the diagonal blocks of L, each in the rows it covers
 };
 
 // The same factorisation and report by the host LAPACK, on host spaces: dpotrf factors the whole

@@ -31,7 +31,8 @@ struct AnnCase {
         host_train(host_ann_data(train.source, train.first, train.x.extent(0))),
         inner{SpaceMatrix<ExecSpace>("ann::w", ann.neurons, ann.vars), SpaceVector<ExecSpace>("ann::b", ann.neurons),
               SpaceVector<ExecSpace>("ann::condition", ann.neurons)},
-        layer("ann::layer", train.x.extent(0), ann.outer_unknowns()),
+        layer_and_target(make_layer_and_target(on, ann.outer_unknowns(), train.y)),
+        layer(layer_and_target.layer),
         outer(ann.outer_unknowns(), ann.block, ann.gram_blocks, ranks) {}
 
   ExecSpace space;
@@ -40,7 +41,8 @@ struct AnnCase {
   AnnData<ExecSpace> train, test;
   HostAnnData host_train;
   InnerWeights<ExecSpace> inner;
-  SpaceMatrix<ExecSpace> layer;  // the train set's hidden layer, until the outer check
+  LayerAndTarget<ExecSpace> layer_and_target;  // [L | y] of the train set
+  SpaceMatrix<ExecSpace> layer;  // L: the train set's hidden layer, until the outer check
   OuterLayer<ExecSpace> outer;
 };
 
@@ -131,7 +133,7 @@ CaseSetup setup_ann(const ExecSpace& space, const AnnParams& params, std::uint64
   inner.check = [c] { return check_inner(*c); };
   hidden.body = [c] { hidden_layer(c->space, c->train.x, c->inner, c->layer); };
   hidden.check = [c] { return check_hidden(*c); };
-  outer.body = [c] { c->outer.solve(c->space, c->layer, c->train.y, c->params.lambda); };
+  outer.body = [c] { c->outer.solve(c->space, c->layer_and_target.both, c->params.lambda); };
   outer.check = [c] { return check_outer(*c); };
   CaseSetup setup;
   setup.variants = {inner, hidden, outer};
@@ -150,7 +152,7 @@ StageDefinition ann_stage() {
             params.bias = reader.boolean("bias", true);
             params.amplitude = reader.real("amplitude", 0.5, {0.0, 1e300});
             params.lambda = reader.real("lambda", 0.0, {0.0, 1e300});
-            params.block = reader.integer("block", 32, {1, 4096});
+            params.block = reader.integer("block", 32, {1, linalg::cholesky_max_block});
             params.gram_blocks = static_cast<int>(reader.integer("gram_blocks", 4, {1, 64}));
             params.min_correlation = reader.real("min_correlation", 0.999, {-1.0, 1.0});
             params.sample = reader.integer("sample", std::min<std::int64_t>(500, params.obs), {0, params.obs});

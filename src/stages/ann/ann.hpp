@@ -7,8 +7,9 @@
 //   inner layer    for each neuron k, the least-squares fit of arctanh(y) on a random subset of
 //                  m = obs/neurons distinct rows: [X_k | 1]·(w_k, b_k) ≈ arctanh(y_k)
 //   hidden layer   L = [tanh(X·Wᵀ + b) | 1]            (Kokkos Kernels gemm, then the activation)
-//   outer layer    (LᵀL + λI)·v = Lᵀy                   (gemm, gemv, blocked Cholesky on the space;
-//                                                        on host spaces dsyrk, dpotrf and dpotrs)
+//   outer layer    (LᵀL + λI)·v = Lᵀy                   (LᵀL and Lᵀy from one gram of [L | y] by
+//                                                        gemms, blocked Cholesky on the space; on
+//                                                        host spaces dsyrk, dpotrf and dpotrs)
 //
 // `bias: true` (the default) is the seed's formula: a bias column in every inner fit and b_0 in
 // the outer layer. `bias: false` is the seed's code, which leaves both out.
@@ -350,6 +351,23 @@ void hidden_layer(const ExecSpace& space, const SpaceMatrix<ExecSpace>& x, const
       AnnActivation<ExecSpace>{layer, b, obs, neurons});
 }
 
+// [L | y]: the hidden layer L (obs × n, which hidden_layer writes) with the target y in the column
+// after it. The outer layer's gram of it holds LᵀL and, in its last row, yᵀL: L is read once, not
+// once more for Lᵀy.
+template <class ExecSpace>
+struct LayerAndTarget {
+  SpaceMatrix<ExecSpace> both;   // [L | y]
+  SpaceMatrix<ExecSpace> layer;  // L: the first n columns of both
+};
+
+template <class ExecSpace>
+LayerAndTarget<ExecSpace> make_layer_and_target(const ExecSpace& space, std::int64_t unknowns,
+                                                const SpaceVector<ExecSpace>& y) {
+  const SpaceMatrix<ExecSpace> both("ann::layer_and_target", y.extent(0), unknowns + 1);
+  Kokkos::deep_copy(space, Kokkos::subview(both, Kokkos::ALL, unknowns), y);
+  return {both, Kokkos::subview(both, Kokkos::ALL, std::make_pair(std::int64_t(0), unknowns))};
+}
+
 // G = LᵀL on and below the diagonal. With `blocks` column blocks of L, only the blocks·(blocks+1)/2
 // blocks of G on and below the diagonal are multiplied, (blocks+1)/(2·blocks) of the full gemm's
 // flops, in smaller gemms; the Cholesky factorisation reads nothing else.
@@ -363,49 +381,59 @@ void lower_gram(const ExecSpace& space, const SpaceMatrix<ExecSpace>& l, const S
                    Kokkos::subview(l, Kokkos::ALL, part(bj)), 0.0, Kokkos::subview(g, part(bi), part(bj)));
 }
 
-// normal(j, j) += λ: the ridge on the outer normal equations' diagonal.
+// From the lower triangle of the gram of [L | y], (n+1) × (n+1), the normal equations [LᵀL + λI | Lᵀy]
+// in its first n rows: Lᵀy from the last row into the last column, λ onto the diagonal.
 template <class ExecSpace>
-struct AnnRidge {
-  SpaceMatrix<ExecSpace> normal;
+struct AnnNormalEquations {
+  SpaceMatrix<ExecSpace> system;
+  std::int64_t n;
   double lambda;
 
-  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t j) const { normal(j, j) += lambda; }
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t j) const {
+    system(j, n) = system(n, j);
+    system(j, j) += lambda;
+  }
 };
 
+// Rows allocated for the gram of [L | y], n+1 of them used: a multiple of 8, so that its leading
+// dimension keeps every column aligned for cuBLAS's vector loads and stores (an odd one makes it
+// fall back to slower kernels).
+inline std::int64_t outer_system_rows(std::int64_t unknowns) { return (unknowns + 1 + 7) / 8 * 8; }
+
 // The outer layer's normal equations (LᵀL + λI)·v = Lᵀy, solved on the space. On several ranks
-// each holds some rows of L and y: their LᵀL and Lᵀy are summed over the ranks (one sum of the
-// n × (n+1) matrix [LᵀL | Lᵀy]), then every rank factors and solves the same system.
+// each holds some rows of L and y: the lower triangles of their grams of [L | y] are summed over
+// the ranks (one sum of an (n+1) × (n+1) matrix), then every rank factors and solves the same system.
 // On host spaces LᵀL is one dsyrk and the factorisation the host LAPACK's, each one call on all
 // the BLAS's threads, as NumPy does; `block` and `gram_blocks` shape the device path only.
 template <class ExecSpace>
 class OuterLayer {
  public:
   OuterLayer(std::int64_t unknowns, std::int64_t block, int gram_blocks, Communicator comm = Communicator())
-      : system_("ann::outer_system", unknowns, unknowns + 1),
-        normal_(Kokkos::subview(system_, Kokkos::ALL, std::make_pair(std::int64_t(0), unknowns))),
-        v_(Kokkos::subview(system_, Kokkos::ALL, std::make_pair(unknowns, unknowns + 1))),
+      : storage_("ann::outer_system", outer_system_rows(unknowns), unknowns + 1),
+        system_(Kokkos::subview(storage_, std::make_pair(std::int64_t(0), unknowns + 1), Kokkos::ALL)),
+        normal_(Kokkos::subview(system_, std::make_pair(std::int64_t(0), unknowns),
+                                std::make_pair(std::int64_t(0), unknowns))),
+        v_(Kokkos::subview(system_, std::make_pair(std::int64_t(0), unknowns), std::make_pair(unknowns, unknowns + 1))),
         cholesky_(linalg::cholesky_for<ExecSpace>(block)),
         block_(block),
         gram_blocks_(gram_blocks),
         comm_(std::move(comm)) {}
 
-  void solve(const ExecSpace& space, const SpaceMatrix<ExecSpace>& layer, const SpaceVector<ExecSpace>& y,
-             double lambda) {
-    const auto normal = normal_;
+  // layer_and_target: [L | y] (LayerAndTarget::both).
+  void solve(const ExecSpace& space, const SpaceMatrix<ExecSpace>& layer_and_target, double lambda) {
+    const std::int64_t n = normal_.extent(0);
     // Above the diagonal lie the last factorisation's leftovers, which the sum would multiply.
-    if (comm_.size() > 1) Kokkos::deep_copy(space, system_, 0.0);
+    if (comm_.size() > 1) Kokkos::deep_copy(space, storage_, 0.0);
     if constexpr (linalg::uses_host_lapack<ExecSpace>)
-      linalg::host_lower_gram(space, layer, normal);
+      linalg::host_lower_gram(space, layer_and_target, system_);
     else
-      lower_gram(space, layer, normal, gram_blocks_);
-    compat::gemv(space, "T", 1.0, layer, y, 0.0, weights());
-    sum_over_ranks(comm_, space, system_);
-    if (lambda > 0)
-      Kokkos::parallel_for(
-          "ann::ridge", Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, normal.extent(0)),
-          AnnRidge<ExecSpace>{normal, lambda});
-    cholesky_.factor(space, normal);
-    cholesky_.solve(space, normal, v_);
+      lower_gram(space, layer_and_target, system_, gram_blocks_);
+    sum_over_ranks(comm_, space, storage_);
+    Kokkos::parallel_for("ann::normal_equations",
+                         Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, n),
+                         AnnNormalEquations<ExecSpace>{system_, n, lambda});
+    cholesky_.factor(space, normal_);
+    cholesky_.solve(space, normal_, v_);
   }
 
   linalg::CholeskyReport report() const { return cholesky_.report(); }
@@ -414,14 +442,16 @@ class OuterLayer {
   // How solve forms and factors LᵀL on this space, for the records.
   std::string method() const {
     if constexpr (linalg::uses_host_lapack<ExecSpace>)
-      return "LᵀL by the host BLAS's dsyrk, Cholesky by the host LAPACK's dpotrf";
+      return "LᵀL and Lᵀy by the host BLAS's dsyrk of [L | y], Cholesky by the host LAPACK's dpotrf";
     else
-      return "LᵀL from " + std::to_string(gram_blocks_) + " column blocks of L, Cholesky in blocks of " +
+      return "LᵀL and Lᵀy from " + std::to_string(gram_blocks_) + " column blocks of [L | y], Cholesky in blocks of " +
              std::to_string(block_);
   }
 
  private:
-  SpaceMatrix<ExecSpace> system_, normal_, v_;  // [LᵀL | Lᵀy], then [its factor | v]
+  // The gram of [L | y] in the first n+1 rows of storage_ (outer_system_rows); in its first n
+  // rows [LᵀL | Lᵀy], then [its factor | v].
+  SpaceMatrix<ExecSpace> storage_, system_, normal_, v_;
   linalg::SpaceCholesky<ExecSpace> cholesky_;
   std::int64_t block_;
   int gram_blocks_;
@@ -575,26 +605,27 @@ double normal_equation_residual(const ExecSpace& space, const SpaceMatrix<ExecSp
   return std::sqrt(g2 / r2);
 }
 
-// Of ann_bytes, what every rank allocates in full: the outer system [LᵀL | Lᵀy] (n × (n+1)) and
-// the inner weights, biases and condition estimates (neurons × (vars + 2)).
+// Of ann_bytes, what every rank allocates in full: the outer system, the gram of [L | y]
+// ((n+1) × (n+1), its rows padded to a multiple of 8) and the inner weights, biases and condition estimates (neurons × (vars + 2)).
 inline double ann_replicated_bytes(const AnnParams& p) {
   const double n = static_cast<double>(p.outer_unknowns());
-  return 8.0 * (n * (n + 1.0) + static_cast<double>(p.neurons) * static_cast<double>(p.vars + 2));
+  const double rows = static_cast<double>(outer_system_rows(p.outer_unknowns()));
+  return 8.0 * (rows * (n + 1.0) + static_cast<double>(p.neurons) * static_cast<double>(p.vars + 2));
 }
 
-// Bytes the stage allocates on the space: train and test X and y, the hidden layer L (obs × n)
+// Bytes the stage allocates on the space: train and test X and y, [L | y] (obs × (n+1))
 // and the vectors of obs rows (prediction, residual), split over the ranks; and the replicated.
 inline double ann_bytes(const AnnParams& p) {
   const double obs = static_cast<double>(p.obs), vars = static_cast<double>(p.vars),
                n = static_cast<double>(p.outer_unknowns());
-  return 8.0 * (2.0 * obs * (vars + 1.0) + obs * n + 2.0 * obs) + ann_replicated_bytes(p);
+  return 8.0 * (2.0 * obs * (vars + 1.0) + obs * (n + 1.0) + 2.0 * obs) + ann_replicated_bytes(p);
 }
 
 // Work per call of each step. Inner fits: the normal equations of every neuron (p(p+1)/2 + p
 // entries, 2 flops a row) from its rows of x and y. Hidden layer: the x·w gemm; x read, L written
-// by the gemm, then read and written by tanh. Outer solve: LᵀL (gram_blocks skips that share of
-// the upper triangle; the host spaces' dsyrk skips all of it, a little less work than counted)
-// and the Cholesky factorisation, reading L.
+// by the gemm, then read and written by tanh. Outer solve: the gram of [L | y] (gram_blocks skips
+// that share of the upper triangle; the host spaces' dsyrk skips all of it, a little less work
+// than counted) and the Cholesky factorisation, reading [L | y].
 struct AnnWork {
   Work inner, hidden, outer;
 };
@@ -605,7 +636,7 @@ inline AnnWork ann_work(const AnnParams& params) {
   const double gram_share = (params.gram_blocks + 1.0) / (2.0 * params.gram_blocks);
   return {{8.0 * neurons * m * (vars + 1), neurons * m * p * (p + 3)},
           {8.0 * (obs * vars + 3.0 * obs * n), 2.0 * obs * neurons * vars},
-          {8.0 * obs * n, 2.0 * obs * n * n * gram_share + n * n * n / 3.0}};
+          {8.0 * obs * (n + 1.0), 2.0 * obs * (n + 1.0) * (n + 1.0) * gram_share + n * n * n / 3.0}};
 }
 
 }  // namespace klab::stages
