@@ -124,8 +124,12 @@ TYPED_TEST(CholeskyOnSpace, SolvesSpdSystemsLikeHostLu) {
   // panels of several teams' rows (64 each); and sizes that cross the host LAPACK's own blocking
   // (OpenBLAS's dpotrf factors up to 32 columns unblocked, larger matrices in diagonal blocks of
   // about n/4, recursively).
-  for (const auto& [n, block] : std::vector<std::pair<std::size_t, std::int64_t>>{
+  for (const auto& size_and_block : std::vector<std::pair<std::size_t, std::int64_t>>{
            {1, 8}, {32, 32}, {150, 32}, {60, 1}, {20, 32}, {33, 16}, {301, 32}, {203, 7}}) {
+    // Named copies, not structured bindings: the lambda below captures them, which C++17 does not
+    // allow for bindings (nvcc warns).
+    const std::size_t n = size_and_block.first;
+    const std::int64_t block = size_and_block.second;
     const auto a = random_spd(n, 0.1, rng);
     const auto b = random_values(n * 2, rng);
     std::vector<klab::linalg::CholeskyReport> reports;
