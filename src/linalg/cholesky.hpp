@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/device_pragma.hpp"
 #include "core/kokkos_compat.hpp"
 #include "core/spaces.hpp"
 #include "core/views.hpp"
@@ -156,17 +157,13 @@ struct CholeskyBlockColumn {
       Kokkos::parallel_for(Kokkos::TeamThreadRange(member, j + 1, width), [&](int i) {
         const double l = block(i, j) * inverse_pivot;
         double row[max_width], column[max_width];
-#ifdef __CUDA_ARCH__
-#pragma unroll
-#endif
+        KLAB_DEVICE_PRAGMA(unroll)
         for (int d = 0; d < max_width; ++d)
           if (d > j && d <= i) {
             row[d] = block(i, d);
             column[d] = block(d, j);
           }
-#ifdef __CUDA_ARCH__
-#pragma unroll
-#endif
+        KLAB_DEVICE_PRAGMA(unroll)
         for (int d = 0; d < max_width; ++d)
           if (d > j && d <= i) block(i, d) = row[d] - l * column[d];
       });
@@ -189,25 +186,17 @@ struct CholeskyBlockColumn {
     const int rows = n - first < panel_rows ? static_cast<int>(n - first) : panel_rows;
     Kokkos::parallel_for(Kokkos::TeamThreadRange(member, rows), [&](int r) {
       double x[max_width];
-#ifdef __CUDA_ARCH__
-#pragma unroll
-#endif
+      KLAB_DEVICE_PRAGMA(unroll)
       for (int d = 0; d < max_width; ++d)
         if (d < width) x[d] = a(first + r, k0 + d);
-#ifdef __CUDA_ARCH__
-#pragma unroll
-#endif
+      KLAB_DEVICE_PRAGMA(unroll)
       for (int c = 0; c < max_width; ++c) {
         if (c < width) x[c] *= inverse_root(c, 0);
-#ifdef __CUDA_ARCH__
-#pragma unroll
-#endif
+        KLAB_DEVICE_PRAGMA(unroll)
         for (int d = 0; d < max_width; ++d)
           if (d > c && d < width) x[d] -= x[c] * block(d, c);
       }
-#ifdef __CUDA_ARCH__
-#pragma unroll
-#endif
+      KLAB_DEVICE_PRAGMA(unroll)
       for (int d = 0; d < max_width; ++d)
         if (d < width) a(first + r, k0 + d) = x[d];
     });

@@ -51,6 +51,7 @@
 #include <string>
 #include <vector>
 
+#include "core/device_pragma.hpp"
 #include "core/kokkos_compat.hpp"
 #include "core/random.hpp"
 #include "core/stage.hpp"
@@ -503,11 +504,8 @@ struct TensorCoreTiledMultiply : TiledProduct<ExecSpace> {
       // (row quad, columns warp_col0 + 8j + row); the tiles are zero past the matrices' edges.
       const double* a_values = scratch.data() + current * stage_size(tile) + warp_row0 + row + quad * lda;
       const double* b_values = scratch.data() + current * stage_size(tile) + lda * tile.k + quad + (warp_col0 + row) * ldb;
-      // Unrolled on the GPU, so that the next steps' fragment loads issue among this step's mma
-      // (the pragma only where nvcc compiles device code: GCC would warn of an unknown pragma).
-#ifdef __CUDA_ARCH__
-#pragma unroll 4
-#endif
+      // Unrolled on the GPU, so that the next steps' fragment loads issue among this step's mma.
+      KLAB_DEVICE_PRAGMA(unroll 4)
       for (int p = 0; p < tile.k; p += Fragment::k) {
         double a_fragment[fragments_down], b_fragment[fragments_across];
         for (int i = 0; i < fragments_down; ++i) a_fragment[i] = a_values[i * Fragment::m + p * lda];
