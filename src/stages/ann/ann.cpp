@@ -31,8 +31,7 @@ struct AnnCase {
         host_train(host_ann_data(train.source, train.first, train.x.extent(0))),
         inner{SpaceMatrix<ExecSpace>("ann::w", ann.neurons, ann.vars), SpaceVector<ExecSpace>("ann::b", ann.neurons),
               SpaceVector<ExecSpace>("ann::condition", ann.neurons)},
-        layer_and_target(make_layer_and_target(on, ann.outer_unknowns(), train.y)),
-        layer(layer_and_target.layer),
+        hidden(make_layer_and_target(on, ann.outer_unknowns(), train.y)),
         outer(ann.outer_unknowns(), ann.block, ann.gram_blocks, ranks) {}
 
   ExecSpace space;
@@ -41,8 +40,7 @@ struct AnnCase {
   AnnData<ExecSpace> train, test;
   HostAnnData host_train;
   InnerWeights<ExecSpace> inner;
-  LayerAndTarget<ExecSpace> layer_and_target;  // [L | y] of the train set
-  SpaceMatrix<ExecSpace> layer;  // L: the train set's hidden layer, until the outer check
+  LayerAndTarget<ExecSpace> hidden;  // [L | y] of the train set; L holds the test set's after the outer check
   OuterLayer<ExecSpace> outer;
 };
 
@@ -75,7 +73,7 @@ Check check_inner(const AnnCase<ExecSpace>& c) {
 template <class ExecSpace>
 Check check_hidden(const AnnCase<ExecSpace>& c) {
   return {"max |L - tanh(x·w + b)| on " + std::to_string(ann_checked_columns) + " columns vs host",
-          hidden_layer_error(c.host_train, c.inner, c.layer, c.comm), 1e-12, "", {}, {}, {}};
+          hidden_layer_error(c.host_train, c.inner, c.hidden.layer, c.comm), 1e-12, "", {}, {}, {}};
 }
 
 // Throws when the factorisation failed, naming the ridge term that regularises it. Otherwise
@@ -88,11 +86,11 @@ Check check_outer(const AnnCase<ExecSpace>& c) {
     throw std::runtime_error("outer layer: " + factor.describe_failure() +
                              (params.lambda > 0 ? "" : "; a ridge term (lambda > 0) regularises it"));
   const SpaceVector<ExecSpace> prediction("ann::prediction", c.train.x.extent(0));
-  const FitQuality train_fit = predict(c.space, c.layer, c.outer, c.train.y, prediction, c.comm);
+  const FitQuality train_fit = predict(c.space, c.hidden.layer, c.outer, c.train.y, prediction, c.comm);
   const double equation_residual =
-      normal_equation_residual(c.space, c.layer, c.outer, c.train.y, params.lambda, c.comm);
-  hidden_layer(c.space, c.test.x, c.inner, c.layer);
-  const FitQuality test_fit = predict(c.space, c.layer, c.outer, c.test.y, prediction, c.comm);
+      normal_equation_residual(c.space, c.hidden.layer, c.outer, c.train.y, params.lambda, c.comm);
+  hidden_layer(c.space, c.test.x, c.inner, c.hidden.layer);
+  const FitQuality test_fit = predict(c.space, c.hidden.layer, c.outer, c.test.y, prediction, c.comm);
   Check check{"1 - test correlation",
               1.0 - test_fit.correlation,
               1.0 - params.min_correlation,
@@ -131,9 +129,9 @@ CaseSetup setup_ann(const ExecSpace& space, const AnnParams& params, std::uint64
   VariantRun inner, hidden, outer;
   inner.body = [c] { fit_inner_layer(c->space, c->train, c->params, c->inner, c->comm); };
   inner.check = [c] { return check_inner(*c); };
-  hidden.body = [c] { hidden_layer(c->space, c->train.x, c->inner, c->layer); };
+  hidden.body = [c] { hidden_layer(c->space, c->train.x, c->inner, c->hidden.layer); };
   hidden.check = [c] { return check_hidden(*c); };
-  outer.body = [c] { c->outer.solve(c->space, c->layer_and_target.both, c->params.lambda); };
+  outer.body = [c] { c->outer.solve(c->space, c->hidden.both, c->params.lambda); };
   outer.check = [c] { return check_outer(*c); };
   CaseSetup setup;
   setup.variants = {inner, hidden, outer};
