@@ -103,19 +103,23 @@ KOKKOS_INLINE_FUNCTION void for_lower_triangle(const Member& member, int first, 
 constexpr int cholesky_max_block = 32;
 
 // Block column [k0, k0 + width) of the factorisation of the n×n matrix a, in one launch. Every
-// team copies the diagonal block A_kk into its scratch and factors it there, the same chain of
-// `width` steps in every team so that none waits for another; then it turns its share of the
-// panel rows below, P, into P·L_kk⁻ᵀ, each row a chain of `width` steps of its own, one row per
-// thread. Team 0 folds the pivots into the status and writes L_kk to rows k0.. of `diagonal`, not
-// to a, whose A_kk other teams may not have read yet (CholeskyDiagonalCopy puts it there later).
-// The chains are latency, not work: so the block sits in scratch (GPU shared memory) and a row's
-// values in registers, loaded together before they are updated.
+// team factors the diagonal block A_kk, the same chain of `width` steps in every team so that none
+// waits for another; then it turns its share of the panel rows below, P, into P·L_kk⁻ᵀ, each row
+// a chain of `width` steps of its own, one row per thread. Team 0 folds the pivots into the status
+// and writes L_kk to rows k0.. of `diagonal`, not to a, whose A_kk other teams may not have read
+// yet (CholeskyDiagonalCopy puts it there later). The chains are latency, not work: a row of the
+// block or panel lives in one thread's registers (on a device, where a team has at least as many
+// threads as the block has rows; a host thread holds all of them), and the factorisation's steps
+// exchange one column at a time through scratch.
 template <class ExecSpace>
 struct CholeskyBlockColumn {
   using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
   using Scratch = Kokkos::View<double**, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space,
                                Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
   static constexpr int max_width = cholesky_max_block;
+  // Rows of the block one thread holds: teams on a device have panel_rows >= max_width threads,
+  // a host team one.
+  static constexpr int rows_per_thread = SpaceTraits<ExecSpace>::is_device ? 1 : max_width;
 
   SpaceMatrix<ExecSpace> a, diagonal;
   SpaceVector<ExecSpace> status;
@@ -123,23 +127,38 @@ struct CholeskyBlockColumn {
   int width, panel_rows;  // panel_rows: the rows below the block each team solves
 
   static std::size_t scratch_bytes(int width) {
-    return Scratch::shmem_size(width, width) + Scratch::shmem_size(width, 1);
+    return Scratch::shmem_size(width, width) + Scratch::shmem_size(width, 1) + Scratch::shmem_size(width, 2);
   }
 
   KOKKOS_INLINE_FUNCTION void operator()(const Member& member) const {
     Scratch block(member.team_scratch(0), width, width);
     Scratch inverse_root(member.team_scratch(0), width, 1);
-    for_lower_triangle(member, 0, width, [&](int i, int c) { block(i, c) = a(k0 + i, k0 + c); });
+    Scratch column(member.team_scratch(0), width, 2);  // column j of the Schur complement, in slot j % 2
+    const int threads = member.team_size(), rank = member.team_rank();
+    // Row rank + t·threads of the block, unscaled (L_ij·L_jj) until the end.
+    double row[rows_per_thread][max_width];
+    for (int t = 0; t < rows_per_thread; ++t) {
+      const int i = rank + t * threads;
+      KLAB_DEVICE_PRAGMA(unroll)
+      for (int d = 0; d < max_width; ++d)
+        if (i < width && d <= i) row[t][d] = a(k0 + i, k0 + d);
+    }
     // Every thread sees the same pivots, so each keeps the statistics in registers and team 0
     // writes them at the end: no global-memory round trip inside the chain of columns.
     const double threshold = status(CholeskySlot::threshold);
     double low = status(CholeskySlot::min_pivot), high = status(CholeskySlot::max_pivot);
     double failed_column = status(CholeskySlot::failed_column), failed_pivot = status(CholeskySlot::failed_pivot);
-    // The columns stay unscaled (L_ij·L_jj) until the end, so a step needs one barrier: its
-    // update reads column j while it writes only columns to the right.
-    for (int j = 0; j < width; ++j) {
+    // Step j: the rows publish column j, then each subtracts its multiple of it. Two column slots
+    // let step j+1 publish while a slow thread still reads step j's: one barrier per step.
+    KLAB_DEVICE_PRAGMA(unroll)
+    for (int j = 0; j < max_width; ++j) {
+      if (j >= width) continue;
+      for (int t = 0; t < rows_per_thread; ++t) {
+        const int i = rank + t * threads;
+        if (i >= j && i < width) column(i, j % 2) = row[t][j];
+      }
       member.team_barrier();
-      const double pivot = block(j, j);
+      const double pivot = column(j, j % 2);
       const bool singular = !(pivot > threshold);
       if (singular && failed_column < 0) {
         failed_column = static_cast<double>(k0 + j);
@@ -152,24 +171,23 @@ struct CholeskyBlockColumn {
       // A failed pivot is recorded and replaced by 1 so the rest stays finite; the caller
       // refuses the factor.
       const double inverse = singular ? 1.0 : 1.0 / compat::math::sqrt(pivot);
-      if (member.team_rank() == 0) inverse_root(j, 0) = inverse;
+      if (rank == 0) inverse_root(j, 0) = inverse;
       const double inverse_pivot = inverse * inverse;
-      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, j + 1, width), [&](int i) {
-        const double l = block(i, j) * inverse_pivot;
-        double row[max_width], column[max_width];
+      for (int t = 0; t < rows_per_thread; ++t) {
+        const int i = rank + t * threads;
+        const double l = row[t][j] * inverse_pivot;
         KLAB_DEVICE_PRAGMA(unroll)
         for (int d = 0; d < max_width; ++d)
-          if (d > j && d <= i) {
-            row[d] = block(i, d);
-            column[d] = block(d, j);
-          }
-        KLAB_DEVICE_PRAGMA(unroll)
-        for (int d = 0; d < max_width; ++d)
-          if (d > j && d <= i) block(i, d) = row[d] - l * column[d];
-      });
+          if (d > j && d <= i && i < width) row[t][d] -= l * column(d, j % 2);
+      }
     }
     member.team_barrier();
-    for_lower_triangle(member, 0, width, [&](int i, int c) { block(i, c) *= inverse_root(c, 0); });
+    for (int t = 0; t < rows_per_thread; ++t) {
+      const int i = rank + t * threads;
+      KLAB_DEVICE_PRAGMA(unroll)
+      for (int d = 0; d < max_width; ++d)
+        if (i < width && d <= i) block(i, d) = row[t][d] * inverse_root(d, 0);
+    }
     member.team_barrier();
     if (member.league_rank() == 0) {
       Kokkos::single(Kokkos::PerTeam(member), [&] {
@@ -211,6 +229,8 @@ void cholesky_block_column(const ExecSpace& space, const SpaceMatrix<ExecSpace>&
                            const SpaceVector<ExecSpace>& status) {
   using Kernel = CholeskyBlockColumn<ExecSpace>;
   constexpr int panel_rows = 64;
+  static_assert(!SpaceTraits<ExecSpace>::is_device || panel_rows >= Kernel::max_width,
+                "a device team holds a row of the diagonal block per thread");
   const std::int64_t n = a.extent(0);
   const int width = static_cast<int>(k1 - k0);
   const std::int64_t teams = std::max<std::int64_t>(1, (n - k1 + panel_rows - 1) / panel_rows);
