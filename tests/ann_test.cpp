@@ -332,7 +332,7 @@ TEST(Ann, EveryKeyChangesWhatRuns) {
   EXPECT_EQ(plain.sampling.unit, "repetition");
   EXPECT_TRUE(plain.distributed);
   // Every rank holds all of W and the outer system: their bytes, exactly, are not split.
-  EXPECT_EQ(plain.replicated_bytes, 8.0 * (24.0 * 22.0 + 20.0 * 8.0));  // the system's rows padded to 24
+  EXPECT_EQ(plain.replicated_bytes, 8.0 * (24.0 * 24.0 + 20.0 * 8.0));  // 21 unknowns and y, padded to 24
   EXPECT_LT(plain.replicated_bytes, plain.memory_bytes);
 
   // Keys seen in the case itself: its identity, its memory and its variants' work.
@@ -340,7 +340,9 @@ TEST(Ann, EveryKeyChangesWhatRuns) {
   EXPECT_EQ(only_case("    obs: 2000\n    vars: 5\n    neurons: 20\n").label, "obs=2000 vars=5 neurons=20");
   EXPECT_EQ(only_case("    obs: 2000\n    vars: 6\n    neurons: 25\n").label, "obs=2000 vars=6 neurons=25");
   const klab::Case unbiased = only_case(base + "    bias: false\n");
-  EXPECT_LT(unbiased.memory_bytes, plain.memory_bytes);
+  // [L | y] is padded to 8 columns: with 23 neurons the bias column takes it from 24 to 32.
+  const std::string neurons_23 = "    obs: 2000\n    vars: 6\n    neurons: 23\n";
+  EXPECT_LT(only_case(neurons_23 + "    bias: false\n").memory_bytes, only_case(neurons_23).memory_bytes);
   EXPECT_LT(unbiased.variants[0].work.flops, plain.variants[0].work.flops);
   // One column block multiplies the whole of LᵀL, not just its lower triangle.
   EXPECT_GT(only_case(base + "    gram_blocks: 1\n").variants[2].work.flops, plain.variants[2].work.flops);

@@ -351,19 +351,24 @@ void hidden_layer(const ExecSpace& space, const SpaceMatrix<ExecSpace>& x, const
       AnnActivation<ExecSpace>{layer, b, obs, neurons});
 }
 
+// Columns of [L | y] and the order of its gram: n+1, and zero columns up to a multiple of 8, so
+// that the gram's gemms see column blocks and leading dimensions that keep cuBLAS's vector loads
+// and stores aligned (an odd width or leading dimension made it pick kernels 20-30% slower).
+inline std::int64_t layer_and_target_columns(std::int64_t unknowns) { return (unknowns + 1 + 7) / 8 * 8; }
+
 // [L | y]: the hidden layer L (obs × n, which hidden_layer writes) with the target y in the column
-// after it. The outer layer's gram of it holds LᵀL and, in its last row, yᵀL: L is read once, not
-// once more for Lᵀy.
+// after it, then zeros (layer_and_target_columns). The outer layer's gram of it holds LᵀL and, in
+// row n, yᵀL: L is read once, not once more for Lᵀy.
 template <class ExecSpace>
 struct LayerAndTarget {
-  SpaceMatrix<ExecSpace> both;   // [L | y]
+  SpaceMatrix<ExecSpace> both;   // [L | y | 0]
   SpaceMatrix<ExecSpace> layer;  // L: the first n columns of both
 };
 
 template <class ExecSpace>
 LayerAndTarget<ExecSpace> make_layer_and_target(const ExecSpace& space, std::int64_t unknowns,
                                                 const SpaceVector<ExecSpace>& y) {
-  const SpaceMatrix<ExecSpace> both("ann::layer_and_target", y.extent(0), unknowns + 1);
+  const SpaceMatrix<ExecSpace> both("ann::layer_and_target", y.extent(0), layer_and_target_columns(unknowns));
   Kokkos::deep_copy(space, Kokkos::subview(both, Kokkos::ALL, unknowns), y);
   return {both, Kokkos::subview(both, Kokkos::ALL, std::make_pair(std::int64_t(0), unknowns))};
 }
@@ -381,8 +386,8 @@ void lower_gram(const ExecSpace& space, const SpaceMatrix<ExecSpace>& l, const S
                    Kokkos::subview(l, Kokkos::ALL, part(bj)), 0.0, Kokkos::subview(g, part(bi), part(bj)));
 }
 
-// From the lower triangle of the gram of [L | y], (n+1) × (n+1), the normal equations [LᵀL + λI | Lᵀy]
-// in its first n rows: Lᵀy from the last row into the last column, λ onto the diagonal.
+// From the lower triangle of the gram of [L | y], the normal equations [LᵀL + λI | Lᵀy] in its first
+// n rows: Lᵀy from row n into column n, λ onto the diagonal.
 template <class ExecSpace>
 struct AnnNormalEquations {
   SpaceMatrix<ExecSpace> system;
@@ -395,22 +400,17 @@ struct AnnNormalEquations {
   }
 };
 
-// Rows allocated for the gram of [L | y], n+1 of them used: a multiple of 8, so that its leading
-// dimension keeps every column aligned for cuBLAS's vector loads and stores (an odd one makes it
-// fall back to slower kernels).
-inline std::int64_t outer_system_rows(std::int64_t unknowns) { return (unknowns + 1 + 7) / 8 * 8; }
-
 // The outer layer's normal equations (LᵀL + λI)·v = Lᵀy, solved on the space. On several ranks
 // each holds some rows of L and y: the lower triangles of their grams of [L | y] are summed over
-// the ranks (one sum of an (n+1) × (n+1) matrix), then every rank factors and solves the same system.
+// the ranks (one sum of a matrix of order layer_and_target_columns), then every rank factors and
+// solves the same system.
 // On host spaces LᵀL is one dsyrk and the factorisation the host LAPACK's, each one call on all
 // the BLAS's threads, as NumPy does; `block` and `gram_blocks` shape the device path only.
 template <class ExecSpace>
 class OuterLayer {
  public:
   OuterLayer(std::int64_t unknowns, std::int64_t block, int gram_blocks, Communicator comm = Communicator())
-      : storage_("ann::outer_system", outer_system_rows(unknowns), unknowns + 1),
-        system_(Kokkos::subview(storage_, std::make_pair(std::int64_t(0), unknowns + 1), Kokkos::ALL)),
+      : system_("ann::outer_system", layer_and_target_columns(unknowns), layer_and_target_columns(unknowns)),
         normal_(Kokkos::subview(system_, std::make_pair(std::int64_t(0), unknowns),
                                 std::make_pair(std::int64_t(0), unknowns))),
         v_(Kokkos::subview(system_, std::make_pair(std::int64_t(0), unknowns), std::make_pair(unknowns, unknowns + 1))),
@@ -419,16 +419,16 @@ class OuterLayer {
         gram_blocks_(gram_blocks),
         comm_(std::move(comm)) {}
 
-  // layer_and_target: [L | y] (LayerAndTarget::both).
+  // layer_and_target: [L | y | 0] (LayerAndTarget::both).
   void solve(const ExecSpace& space, const SpaceMatrix<ExecSpace>& layer_and_target, double lambda) {
     const std::int64_t n = normal_.extent(0);
     // Above the diagonal lie the last factorisation's leftovers, which the sum would multiply.
-    if (comm_.size() > 1) Kokkos::deep_copy(space, storage_, 0.0);
+    if (comm_.size() > 1) Kokkos::deep_copy(space, system_, 0.0);
     if constexpr (linalg::uses_host_lapack<ExecSpace>)
       linalg::host_lower_gram(space, layer_and_target, system_);
     else
       lower_gram(space, layer_and_target, system_, gram_blocks_);
-    sum_over_ranks(comm_, space, storage_);
+    sum_over_ranks(comm_, space, system_);
     Kokkos::parallel_for("ann::normal_equations",
                          Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, n),
                          AnnNormalEquations<ExecSpace>{system_, n, lambda});
@@ -449,9 +449,7 @@ class OuterLayer {
   }
 
  private:
-  // The gram of [L | y] in the first n+1 rows of storage_ (outer_system_rows); in its first n
-  // rows [LᵀL | Lᵀy], then [its factor | v].
-  SpaceMatrix<ExecSpace> storage_, system_, normal_, v_;
+  SpaceMatrix<ExecSpace> system_, normal_, v_;  // the gram of [L | y | 0]; [LᵀL | Lᵀy], then [its factor | v]
   linalg::SpaceCholesky<ExecSpace> cholesky_;
   std::int64_t block_;
   int gram_blocks_;
@@ -605,27 +603,27 @@ double normal_equation_residual(const ExecSpace& space, const SpaceMatrix<ExecSp
   return std::sqrt(g2 / r2);
 }
 
-// Of ann_bytes, what every rank allocates in full: the outer system, the gram of [L | y]
-// ((n+1) × (n+1), its rows padded to a multiple of 8) and the inner weights, biases and condition estimates (neurons × (vars + 2)).
+// Of ann_bytes, what every rank allocates in full: the outer system, the gram of [L | y | 0]
+// (layer_and_target_columns squared) and the inner weights, biases and condition estimates
+// (neurons × (vars + 2)).
 inline double ann_replicated_bytes(const AnnParams& p) {
-  const double n = static_cast<double>(p.outer_unknowns());
-  const double rows = static_cast<double>(outer_system_rows(p.outer_unknowns()));
-  return 8.0 * (rows * (n + 1.0) + static_cast<double>(p.neurons) * static_cast<double>(p.vars + 2));
+  const double columns = static_cast<double>(layer_and_target_columns(p.outer_unknowns()));
+  return 8.0 * (columns * columns + static_cast<double>(p.neurons) * static_cast<double>(p.vars + 2));
 }
 
-// Bytes the stage allocates on the space: train and test X and y, [L | y] (obs × (n+1))
+// Bytes the stage allocates on the space: train and test X and y, [L | y | 0]
 // and the vectors of obs rows (prediction, residual), split over the ranks; and the replicated.
 inline double ann_bytes(const AnnParams& p) {
   const double obs = static_cast<double>(p.obs), vars = static_cast<double>(p.vars),
-               n = static_cast<double>(p.outer_unknowns());
-  return 8.0 * (2.0 * obs * (vars + 1.0) + obs * (n + 1.0) + 2.0 * obs) + ann_replicated_bytes(p);
+               columns = static_cast<double>(layer_and_target_columns(p.outer_unknowns()));
+  return 8.0 * (2.0 * obs * (vars + 1.0) + obs * columns + 2.0 * obs) + ann_replicated_bytes(p);
 }
 
 // Work per call of each step. Inner fits: the normal equations of every neuron (p(p+1)/2 + p
 // entries, 2 flops a row) from its rows of x and y. Hidden layer: the x·w gemm; x read, L written
-// by the gemm, then read and written by tanh. Outer solve: the gram of [L | y] (gram_blocks skips
-// that share of the upper triangle; the host spaces' dsyrk skips all of it, a little less work
-// than counted) and the Cholesky factorisation, reading [L | y].
+// by the gemm, then read and written by tanh. Outer solve: the gram of [L | y | 0] (gram_blocks
+// skips that share of the upper triangle; the host spaces' dsyrk skips all of it, a little less
+// work than counted) and the Cholesky factorisation, reading [L | y | 0].
 struct AnnWork {
   Work inner, hidden, outer;
 };
@@ -633,10 +631,11 @@ inline AnnWork ann_work(const AnnParams& params) {
   const double obs = static_cast<double>(params.obs), m = static_cast<double>(params.rows_per_neuron()),
                p = static_cast<double>(params.inner_unknowns()), n = static_cast<double>(params.outer_unknowns()),
                neurons = static_cast<double>(params.neurons), vars = static_cast<double>(params.vars);
-  const double gram_share = (params.gram_blocks + 1.0) / (2.0 * params.gram_blocks);
+  const double gram_share = (params.gram_blocks + 1.0) / (2.0 * params.gram_blocks),
+               columns = static_cast<double>(layer_and_target_columns(params.outer_unknowns()));
   return {{8.0 * neurons * m * (vars + 1), neurons * m * p * (p + 3)},
           {8.0 * (obs * vars + 3.0 * obs * n), 2.0 * obs * neurons * vars},
-          {8.0 * obs * (n + 1.0), 2.0 * obs * (n + 1.0) * (n + 1.0) * gram_share + n * n * n / 3.0}};
+          {8.0 * obs * columns, 2.0 * obs * columns * columns * gram_share + n * n * n / 3.0}};
 }
 
 }  // namespace klab::stages
