@@ -175,10 +175,11 @@ struct CholeskyBlockColumn {
       const double inverse_pivot = inverse * inverse;
       for (int t = 0; t < rows_per_thread; ++t) {
         const int i = rank + t * threads;
+        if (i <= j || i >= width) continue;  // rows above j are final; rows past the block hold nothing
         const double l = row[t][j] * inverse_pivot;
         KLAB_DEVICE_PRAGMA(unroll)
         for (int d = 0; d < max_width; ++d)
-          if (d > j && d <= i && i < width) row[t][d] -= l * column(d, j % 2);
+          if (d > j && d <= i) row[t][d] -= l * column(d, j % 2);
       }
     }
     member.team_barrier();
