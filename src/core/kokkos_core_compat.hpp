@@ -13,6 +13,16 @@ namespace math = ::Kokkos;
 namespace math = ::Kokkos::Experimental;
 #endif
 
+// 1/√x. Kokkos 3.4 has no rsqrt; CUDA's is one instruction sequence where 1/sqrt(x) is two (a
+// square root, then a division), which matters in chains of dependent steps.
+KOKKOS_INLINE_FUNCTION double reciprocal_sqrt(double x) {
+#ifdef __CUDA_ARCH__
+  return ::rsqrt(x);
+#else
+  return 1.0 / math::sqrt(x);
+#endif
+}
+
 // The command-line options Kokkos::initialize reads (its --kokkos-help), by the kind of value
 // they take. 3.7 renamed --kokkos-threads to --kokkos-num-threads (4.3 dropped the old name).
 // Each list ends with nullptr: counts take =INT >= 1 (threads), indices =INT >= 0 (a device, a

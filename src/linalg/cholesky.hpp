@@ -170,7 +170,7 @@ struct CholeskyBlockColumn {
       }
       // A failed pivot is recorded and replaced by 1 so the rest stays finite; the caller
       // refuses the factor.
-      const double inverse = singular ? 1.0 : 1.0 / compat::math::sqrt(pivot);
+      const double inverse = singular ? 1.0 : compat::reciprocal_sqrt(pivot);
       if (rank == 0) inverse_root(j, 0) = inverse;
       const double inverse_pivot = inverse * inverse;
       for (int t = 0; t < rows_per_thread; ++t) {
