@@ -149,6 +149,17 @@ TYPED_TEST(SolveBakOnSpace, GramTriangularSolveIsTheColumnByColumnSweep) {
   }
 }
 
+// Rows over several teams of a device's kernel (which takes 256 rows a team) and blocks wider than
+// one of its passes (64 columns), the last block shorter: the seed's batched loop still.
+TYPED_TEST(SolveBakOnSpace, BatchedMatchesTheSeedLoopOverManyRowsAndWideBlocks) {
+  using ExecSpace = TypeParam;
+  const std::uint64_t seed = std::random_device{}();
+  const std::int64_t obs = 1503, vars = 251;
+  const auto p = klab::stages::make_solvebak_problem(ExecSpace(), obs, vars, seed);
+  const auto reference = host_solvebak(to_vector(p.x), to_vector(p.y), obs, vars, 3, 100);
+  EXPECT_LE(relative_difference(solve(p, "batched", 3, 100), reference), same_iterates) << "seed " << seed;
+}
+
 TYPED_TEST(SolveBakOnSpace, BatchedConvergesWithAShortLastBlock) {
   using ExecSpace = TypeParam;
   const auto p = klab::stages::make_solvebak_problem(ExecSpace(), 1500, 45, 7);

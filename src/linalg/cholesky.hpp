@@ -111,12 +111,22 @@ constexpr int cholesky_max_block = 32;
 // block or panel lives in one thread's registers (on a device, where a team has at least as many
 // threads as the block has rows; a host thread holds all of them), and the factorisation's steps
 // exchange one column at a time through scratch.
+// The loops run over max_width columns whatever the width, with no test per element: the entries
+// past the width, and those above the diagonal of a row of the block, are computed from whatever
+// their registers and scratch hold and never read into an entry that is kept, nor written back.
+// With the scratch's extents fixed too, each step is loads at constant offsets and FMAs; tests
+// and index arithmetic per element were most of the instructions, and the code outgrew the
+// instruction cache.
 template <class ExecSpace>
 struct CholeskyBlockColumn {
   using Member = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
-  using Scratch = Kokkos::View<double**, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space,
-                               Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
   static constexpr int max_width = cholesky_max_block;
+  template <class Extents>
+  using Scratch = Kokkos::View<Extents, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space,
+                               Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  using BlockScratch = Scratch<double[max_width][max_width]>;
+  using InverseRootScratch = Scratch<double[max_width]>;
+  using ColumnScratch = Scratch<double[max_width][2]>;  // column j of the Schur complement, in slot j % 2
   // Rows of the block one thread holds: teams on a device have panel_rows >= max_width threads,
   // a host team one.
   static constexpr int rows_per_thread = SpaceTraits<ExecSpace>::is_device ? 1 : max_width;
@@ -126,22 +136,21 @@ struct CholeskyBlockColumn {
   std::int64_t k0, n;
   int width, panel_rows;  // panel_rows: the rows below the block each team solves
 
-  static std::size_t scratch_bytes(int width) {
-    return Scratch::shmem_size(width, width) + Scratch::shmem_size(width, 1) + Scratch::shmem_size(width, 2);
+  static std::size_t scratch_bytes() {
+    return BlockScratch::shmem_size() + InverseRootScratch::shmem_size() + ColumnScratch::shmem_size();
   }
 
   KOKKOS_INLINE_FUNCTION void operator()(const Member& member) const {
-    Scratch block(member.team_scratch(0), width, width);
-    Scratch inverse_root(member.team_scratch(0), width, 1);
-    Scratch column(member.team_scratch(0), width, 2);  // column j of the Schur complement, in slot j % 2
+    const BlockScratch block(member.team_scratch(0));
+    const InverseRootScratch inverse_root(member.team_scratch(0));
+    const ColumnScratch column(member.team_scratch(0));
     const int threads = member.team_size(), rank = member.team_rank();
     // Row rank + t·threads of the block, unscaled (L_ij·L_jj) until the end.
     double row[rows_per_thread][max_width];
     for (int t = 0; t < rows_per_thread; ++t) {
       const int i = rank + t * threads;
       KLAB_DEVICE_PRAGMA(unroll)
-      for (int d = 0; d < max_width; ++d)
-        if (i < width && d <= i) row[t][d] = a(k0 + i, k0 + d);
+      for (int d = 0; d < max_width; ++d) row[t][d] = i < width && d < width ? a(k0 + i, k0 + d) : 0.0;
     }
     // Every thread sees the same pivots, so each keeps the statistics in registers and team 0
     // writes them at the end: no global-memory round trip inside the chain of columns.
@@ -171,23 +180,22 @@ struct CholeskyBlockColumn {
       // A failed pivot is recorded and replaced by 1 so the rest stays finite; the caller
       // refuses the factor.
       const double inverse = singular ? 1.0 : compat::reciprocal_sqrt(pivot);
-      if (rank == 0) inverse_root(j, 0) = inverse;
+      if (rank == 0) inverse_root(j) = inverse;
       const double inverse_pivot = inverse * inverse;
       for (int t = 0; t < rows_per_thread; ++t) {
         const int i = rank + t * threads;
         if (i <= j || i >= width) continue;  // rows above j are final; rows past the block hold nothing
         const double l = row[t][j] * inverse_pivot;
         KLAB_DEVICE_PRAGMA(unroll)
-        for (int d = 0; d < max_width; ++d)
-          if (d > j && d <= i) row[t][d] -= l * column(d, j % 2);
+        for (int d = j + 1; d < max_width; ++d) row[t][d] -= l * column(d, j % 2);
       }
     }
     member.team_barrier();
     for (int t = 0; t < rows_per_thread; ++t) {
       const int i = rank + t * threads;
+      if (i >= width) continue;
       KLAB_DEVICE_PRAGMA(unroll)
-      for (int d = 0; d < max_width; ++d)
-        if (i < width && d <= i) block(i, d) = row[t][d] * inverse_root(d, 0);
+      for (int d = 0; d < max_width; ++d) block(i, d) = row[t][d] * inverse_root(d);
     }
     member.team_barrier();
     if (member.league_rank() == 0) {
@@ -206,14 +214,12 @@ struct CholeskyBlockColumn {
     Kokkos::parallel_for(Kokkos::TeamThreadRange(member, rows), [&](int r) {
       double x[max_width];
       KLAB_DEVICE_PRAGMA(unroll)
-      for (int d = 0; d < max_width; ++d)
-        if (d < width) x[d] = a(first + r, k0 + d);
+      for (int d = 0; d < max_width; ++d) x[d] = d < width ? a(first + r, k0 + d) : 0.0;
       KLAB_DEVICE_PRAGMA(unroll)
       for (int c = 0; c < max_width; ++c) {
-        if (c < width) x[c] *= inverse_root(c, 0);
+        x[c] *= inverse_root(c);
         KLAB_DEVICE_PRAGMA(unroll)
-        for (int d = 0; d < max_width; ++d)
-          if (d > c && d < width) x[d] -= x[c] * block(d, c);
+        for (int d = c + 1; d < max_width; ++d) x[d] -= x[c] * block(d, c);
       }
       KLAB_DEVICE_PRAGMA(unroll)
       for (int d = 0; d < max_width; ++d)
@@ -236,7 +242,7 @@ void cholesky_block_column(const ExecSpace& space, const SpaceMatrix<ExecSpace>&
   const int width = static_cast<int>(k1 - k0);
   const std::int64_t teams = std::max<std::int64_t>(1, (n - k1 + panel_rows - 1) / panel_rows);
   Kokkos::TeamPolicy<ExecSpace> policy(space, static_cast<int>(teams), SpaceTraits<ExecSpace>::is_device ? panel_rows : 1);
-  policy.set_scratch_size(0, Kokkos::PerTeam(Kernel::scratch_bytes(width)));
+  policy.set_scratch_size(0, Kokkos::PerTeam(Kernel::scratch_bytes()));
   Kokkos::parallel_for("cholesky::block_column", policy, Kernel{a, diagonal, status, k0, n, width, panel_rows});
 }
 
