@@ -125,7 +125,7 @@ struct CholeskyBlockColumn {
   using Scratch = Kokkos::View<Extents, Kokkos::LayoutLeft, typename ExecSpace::scratch_memory_space,
                                Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
   using BlockScratch = Scratch<double[max_width][max_width]>;
-  using InverseRootScratch = Scratch<double[max_width]>;
+  using PivotScratch = Scratch<double[max_width]>;
   using ColumnScratch = Scratch<double[max_width][2]>;  // column j of the Schur complement, in slot j % 2
   // Rows of the block one thread holds: teams on a device have panel_rows >= max_width threads,
   // a host team one.
@@ -137,12 +137,12 @@ struct CholeskyBlockColumn {
   int width, panel_rows;  // panel_rows: the rows below the block each team solves
 
   static std::size_t scratch_bytes() {
-    return BlockScratch::shmem_size() + InverseRootScratch::shmem_size() + ColumnScratch::shmem_size();
+    return BlockScratch::shmem_size() + 2 * PivotScratch::shmem_size() + ColumnScratch::shmem_size();
   }
 
   KOKKOS_INLINE_FUNCTION void operator()(const Member& member) const {
     const BlockScratch block(member.team_scratch(0));
-    const InverseRootScratch inverse_root(member.team_scratch(0));
+    const PivotScratch pivots(member.team_scratch(0)), inverse_root(member.team_scratch(0));
     const ColumnScratch column(member.team_scratch(0));
     const int threads = member.team_size(), rank = member.team_rank();
     // Row rank + t·threads of the block, unscaled (L_ij·L_jj) until the end.
@@ -152,11 +152,7 @@ struct CholeskyBlockColumn {
       KLAB_DEVICE_PRAGMA(unroll)
       for (int d = 0; d < max_width; ++d) row[t][d] = i < width && d < width ? a(k0 + i, k0 + d) : 0.0;
     }
-    // Every thread sees the same pivots, so each keeps the statistics in registers and team 0
-    // writes them at the end: no global-memory round trip inside the chain of columns.
     const double threshold = status(CholeskySlot::threshold);
-    double low = status(CholeskySlot::min_pivot), high = status(CholeskySlot::max_pivot);
-    double failed_column = status(CholeskySlot::failed_column), failed_pivot = status(CholeskySlot::failed_pivot);
     // Step j: the rows publish column j, then each subtracts its multiple of it. Two column slots
     // let step j+1 publish while a slow thread still reads step j's: one barrier per step.
     KLAB_DEVICE_PRAGMA(unroll)
@@ -168,19 +164,13 @@ struct CholeskyBlockColumn {
       }
       member.team_barrier();
       const double pivot = column(j, j % 2);
-      const bool singular = !(pivot > threshold);
-      if (singular && failed_column < 0) {
-        failed_column = static_cast<double>(k0 + j);
-        failed_pivot = pivot;
+      // A failed pivot is replaced by 1 so the rest stays finite; the status records it (below)
+      // and the caller refuses the factor.
+      const double inverse = pivot > threshold ? compat::reciprocal_sqrt(pivot) : 1.0;
+      if (rank == 0) {
+        pivots(j) = pivot;
+        inverse_root(j) = inverse;
       }
-      if (!singular) {
-        low = pivot < low ? pivot : low;
-        high = pivot > high ? pivot : high;
-      }
-      // A failed pivot is recorded and replaced by 1 so the rest stays finite; the caller
-      // refuses the factor.
-      const double inverse = singular ? 1.0 : compat::reciprocal_sqrt(pivot);
-      if (rank == 0) inverse_root(j) = inverse;
       const double inverse_pivot = inverse * inverse;
       for (int t = 0; t < rows_per_thread; ++t) {
         const int i = rank + t * threads;
@@ -198,8 +188,23 @@ struct CholeskyBlockColumn {
       for (int d = 0; d < max_width; ++d) block(i, d) = row[t][d] * inverse_root(d);
     }
     member.team_barrier();
+    // Team 0 folds the block's pivots into the status, after the chain, which they would slow.
     if (member.league_rank() == 0) {
       Kokkos::single(Kokkos::PerTeam(member), [&] {
+        double low = status(CholeskySlot::min_pivot), high = status(CholeskySlot::max_pivot);
+        double failed_column = status(CholeskySlot::failed_column), failed_pivot = status(CholeskySlot::failed_pivot);
+        for (int j = 0; j < width; ++j) {
+          const double pivot = pivots(j);
+          if (!(pivot > threshold)) {
+            if (failed_column < 0) {
+              failed_column = static_cast<double>(k0 + j);
+              failed_pivot = pivot;
+            }
+          } else {
+            low = pivot < low ? pivot : low;
+            high = pivot > high ? pivot : high;
+          }
+        }
         status(CholeskySlot::min_pivot) = low;
         status(CholeskySlot::max_pivot) = high;
         status(CholeskySlot::failed_column) = failed_column;
