@@ -133,7 +133,7 @@ struct CholeskyBlockColumn {
 
   SpaceMatrix<ExecSpace> a, diagonal;
   SpaceVector<ExecSpace> status;
-  std::int64_t k0, n;
+  std::int64_t k0, rows;  // rows: a's, the factored square's and those below it
   int width, panel_rows;  // panel_rows: the rows below the block each team solves
 
   static std::size_t scratch_bytes() {
@@ -215,8 +215,8 @@ struct CholeskyBlockColumn {
     // Row r of the panel: x_c = (p_c - Σ_{d<c} x_d·L_cd) / L_cc, column by column, each x_c
     // subtracted from the rest of the row as soon as it is known.
     const std::int64_t first = k0 + width + static_cast<std::int64_t>(member.league_rank()) * panel_rows;
-    const int rows = n - first < panel_rows ? static_cast<int>(n - first) : panel_rows;
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, rows), [&](int r) {
+    const int team_rows = rows - first < panel_rows ? static_cast<int>(rows - first) : panel_rows;
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, team_rows), [&](int r) {
       double x[max_width];
       KLAB_DEVICE_PRAGMA(unroll)
       for (int d = 0; d < max_width; ++d) x[d] = d < width ? a(first + r, k0 + d) : 0.0;
@@ -233,8 +233,8 @@ struct CholeskyBlockColumn {
   }
 };
 
-// Factors block column [k0, k1) of a (see CholeskyBlockColumn): a team of `panel_rows` threads
-// on a device per that many rows below the block.
+// Factors block column [k0, k1) of a (see CholeskyBlockColumn), every row of a below the block
+// solved against it: a team of `panel_rows` threads on a device per that many rows.
 template <class ExecSpace>
 void cholesky_block_column(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a,
                            const SpaceMatrix<ExecSpace>& diagonal, std::int64_t k0, std::int64_t k1,
@@ -243,12 +243,12 @@ void cholesky_block_column(const ExecSpace& space, const SpaceMatrix<ExecSpace>&
   constexpr int panel_rows = 64;
   static_assert(!SpaceTraits<ExecSpace>::is_device || panel_rows >= Kernel::max_width,
                 "a device team holds a row of the diagonal block per thread");
-  const std::int64_t n = a.extent(0);
+  const std::int64_t rows = a.extent(0);
   const int width = static_cast<int>(k1 - k0);
-  const std::int64_t teams = std::max<std::int64_t>(1, (n - k1 + panel_rows - 1) / panel_rows);
+  const std::int64_t teams = std::max<std::int64_t>(1, (rows - k1 + panel_rows - 1) / panel_rows);
   Kokkos::TeamPolicy<ExecSpace> policy(space, static_cast<int>(teams), SpaceTraits<ExecSpace>::is_device ? panel_rows : 1);
   policy.set_scratch_size(0, Kokkos::PerTeam(Kernel::scratch_bytes()));
-  Kokkos::parallel_for("cholesky::block_column", policy, Kernel{a, diagonal, status, k0, n, width, panel_rows});
+  Kokkos::parallel_for("cholesky::block_column", policy, Kernel{a, diagonal, status, k0, rows, width, panel_rows});
 }
 
 // Row i of the diagonal blocks of L, from `diagonal` (row i: L_i,k0.. for the block k0 of i) to a.
@@ -263,6 +263,13 @@ struct CholeskyDiagonalCopy {
   }
 };
 
+// The factorisations take a rows×n matrix: its leading square and the rows below.
+inline void require_tall(std::int64_t rows, std::int64_t n) {
+  if (rows < n)
+    throw std::invalid_argument("Cholesky of a " + std::to_string(rows) + "×" + std::to_string(n) +
+                                " matrix: the square to factor needs as many rows as columns");
+}
+
 template <class ExecSpace>
 class BlockedCholesky {
  public:
@@ -273,22 +280,27 @@ class BlockedCholesky {
                                   std::to_string(cholesky_max_block) + " are possible");
   }
 
-  // Overwrites the lower triangle of the n×n matrix `a` with L; the upper triangle is left as is.
+  // Overwrites the lower triangle of the leading n×n square A of the rows×n matrix `a` (rows >= n)
+  // with L, and the rows B below the square with B·L⁻ᵀ; the upper triangle is left as is.
   // Enqueues only: report() reads the outcome.
   void factor(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a) {
-    const std::int64_t n = a.extent(0);
+    const std::int64_t rows = a.extent(0), n = a.extent(1);
+    require_tall(rows, n);
     size_ = n;
     const std::int64_t width = std::min(n, block_);
     if (diagonal_.extent(0) != static_cast<std::size_t>(n) || diagonal_.extent(1) != static_cast<std::size_t>(width))
       diagonal_ = SpaceMatrix<ExecSpace>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "cholesky::diagonal"), n, width);
-    cholesky_start(space, a, status_);
+    cholesky_start(space, SpaceMatrix<ExecSpace>(Kokkos::subview(a, std::make_pair(std::int64_t(0), n), Kokkos::ALL)),
+                   status_);
     for (std::int64_t k0 = 0; k0 < n; k0 += block_) {
       const std::int64_t k1 = std::min(n, k0 + block_);
       cholesky_block_column(space, a, diagonal_, k0, k1, status_);
       if (k1 == n) break;
-      const auto panel = Kokkos::subview(a, std::make_pair(k1, n), std::make_pair(k0, k1));
-      const auto trailing = Kokkos::subview(a, std::make_pair(k1, n), std::make_pair(k1, n));
-      compat::gemm(space, "N", "T", -1.0, panel, panel, 1.0, trailing);
+      // The rows below the block, less the square's: A22 -= P·P_squareᵀ.
+      const auto panel = Kokkos::subview(a, std::make_pair(k1, rows), std::make_pair(k0, k1));
+      const auto panel_square = Kokkos::subview(a, std::make_pair(k1, n), std::make_pair(k0, k1));
+      const auto trailing = Kokkos::subview(a, std::make_pair(k1, rows), std::make_pair(k1, n));
+      compat::gemm(space, "N", "T", -1.0, panel, panel_square, 1.0, trailing);
     }
     Kokkos::parallel_for("cholesky::diagonal_copy",
                          Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, n * width),
@@ -298,6 +310,12 @@ class BlockedCholesky {
   // Overwrites the n×k right-hand sides `b` with the solution of L·Lᵀ·x = b.
   void solve(const ExecSpace& space, const SpaceMatrix<ExecSpace>& l, const SpaceMatrix<ExecSpace>& b) const {
     compat::trsm(space, "L", "L", "N", "N", 1.0, l, b);
+    back_substitute(space, l, b);
+  }
+
+  // Overwrites the n×k right-hand sides `b` with the solution of Lᵀ·x = b: the second half of
+  // solve, for b = L⁻¹c that factor made of rows cᵀ below the square.
+  void back_substitute(const ExecSpace& space, const SpaceMatrix<ExecSpace>& l, const SpaceMatrix<ExecSpace>& b) const {
     compat::trsm(space, "L", "L", "T", "N", 1.0, l, b);
   }
 
@@ -327,11 +345,13 @@ class BlockedCholesky {
 template <class ExecSpace>
 class HostCholesky {
  public:
-  // Overwrites the lower triangle of the n×n matrix `a` with L; the upper triangle is left as is.
+  // As BlockedCholesky::factor: L in the leading n×n square of the rows×n matrix `a`, B·L⁻ᵀ in
+  // the rows B below it (by trsm, when dpotrf factored the whole square).
   void factor(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a) {
     static_assert(uses_host_lapack<ExecSpace>, "the host LAPACK reads host memory only");
     space.fence();
-    const std::int64_t n = a.extent(0);
+    const std::int64_t rows = a.extent(0), n = a.extent(1);
+    require_tall(rows, n);
     std::vector<double> diagonal(static_cast<std::size_t>(n));
     double largest = 0;
     for (std::int64_t j = 0; j < n; ++j) {
@@ -363,10 +383,13 @@ class HostCholesky {
       report_.min_pivot = std::min(report_.min_pivot, pivot);
       report_.max_pivot = std::max(report_.max_pivot, pivot);
     }
+    if (info_ == 0 && rows > n)
+      compat::trsm(space, "R", "L", "T", "N", 1.0, Kokkos::subview(a, std::make_pair(std::int64_t(0), n), Kokkos::ALL),
+                   Kokkos::subview(a, std::make_pair(n, rows), Kokkos::ALL));
   }
 
-  // Overwrites the n×k right-hand sides `b` with the solution of L·Lᵀ·x = b; leaves them as they
-  // are when dpotrf stopped short of a factor.
+  // Overwrites the n×k right-hand sides `b` with the solution of L·Lᵀ·x = b (back_substitute: of
+  // Lᵀ·x = b); both leave them as they are when dpotrf stopped short of a factor.
   void solve(const ExecSpace& space, const SpaceMatrix<ExecSpace>& l, const SpaceMatrix<ExecSpace>& b) const {
     space.fence();
     if (info_ != 0) return;
@@ -375,6 +398,10 @@ class HostCholesky {
     int info = 0;
     F77_BLAS_MANGLE(dpotrs, DPOTRS)("L", &order, &columns, l.data(), &lda, b.data(), &ldb, &info, 1);
     if (info < 0) throw std::logic_error("dpotrs: argument " + std::to_string(-info) + " is invalid");
+  }
+
+  void back_substitute(const ExecSpace& space, const SpaceMatrix<ExecSpace>& l, const SpaceMatrix<ExecSpace>& b) const {
+    if (info_ == 0) compat::trsm(space, "L", "L", "T", "N", 1.0, l, b);
   }
 
   CholeskyReport report() const { return report_; }

@@ -386,21 +386,29 @@ void lower_gram(const ExecSpace& space, const SpaceMatrix<ExecSpace>& l, const S
                    Kokkos::subview(l, Kokkos::ALL, part(bj)), 0.0, Kokkos::subview(g, part(bi), part(bj)));
 }
 
-// From the lower triangle of the gram of [L | y], the normal equations [LᵀL + λI | Lᵀy] in its first
-// n rows: Lᵀy from row n into column n, λ onto the diagonal.
+// λ onto the diagonal of LᵀL, the gram of [L | y]'s first n rows and columns.
 template <class ExecSpace>
-struct AnnNormalEquations {
+struct AnnRidge {
   SpaceMatrix<ExecSpace> system;
-  std::int64_t n;
   double lambda;
 
-  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t j) const {
-    system(j, n) = system(n, j);
-    system(j, j) += lambda;
-  }
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t j) const { system(j, j) += lambda; }
 };
 
-// The outer layer's normal equations (LᵀL + λI)·v = Lᵀy, solved on the space. On several ranks
+// Row n of the factored gram into column n, above it: z = L⁻¹Lᵀy, which the back substitution
+// turns into v.
+template <class ExecSpace>
+struct AnnRowToColumn {
+  SpaceMatrix<ExecSpace> system;
+  std::int64_t n;
+
+  KOKKOS_INLINE_FUNCTION void operator()(std::int64_t j) const { system(j, n) = system(n, j); }
+};
+
+// The outer layer's normal equations (LᵀL + λI)·v = Lᵀy, solved on the space: the Cholesky
+// factorisation of LᵀL + λI = L_c·L_cᵀ takes row n of the gram, yᵀL, as a row below its square and
+// leaves zᵀ = yᵀL·L_c⁻ᵀ there, the forward substitution done in passing, so one triangular solve,
+// L_cᵀ·v = z, is left. On several ranks
 // each holds some rows of L and y: the lower triangles of their grams of [L | y] are summed over
 // the ranks (one sum of a matrix of order layer_and_target_columns), then every rank factors and
 // solves the same system.
@@ -413,6 +421,8 @@ class OuterLayer {
       : system_("ann::outer_system", layer_and_target_columns(unknowns), layer_and_target_columns(unknowns)),
         normal_(Kokkos::subview(system_, std::make_pair(std::int64_t(0), unknowns),
                                 std::make_pair(std::int64_t(0), unknowns))),
+        normal_and_target_(Kokkos::subview(system_, std::make_pair(std::int64_t(0), unknowns + 1),
+                                           std::make_pair(std::int64_t(0), unknowns))),
         v_(Kokkos::subview(system_, std::make_pair(std::int64_t(0), unknowns), std::make_pair(unknowns, unknowns + 1))),
         cholesky_(linalg::cholesky_for<ExecSpace>(block)),
         block_(block),
@@ -429,11 +439,11 @@ class OuterLayer {
     else
       lower_gram(space, layer_and_target, system_, gram_blocks_);
     sum_over_ranks(comm_, space, system_);
-    Kokkos::parallel_for("ann::normal_equations",
-                         Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(space, 0, n),
-                         AnnNormalEquations<ExecSpace>{system_, n, lambda});
-    cholesky_.factor(space, normal_);
-    cholesky_.solve(space, normal_, v_);
+    const Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>> unknowns(space, 0, n);
+    Kokkos::parallel_for("ann::ridge", unknowns, AnnRidge<ExecSpace>{system_, lambda});
+    cholesky_.factor(space, normal_and_target_);
+    Kokkos::parallel_for("ann::row_to_column", unknowns, AnnRowToColumn<ExecSpace>{system_, n});
+    cholesky_.back_substitute(space, normal_, v_);
   }
 
   linalg::CholeskyReport report() const { return cholesky_.report(); }
@@ -449,7 +459,9 @@ class OuterLayer {
   }
 
  private:
-  SpaceMatrix<ExecSpace> system_, normal_, v_;  // the gram of [L | y | 0]; [LᵀL | Lᵀy], then [its factor | v]
+  // The gram of [L | y | 0]; LᵀL + λI, then its factor; [LᵀL + λI ; yᵀL], then [its factor ; zᵀ];
+  // z, then v.
+  SpaceMatrix<ExecSpace> system_, normal_, normal_and_target_, v_;
   linalg::SpaceCholesky<ExecSpace> cholesky_;
   std::int64_t block_;
   int gram_blocks_;
