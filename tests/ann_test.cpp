@@ -201,7 +201,7 @@ TYPED_TEST(AnnOnSpace, LowerGramIsTheLowerTriangleOfLtL) {
 }
 
 TYPED_TEST(AnnOnSpace, HostBlasOuterWeightsMatchPlainHostLoops) {
-  // On host spaces the outer layer is one dsyrk and the host LAPACK's dpotrf and dpotrs. An odd
+  // On host spaces the outer layer is one dsyrk, the host LAPACK's dpotrf and the BLAS's trsm. An odd
   // neuron count (301 unknowns, no bias) and 3017 rows take both past the BLAS's blocking
   // (OpenBLAS: dsyrk in panels of a few hundred rows, dpotrf in diagonal blocks of about n/4,
   // recursively):

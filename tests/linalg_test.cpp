@@ -167,47 +167,54 @@ TYPED_TEST(CholeskyOnSpace, SolvesSpdSystemsLikeHostLu) {
 }
 
 // Rows below the square leave the factorisation as B·L⁻ᵀ: for the row bᵀ, (L⁻¹b)ᵀ, from which the
-// back substitution alone solves A·x = b. Blocks that leave a shorter last one, and one block.
+// back substitution alone solves A·x = b. One block (20 columns), blocks that leave a shorter last
+// one, and rows below that span several device teams (64 rows each), more than the square has.
 TYPED_TEST(CholeskyOnSpace, RowsBelowTheSquareAreSolvedInPassing) {
   using ExecSpace = TypeParam;
   const std::uint64_t seed = std::random_device{}();
   std::mt19937_64 rng(seed);
-  const std::size_t n = 75, below = 3;
-  const auto a = random_spd(n, 0.1, rng);
-  const auto b = random_values(n * below, rng);
-  // [A ; Bᵀ]: the square's lower triangle (NaN above it) with the rows Bᵀ below.
-  std::vector<double> tall((n + below) * n, std::numeric_limits<double>::quiet_NaN());
-  for (std::size_t j = 0; j < n; ++j) {
-    for (std::size_t i = j; i < n; ++i) tall[i + j * (n + below)] = a[i + j * n];
-    for (std::size_t r = 0; r < below; ++r) tall[n + r + j * (n + below)] = b[j + r * n];
+  for (const auto& size_and_below :
+       std::vector<std::pair<std::size_t, std::size_t>>{{20, 3}, {75, 3}, {96, 70}, {40, 130}}) {
+    const std::size_t n = size_and_below.first, below = size_and_below.second;
+    const auto a = random_spd(n, 0.1, rng);
+    const auto b = random_values(n * below, rng);
+    // [A ; Bᵀ]: the square's lower triangle (NaN above it) with the rows Bᵀ below.
+    std::vector<double> tall((n + below) * n, std::numeric_limits<double>::quiet_NaN());
+    for (std::size_t j = 0; j < n; ++j) {
+      for (std::size_t i = j; i < n; ++i) tall[i + j * (n + below)] = a[i + j * n];
+      for (std::size_t r = 0; r < below; ++r) tall[n + r + j * (n + below)] = b[j + r * n];
+    }
+    for (const std::int64_t block : {16, 32}) {
+      for_each_cholesky<ExecSpace>(block, [&](const std::string& name, auto& cholesky) {
+        SCOPED_TRACE(name + ", n = " + std::to_string(n) + ", " + std::to_string(below) + " rows below, block " +
+                     std::to_string(block) + ", seed " + std::to_string(seed));
+        const auto a_space = to_space<ExecSpace>(tall, n + below, n);
+        cholesky.factor(ExecSpace(), a_space);
+        ASSERT_TRUE(cholesky.report().ok()) << cholesky.report().describe_failure();
+        EXPECT_EQ(cholesky.report().size, static_cast<std::int64_t>(n));
+        // The rows below, transposed into right-hand sides (through the host: a device copies
+        // only contiguous Views to it).
+        const auto factored = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a_space);
+        klab::SpaceMatrix<ExecSpace> x_space("x", n, below);
+        auto host_x = Kokkos::create_mirror_view(x_space);
+        for (std::size_t r = 0; r < below; ++r)
+          for (std::size_t j = 0; j < n; ++j) host_x(j, r) = factored(n + r, j);
+        Kokkos::deep_copy(x_space, host_x);
+        const auto square = Kokkos::subview(a_space, std::make_pair(std::size_t(0), n), Kokkos::ALL);
+        cholesky.back_substitute(ExecSpace(), klab::SpaceMatrix<ExecSpace>(square), x_space);
+        const auto x = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x_space);
+        for (std::size_t r = 0; r < below; ++r) {
+          const std::vector<double> column(b.begin() + r * n, b.begin() + (r + 1) * n);
+          const std::vector<double> got(x.data() + r * n, x.data() + (r + 1) * n);
+          EXPECT_LE(relative_difference(got, host_lu_solve(a, column, n)), 1e-10) << "row " << r;
+        }
+      });
+    }
   }
-  for (const std::int64_t block : {16, 32}) {
-    for_each_cholesky<ExecSpace>(block, [&](const std::string& name, auto& cholesky) {
-      SCOPED_TRACE(name + ", block " + std::to_string(block) + ", seed " + std::to_string(seed));
-      const auto a_space = to_space<ExecSpace>(tall, n + below, n);
-      cholesky.factor(ExecSpace(), a_space);
-      ASSERT_TRUE(cholesky.report().ok()) << cholesky.report().describe_failure();
-      EXPECT_EQ(cholesky.report().size, static_cast<std::int64_t>(n));
-      // The rows below, transposed into right-hand sides (through the host: a device copies only
-      // contiguous Views to it).
-      const auto factored = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a_space);
-      klab::SpaceMatrix<ExecSpace> x_space("x", n, below);
-      auto host_x = Kokkos::create_mirror_view(x_space);
-      for (std::size_t r = 0; r < below; ++r)
-        for (std::size_t j = 0; j < n; ++j) host_x(j, r) = factored(n + r, j);
-      Kokkos::deep_copy(x_space, host_x);
-      const auto square = Kokkos::subview(a_space, std::make_pair(std::size_t(0), n), Kokkos::ALL);
-      cholesky.back_substitute(ExecSpace(), klab::SpaceMatrix<ExecSpace>(square), x_space);
-      const auto x = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x_space);
-      for (std::size_t r = 0; r < below; ++r) {
-        const std::vector<double> column(b.begin() + r * n, b.begin() + (r + 1) * n);
-        const std::vector<double> got(x.data() + r * n, x.data() + (r + 1) * n);
-        EXPECT_LE(relative_difference(got, host_lu_solve(a, column, n)), 1e-10) << "row " << r;
-      }
-    });
-  }
-  klab::linalg::BlockedCholesky<ExecSpace> blocked(8);
-  EXPECT_THROW(blocked.factor(ExecSpace(), klab::SpaceMatrix<ExecSpace>("wide", 4, 5)), std::invalid_argument);
+  for_each_cholesky<ExecSpace>(8, [&](const std::string& name, auto& cholesky) {
+    EXPECT_THROW(cholesky.factor(ExecSpace(), klab::SpaceMatrix<ExecSpace>("wide", 4, 5)), std::invalid_argument)
+        << name;
+  });
 }
 
 TYPED_TEST(CholeskyOnSpace, NamesTheFirstFailedPivot) {

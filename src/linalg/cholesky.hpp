@@ -5,7 +5,9 @@
 // so the O(n³) work runs as BLAS 3 (cuBLAS / the host BLAS through Kokkos Kernels' TPLs).
 //
 // On host spaces HostCholesky does the same with the host LAPACK's dpotrf and dpotrs (see
-// linalg/host_lapack.hpp); cholesky_for picks the one for a space.
+// linalg/host_lapack.hpp) and the host BLAS's trsm; cholesky_for picks the one for a space.
+// Both factor the leading square of a matrix with rows below it, which leave as the solutions of
+// L·x = b for each row bᵀ: the forward half of a solve, done in passing.
 //
 // A pivot (the diagonal of the Schur complement, L_jj²) that is not above n·ε·max_j A_jj marks
 // the matrix as numerically singular: the factorisation records the first such column and the
@@ -102,7 +104,8 @@ KOKKOS_INLINE_FUNCTION void for_lower_triangle(const Member& member, int first, 
 // many registers.
 constexpr int cholesky_max_block = 32;
 
-// Block column [k0, k0 + width) of the factorisation of the n×n matrix a, in one launch. Every
+// Block column [k0, k0 + width) of the factorisation of the leading n×n square of the rows×n
+// matrix a, the rows below the square solved against the block as the panel's are, in one launch. Every
 // team factors the diagonal block A_kk, the same chain of `width` steps in every team so that none
 // waits for another; then it turns its share of the panel rows below, P, into P·L_kk⁻ᵀ, each row
 // a chain of `width` steps of its own, one row per thread. Team 0 folds the pivots into the status
@@ -281,8 +284,8 @@ class BlockedCholesky {
   }
 
   // Overwrites the lower triangle of the leading n×n square A of the rows×n matrix `a` (rows >= n)
-  // with L, and the rows B below the square with B·L⁻ᵀ; the upper triangle is left as is.
-  // Enqueues only: report() reads the outcome.
+  // with L, and the rows B below the square with B·L⁻ᵀ. Above the diagonal it reads nothing and
+  // leaves what the trailing updates made of it. Enqueues only: report() reads the outcome.
   void factor(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a) {
     const std::int64_t rows = a.extent(0), n = a.extent(1);
     require_tall(rows, n);

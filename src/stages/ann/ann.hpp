@@ -9,7 +9,7 @@
 //   hidden layer   L = [tanh(X·Wᵀ + b) | 1]            (Kokkos Kernels gemm, then the activation)
 //   outer layer    (LᵀL + λI)·v = Lᵀy                   (LᵀL and Lᵀy from one gram of [L | y] by
 //                                                        gemms, blocked Cholesky on the space; on
-//                                                        host spaces dsyrk, dpotrf and dpotrs)
+//                                                        host spaces dsyrk, dpotrf and trsm)
 //
 // `bias: true` (the default) is the seed's formula: a bias column in every inner fit and b_0 in
 // the outer layer. `bias: false` is the seed's code, which leaves both out.
@@ -395,8 +395,8 @@ struct AnnRidge {
   KOKKOS_INLINE_FUNCTION void operator()(std::int64_t j) const { system(j, j) += lambda; }
 };
 
-// Row n of the factored gram into column n, above it: z = L⁻¹Lᵀy, which the back substitution
-// turns into v.
+// Row n of the factored gram into column n, above it: z = L_c⁻¹Lᵀy (L_c the Cholesky factor of
+// LᵀL + λI), which the back substitution turns into v.
 template <class ExecSpace>
 struct AnnRowToColumn {
   SpaceMatrix<ExecSpace> system;
@@ -408,12 +408,13 @@ struct AnnRowToColumn {
 // The outer layer's normal equations (LᵀL + λI)·v = Lᵀy, solved on the space: the Cholesky
 // factorisation of LᵀL + λI = L_c·L_cᵀ takes row n of the gram, yᵀL, as a row below its square and
 // leaves zᵀ = yᵀL·L_c⁻ᵀ there, the forward substitution done in passing, so one triangular solve,
-// L_cᵀ·v = z, is left. On several ranks
-// each holds some rows of L and y: the lower triangles of their grams of [L | y] are summed over
-// the ranks (one sum of a matrix of order layer_and_target_columns), then every rank factors and
-// solves the same system.
-// On host spaces LᵀL is one dsyrk and the factorisation the host LAPACK's, each one call on all
-// the BLAS's threads, as NumPy does; `block` and `gram_blocks` shape the device path only.
+// L_cᵀ·v = z, is left.
+// On several ranks each holds some rows of L and y: the lower triangles of their grams of [L | y]
+// are summed over the ranks (one sum of a matrix of order layer_and_target_columns), then every
+// rank factors and solves the same system.
+// On host spaces LᵀL is one dsyrk, the factorisation the host LAPACK's dpotrf and the triangular
+// solves the host BLAS's trsm, each one call on all the BLAS's threads, as NumPy does; `block`
+// and `gram_blocks` shape the device path only.
 template <class ExecSpace>
 class OuterLayer {
  public:
@@ -452,10 +453,11 @@ class OuterLayer {
   // How solve forms and factors LᵀL on this space, for the records.
   std::string method() const {
     if constexpr (linalg::uses_host_lapack<ExecSpace>)
-      return "LᵀL and Lᵀy by the host BLAS's dsyrk of [L | y], Cholesky by the host LAPACK's dpotrf";
+      return "LᵀL and Lᵀy by the host BLAS's dsyrk of [L | y], Cholesky by the host LAPACK's dpotrf, the forward "
+             "substitution within the factorisation";
     else
       return "LᵀL and Lᵀy from " + std::to_string(gram_blocks_) + " column blocks of [L | y], Cholesky in blocks of " +
-             std::to_string(block_);
+             std::to_string(block_) + ", the forward substitution within it";
   }
 
  private:
