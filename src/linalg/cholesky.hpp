@@ -5,7 +5,7 @@
 // so the O(n³) work runs as BLAS 3 (cuBLAS / the host BLAS through Kokkos Kernels' TPLs).
 //
 // On host spaces HostCholesky does the same with the host LAPACK's dpotrf and dpotrs (see
-// linalg/host_lapack.hpp) and the host BLAS's trsm; cholesky_for picks the one for a space.
+// linalg/host_lapack.hpp) and the host BLAS's dtrsm; cholesky_for picks the one for a space.
 // Both factor the leading square of a matrix with rows below it, which leave as the solutions of
 // L·x = b for each row bᵀ: the forward half of a solve, done in passing.
 //
@@ -349,7 +349,7 @@ template <class ExecSpace>
 class HostCholesky {
  public:
   // As BlockedCholesky::factor: L in the leading n×n square of the rows×n matrix `a`, B·L⁻ᵀ in
-  // the rows B below it (by trsm, when dpotrf factored the whole square).
+  // the rows B below it (by the host BLAS's dtrsm, when dpotrf factored the whole square).
   void factor(const ExecSpace& space, const SpaceMatrix<ExecSpace>& a) {
     static_assert(uses_host_lapack<ExecSpace>, "the host LAPACK reads host memory only");
     space.fence();
@@ -386,9 +386,11 @@ class HostCholesky {
       report_.min_pivot = std::min(report_.min_pivot, pivot);
       report_.max_pivot = std::max(report_.max_pivot, pivot);
     }
-    if (info_ == 0 && rows > n)
-      compat::trsm(space, "R", "L", "T", "N", 1.0, Kokkos::subview(a, std::make_pair(std::int64_t(0), n), Kokkos::ALL),
-                   Kokkos::subview(a, std::make_pair(n, rows), Kokkos::ALL));
+    if (info_ == 0 && rows > n) {
+      const int below = fortran_int(rows - n);
+      const double one = 1;
+      F77_BLAS_MANGLE(dtrsm, DTRSM)("R", "L", "T", "N", &below, &order, &one, a.data(), &lda, a.data() + n, &lda, 1, 1, 1, 1);
+    }
   }
 
   // Overwrites the n×k right-hand sides `b` with the solution of L·Lᵀ·x = b (back_substitute: of
@@ -404,7 +406,12 @@ class HostCholesky {
   }
 
   void back_substitute(const ExecSpace& space, const SpaceMatrix<ExecSpace>& l, const SpaceMatrix<ExecSpace>& b) const {
-    if (info_ == 0) compat::trsm(space, "L", "L", "T", "N", 1.0, l, b);
+    space.fence();
+    if (info_ != 0) return;
+    const int order = fortran_int(l.extent(0)), columns = fortran_int(b.extent(1)), lda = leading_dimension(l),
+              ldb = leading_dimension(b);
+    const double one = 1;
+    F77_BLAS_MANGLE(dtrsm, DTRSM)("L", "L", "T", "N", &order, &columns, &one, l.data(), &lda, b.data(), &ldb, 1, 1, 1, 1);
   }
 
   CholeskyReport report() const { return report_; }
