@@ -4,8 +4,8 @@
 // and solves the panel below it against it, and Kokkos Kernels gemm updates the trailing matrix,
 // so the O(n³) work runs as BLAS 3 (cuBLAS / the host BLAS through Kokkos Kernels' TPLs).
 //
-// On host spaces HostCholesky does the same with the host LAPACK's dpotrf and dpotrs (see
-// linalg/host_lapack.hpp) and the host BLAS's dtrsm; cholesky_for picks the one for a space.
+// On host spaces HostCholesky does the same with the host LAPACK's dpotrf and the host BLAS's
+// dtrsm (see linalg/host_lapack.hpp); cholesky_for picks the one for a space.
 // Both factor the leading square of a matrix with rows below it, which leave as the solutions of
 // L·x = b for each row bᵀ: the forward half of a solve, done in passing.
 //
@@ -393,30 +393,31 @@ class HostCholesky {
     }
   }
 
-  // Overwrites the n×k right-hand sides `b` with the solution of L·Lᵀ·x = b (back_substitute: of
-  // Lᵀ·x = b); both leave them as they are when dpotrf stopped short of a factor.
+  // As BlockedCholesky's solve (L·Lᵀ·x = b) and back_substitute (Lᵀ·x = b), the two triangular
+  // solves dpotrs would make; both leave b as it is when dpotrf stopped short of a factor.
   void solve(const ExecSpace& space, const SpaceMatrix<ExecSpace>& l, const SpaceMatrix<ExecSpace>& b) const {
-    space.fence();
-    if (info_ != 0) return;
-    const int order = fortran_int(l.extent(0)), columns = fortran_int(b.extent(1)), lda = leading_dimension(l),
-              ldb = leading_dimension(b);
-    int info = 0;
-    F77_BLAS_MANGLE(dpotrs, DPOTRS)("L", &order, &columns, l.data(), &lda, b.data(), &ldb, &info, 1);
-    if (info < 0) throw std::logic_error("dpotrs: argument " + std::to_string(-info) + " is invalid");
+    solve_triangle(space, "N", l, b);
+    back_substitute(space, l, b);
   }
 
   void back_substitute(const ExecSpace& space, const SpaceMatrix<ExecSpace>& l, const SpaceMatrix<ExecSpace>& b) const {
-    space.fence();
-    if (info_ != 0) return;
-    const int order = fortran_int(l.extent(0)), columns = fortran_int(b.extent(1)), lda = leading_dimension(l),
-              ldb = leading_dimension(b);
-    const double one = 1;
-    F77_BLAS_MANGLE(dtrsm, DTRSM)("L", "L", "T", "N", &order, &columns, &one, l.data(), &lda, b.data(), &ldb, 1, 1, 1, 1);
+    solve_triangle(space, "T", l, b);
   }
 
   CholeskyReport report() const { return report_; }
 
  private:
+  // b = op(L)⁻¹·b, op "N" (as is) or "T" (transposed), by the host BLAS's dtrsm.
+  void solve_triangle(const ExecSpace& space, const char* trans, const SpaceMatrix<ExecSpace>& l,
+                      const SpaceMatrix<ExecSpace>& b) const {
+    space.fence();
+    if (info_ != 0) return;
+    const int order = fortran_int(l.extent(0)), columns = fortran_int(b.extent(1)), lda = leading_dimension(l),
+              ldb = leading_dimension(b);
+    const double one = 1;
+    F77_BLAS_MANGLE(dtrsm, DTRSM)("L", "L", trans, "N", &order, &columns, &one, l.data(), &lda, b.data(), &ldb, 1, 1, 1, 1);
+  }
+
   int info_ = 0;
   CholeskyReport report_;
 };

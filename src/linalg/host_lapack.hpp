@@ -1,12 +1,11 @@
 #pragma once
 // The host BLAS and LAPACK that Kokkos Kernels links (its BLAS/LAPACK TPLs; OpenBLAS in klab's
 // builds), called directly for what Kokkos Kernels 3.4 does not offer: a symmetric rank-k update
-// (dsyrk) and a Cholesky factorisation and solve (dpotrf, dpotrs); and a triangular solve with
-// several right-hand sides in place (dtrsm), which Kokkos Kernels 3.4 has but does not send to
-// the host BLAS. Each is one call that the
-// library runs on its own threads over all cores, with its own blocking, as NumPy's L.T @ L and
-// np.linalg.cholesky do; klab's team kernels on a host space would instead leave the chain of
-// diagonal blocks to one thread. Host spaces only: the Views' memory must be the host's.
+// (dsyrk) and a Cholesky factorisation (dpotrf); and triangular solves with several right-hand
+// sides in place (dtrsm), which Kokkos Kernels 3.4 has but does not send to the host BLAS. Each
+// is one call that the library runs on its own threads over all cores, with its own blocking, as
+// NumPy's L.T @ L and np.linalg.cholesky do; klab's team kernels on a host space would instead
+// leave the chain of diagonal blocks to one thread. Host spaces only: the Views' memory must be the host's.
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
@@ -29,8 +28,6 @@ void F77_BLAS_MANGLE(dtrsm, DTRSM)(const char* side, const char* uplo, const cha
                                    const int* n, const double* alpha, const double* a, const int* lda, double* b,
                                    const int* ldb, std::size_t side_length, std::size_t uplo_length,
                                    std::size_t transa_length, std::size_t diag_length);
-void F77_BLAS_MANGLE(dpotrs, DPOTRS)(const char* uplo, const int* n, const int* nrhs, const double* a,
-                                     const int* lda, double* b, const int* ldb, int* info, std::size_t uplo_length);
 }
 
 namespace klab::linalg {
