@@ -107,13 +107,21 @@ struct MatmulParams {
 constexpr std::int64_t zip_reduce_max_products = std::int64_t(1) << 26;
 // Up to this M·N·K the gemm reference is checked against a host triple loop (under a second).
 constexpr std::int64_t host_loop_max_products = std::int64_t(1) << 27;
+// Doubles in one SIMD register of the ISA klab's host code is compiled for (KLAB_HOST_ARCH).
+#if defined(__AVX512F__)
+constexpr int host_vector_doubles = 8;
+#elif defined(__AVX__)
+constexpr int host_vector_doubles = 4;
+#else
+constexpr int host_vector_doubles = 2;
+#endif
 // The register block of C that one thread of the tiled variant accumulates, per arrangement
-// (see TiledMultiply). On a CPU a column of the block is one or two SIMD vectors, and the block
-// needs at least as many independent vector accumulators as FMAs can be in flight (2 pipes × 4
-// cycles on current x86 cores), held in registers with a column of A and a broadcast of B: 8×8 is
-// eight of AVX-512's 32 registers; AVX2's 16 cannot hold its 16 accumulators and 3 more, and
-// spill some. Larger blocks no longer stay in registers. What each block measured: README,
-// stage `matmul`.
+// (see TiledMultiply). On a CPU a column of the block is one to four SIMD vectors, and a sweep over
+// the K tile needs at least as many independent vector accumulators as FMAs can be in flight
+// (2 pipes × 4 cycles on current x86 cores), held in registers with a column of A and a broadcast
+// of B: 8×8 is eight of AVX-512's 32 registers; with AVX2 (16 registers) and SSE2 the block's
+// columns go in passes of eight accumulators (host_multiply_panels). What each block measured:
+// README, stage `matmul`.
 struct RegisterBlock {
   int rows, cols;
 };
@@ -334,6 +342,13 @@ struct TiledMultiply : TiledProduct<ExecSpace> {
   // Stages the A and B tiles at K offset k0; the barrier makes them visible to the whole team.
   KOKKOS_INLINE_FUNCTION void stage_tiles(const Member& team, const Scratch& a_tile, const Scratch& b_tile,
                                           std::int64_t row0, std::int64_t col0, std::int64_t k0) const {
+#ifndef __CUDA_ARCH__
+    if constexpr (!GpuLayout) {
+      host_stage_tiles(team, a_tile, b_tile, row0, col0, k0);
+      team.team_barrier();
+      return;
+    }
+#endif
     copy_block(team, tile.m, tile.k, a, row0, k0, [&](int r, int p, double value) { a_tile(a_index(r, p)) = value; });
     copy_block(team, tile.k, tile.n, b, k0, col0, [&](int p, int s, double value) { b_tile(b_index(p, s)) = value; });
     team.team_barrier();
@@ -341,6 +356,13 @@ struct TiledMultiply : TiledProduct<ExecSpace> {
 
   KOKKOS_INLINE_FUNCTION void accumulate(Accumulator& acc, const Scratch& a_tile, const Scratch& b_tile, int block,
                                          int depth) const {
+#ifndef __CUDA_ARCH__
+    if constexpr (!GpuLayout) {
+      host_multiply_panels(acc, &a_tile(a_index(row_in_tile(block, 0), 0)), &b_tile(b_index(0, col_in_tile(block, 0))),
+                           depth);
+      return;
+    }
+#endif
     // The block's A and B values at one step: adjacent on a CPU (one panel each), blocks_down and
     // blocks_across apart on a GPU.
     const int a_step = GpuLayout ? blocks_down : 1, b_step = GpuLayout ? blocks_across : 1;
@@ -353,6 +375,78 @@ struct TiledMultiply : TiledProduct<ExecSpace> {
         for (int r = 0; r < block_rows; ++r) acc.value[s][r] += a_reg[r] * b_reg[s];
     }
   }
+
+#ifndef __CUDA_ARCH__
+  // The CPU arrangement's staging, without copy_block's index arithmetic per element (a large share
+  // of the kernel's time once the multiply ran at speed): A a column at a time, its rows
+  // in runs of block_rows into consecutive panels; B a column at a time, its steps block_cols
+  // apart. The team's threads take columns in turn. Rows and columns past the matrices' edges are
+  // zero; steps past the end of K are left alone (accumulate stops at tile_depth).
+  void host_stage_tiles(const Member& team, const Scratch& a_tile, const Scratch& b_tile, std::int64_t row0,
+                        std::int64_t col0, std::int64_t k0) const {
+    const int depth = tile_depth(k0);
+    const std::int64_t rows_left = static_cast<std::int64_t>(a.extent(0)) - row0;
+    const std::int64_t cols_left = static_cast<std::int64_t>(b.extent(1)) - col0;
+    const int rows = rows_left < tile.m ? static_cast<int>(rows_left) : tile.m;
+    const int cols = cols_left < tile.n ? static_cast<int>(cols_left) : tile.n;
+    for (int p = team.team_rank(); p < depth; p += team.team_size()) {
+      double* run = a_tile.data() + a_index(0, p);
+      for (int r0 = 0; r0 < tile.m; r0 += block_rows, run += block_rows * tile.k) {
+        if (r0 + block_rows <= rows)
+          for (int i = 0; i < block_rows; ++i) run[i] = a(row0 + r0 + i, k0 + p);
+        else
+          for (int i = 0; i < block_rows; ++i) run[i] = r0 + i < rows ? a(row0 + r0 + i, k0 + p) : 0.0;
+      }
+    }
+    for (int s = team.team_rank(); s < tile.n; s += team.team_size()) {
+      double* steps = b_tile.data() + b_index(0, s);
+      for (int p = 0; p < depth; ++p) steps[block_cols * p] = s < cols ? b(k0 + p, col0 + s) : 0.0;
+    }
+  }
+
+  // The CPU arrangement's register block times its A and B panels, written in the compiler's
+  // vectors (GCC and Clang): a column of the block is block_rows / host_vector_doubles vectors,
+  // and the columns go in passes that leave eight vector accumulators, which the registers hold
+  // beside an A column and a broadcast B value. GCC's own vectorisation of the scalar loop above
+  // kept the 8x8 block's sixteen AVX2 accumulators partly in memory, and moved operands through
+  // shuffles that took the FMA ports.
+  static void host_multiply_panels(Accumulator& acc, const double* a_panel, const double* b_panel, int depth) {
+    using Vector = double __attribute__((vector_size(sizeof(double) * host_vector_doubles)));
+    using UnalignedVector = double __attribute__((vector_size(sizeof(double) * host_vector_doubles), aligned(8)));
+    constexpr int accumulators = 8, vectors = block_rows / host_vector_doubles, pass_cols = accumulators / vectors;
+    static_assert(block_rows % host_vector_doubles == 0 && block_cols % pass_cols == 0);
+    const auto at = [](const double* p) { return *reinterpret_cast<const UnalignedVector*>(p); };
+    // An empty asm that claims to change the A column keeps it in registers: without it GCC reads
+    // the column again from the panel for every FMA (memory operands), and the loads, not the
+    // FMAs, bound the loop.
+    const auto keep_in_register = [](Vector& v) {
+#if defined(__x86_64__) || defined(__i386__)
+      asm("" : "+x"(v));
+#else
+      (void)v;
+#endif
+    };
+    for (int s0 = 0; s0 < block_cols; s0 += pass_cols) {
+      Vector part[pass_cols][vectors];
+      for (int s = 0; s < pass_cols; ++s)
+        for (int v = 0; v < vectors; ++v) part[s][v] = at(&acc.value[s0 + s][v * host_vector_doubles]);
+      for (int p = 0; p < depth; ++p) {
+        Vector a_column[vectors];
+        for (int v = 0; v < vectors; ++v) {
+          a_column[v] = at(a_panel + p * block_rows + v * host_vector_doubles);
+          keep_in_register(a_column[v]);
+        }
+        for (int s = 0; s < pass_cols; ++s) {
+          const double b_value = b_panel[p * block_cols + s0 + s];
+          for (int v = 0; v < vectors; ++v) part[s][v] += a_column[v] * b_value;
+        }
+      }
+      for (int s = 0; s < pass_cols; ++s)
+        for (int v = 0; v < vectors; ++v)
+          *reinterpret_cast<UnalignedVector*>(&acc.value[s0 + s][v * host_vector_doubles]) = part[s][v];
+    }
+  }
+#endif
 
   // The K extent of the tile at k0: tile.k but at the end of K.
   KOKKOS_INLINE_FUNCTION int tile_depth(std::int64_t k0) const {
