@@ -172,8 +172,8 @@ TYPED_TEST(AnnOnSpace, OuterWeightsMatchAHostLuSolve) {
 }
 
 TYPED_TEST(AnnOnSpace, LowerGramIsTheLowerTriangleOfLtL) {
-  // The device path's blocked gemms (3 column blocks of 13 columns: unequal) on every space, and
-  // on host spaces the host BLAS's dsyrk, against plain loops.
+  // The device path's blocked gemms (1 to 8 column blocks of 13 columns: unequal blocks, halved
+  // unevenly) on every space, and on host spaces the host BLAS's dsyrk, against plain loops.
   using ExecSpace = TypeParam;
   AnnParams p = small_params(true);
   p.neurons = 12;
@@ -190,9 +190,12 @@ TYPED_TEST(AnnOnSpace, LowerGramIsTheLowerTriangleOfLtL) {
       }
     return diff / norm;
   };
-  const klab::SpaceMatrix<ExecSpace> gram("gram", n, n);
-  klab::stages::lower_gram(ExecSpace(), layer, gram, 3);
-  EXPECT_LE(lower_difference(gram), 1e-14);
+  // One block (the full gemm), halves, and halvings that split odd counts unevenly.
+  for (const int blocks : {1, 2, 3, 5, 8}) {
+    const klab::SpaceMatrix<ExecSpace> gram("gram", n, n);
+    klab::stages::lower_gram(ExecSpace(), layer, gram, blocks);
+    EXPECT_LE(lower_difference(gram), 1e-14) << blocks << " column blocks";
+  }
   if constexpr (klab::linalg::uses_host_lapack<ExecSpace>) {
     const klab::SpaceMatrix<ExecSpace> host_gram("host_gram", n, n);
     klab::linalg::host_lower_gram(ExecSpace(), layer, host_gram);

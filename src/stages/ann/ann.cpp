@@ -151,7 +151,7 @@ StageDefinition ann_stage() {
             params.amplitude = reader.real("amplitude", 0.5, {0.0, 1e300});
             params.lambda = reader.real("lambda", 0.0, {0.0, 1e300});
             params.block = reader.integer("block", 32, {1, linalg::cholesky_max_block});
-            params.gram_blocks = static_cast<int>(reader.integer("gram_blocks", 4, {1, 64}));
+            params.gram_blocks = static_cast<int>(reader.integer("gram_blocks", 8, {1, 64}));
             params.min_correlation = reader.real("min_correlation", 0.999, {-1.0, 1.0});
             params.sample = reader.integer("sample", std::min<std::int64_t>(500, params.obs), {0, params.obs});
             if (!(params.amplitude < 1))

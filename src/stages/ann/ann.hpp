@@ -65,7 +65,7 @@ struct AnnParams {
   double amplitude = 0.5;       // y = amplitude·sin(Σ_j x_ij); arctanh needs |y| < 1
   double lambda = 0;            // ridge added to the outer normal equations' diagonal
   std::int64_t block = 32;      // block size of the outer Cholesky factorisation
-  int gram_blocks = 4;          // column blocks of L for LᵀL: >1 multiplies only the lower triangle
+  int gram_blocks = 8;          // column blocks of L for LᵀL: >1 multiplies only the lower triangle
   double min_correlation = 0.999;
   std::int64_t sample = 500;    // (prediction, target) pairs of the test set kept in the results
   std::int64_t rows_per_neuron() const { return obs / neurons; }
@@ -375,15 +375,28 @@ LayerAndTarget<ExecSpace> make_layer_and_target(const ExecSpace& space, std::int
 
 // G = LᵀL on and below the diagonal. With `blocks` column blocks of L, only the blocks·(blocks+1)/2
 // blocks of G on and below the diagonal are multiplied, (blocks+1)/(2·blocks) of the full gemm's
-// flops, in smaller gemms; the Cholesky factorisation reads nothing else.
+// flops; the Cholesky factorisation reads nothing else. They go in 2·blocks - 1 gemms, by halving:
+// the blocks below the diagonal of the two halves' blocks are one rectangle, one gemm, and each
+// half's triangle is halved again down to single blocks. cuBLAS runs one large gemm faster than
+// the same flops as several (`cuda_gram_probe`; README).
 template <class ExecSpace>
 void lower_gram(const ExecSpace& space, const SpaceMatrix<ExecSpace>& l, const SpaceMatrix<ExecSpace>& g, int blocks) {
   const std::int64_t n = l.extent(1);
-  const auto part = [&](int b) { return std::make_pair(n * b / blocks, n * (b + 1) / blocks); };
-  for (int bi = 0; bi < blocks; ++bi)
-    for (int bj = 0; bj <= bi; ++bj)
-      compat::gemm(space, "T", "N", 1.0, Kokkos::subview(l, Kokkos::ALL, part(bi)),
-                   Kokkos::subview(l, Kokkos::ALL, part(bj)), 0.0, Kokkos::subview(g, part(bi), part(bj)));
+  // Columns of blocks [first, end).
+  const auto columns = [&](int first, int end) { return std::make_pair(n * first / blocks, n * end / blocks); };
+  const auto product = [&](std::pair<std::int64_t, std::int64_t> rows, std::pair<std::int64_t, std::int64_t> cols) {
+    compat::gemm(space, "T", "N", 1.0, Kokkos::subview(l, Kokkos::ALL, rows), Kokkos::subview(l, Kokkos::ALL, cols),
+                 0.0, Kokkos::subview(g, rows, cols));
+  };
+  // The triangle of blocks [first, end).
+  const auto triangle = [&](const auto& self, int first, int end) -> void {
+    if (end - first == 1) return product(columns(first, end), columns(first, end));
+    const int middle = first + (end - first) / 2;
+    product(columns(middle, end), columns(first, middle));
+    self(self, first, middle);
+    self(self, middle, end);
+  };
+  triangle(triangle, 0, blocks);
 }
 
 // λ onto the diagonal of LᵀL, the gram of [L | y]'s first n rows and columns.
@@ -408,7 +421,9 @@ struct AnnRowToColumn {
 // The outer layer's normal equations (LᵀL + λI)·v = Lᵀy, solved on the space: the Cholesky
 // factorisation of LᵀL + λI = L_c·L_cᵀ takes row n of the gram, yᵀL, as a row below its square and
 // leaves zᵀ = yᵀL·L_c⁻ᵀ there, the forward substitution done in passing, so one triangular solve,
-// L_cᵀ·v = z, is left.
+// L_cᵀ·v = z, is left. The gram's zero rows below yᵀL (the padding of [L | y | 0]) go through the
+// factorisation too and stay zero: they keep the row count of its trailing gemms a multiple of 8,
+// for which cuBLAS picks aligned kernels.
 // On several ranks each holds some rows of L and y: the lower triangles of their grams of [L | y]
 // are summed over the ranks (one sum of a matrix of order layer_and_target_columns), then every
 // rank factors and solves the same system.
@@ -422,8 +437,7 @@ class OuterLayer {
       : system_("ann::outer_system", layer_and_target_columns(unknowns), layer_and_target_columns(unknowns)),
         normal_(Kokkos::subview(system_, std::make_pair(std::int64_t(0), unknowns),
                                 std::make_pair(std::int64_t(0), unknowns))),
-        normal_and_target_(Kokkos::subview(system_, std::make_pair(std::int64_t(0), unknowns + 1),
-                                           std::make_pair(std::int64_t(0), unknowns))),
+        normal_and_target_(Kokkos::subview(system_, Kokkos::ALL, std::make_pair(std::int64_t(0), unknowns))),
         v_(Kokkos::subview(system_, std::make_pair(std::int64_t(0), unknowns), std::make_pair(unknowns, unknowns + 1))),
         cholesky_(linalg::cholesky_for<ExecSpace>(block)),
         block_(block),
@@ -456,13 +470,14 @@ class OuterLayer {
       return "LᵀL and Lᵀy by the host BLAS's dsyrk of [L | y], Cholesky by the host LAPACK's dpotrf, the forward "
              "substitution within the factorisation";
     else
-      return "LᵀL and Lᵀy from " + std::to_string(gram_blocks_) + " column blocks of [L | y], Cholesky in blocks of " +
-             std::to_string(block_) + ", the forward substitution within it";
+      return "LᵀL and Lᵀy from " + std::to_string(gram_blocks_) + " column blocks of [L | y] in " +
+             std::to_string(2 * gram_blocks_ - 1) + " gemms, Cholesky in blocks of " + std::to_string(block_) +
+             ", the forward substitution within it";
   }
 
  private:
-  // The gram of [L | y | 0]; LᵀL + λI, then its factor; [LᵀL + λI ; yᵀL], then [its factor ; zᵀ];
-  // z, then v.
+  // The gram of [L | y | 0]; LᵀL + λI, then its factor; [LᵀL + λI ; yᵀL ; 0], then
+  // [its factor ; zᵀ ; 0]; z, then v.
   SpaceMatrix<ExecSpace> system_, normal_, normal_and_target_, v_;
   linalg::SpaceCholesky<ExecSpace> cholesky_;
   std::int64_t block_;
