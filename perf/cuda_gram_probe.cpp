@@ -32,7 +32,7 @@ __global__ void fill(double* l, long count) {
 }
 
 template <class Launch>
-void time(const std::string& name, Launch&& launch) {
+void time_launches(const std::string& name, Launch&& launch) {
   cudaEvent_t start, stop;
   check(cudaEventCreate(&start), "cudaEventCreate");
   check(cudaEventCreate(&stop), "cudaEventCreate");
@@ -56,7 +56,11 @@ void time(const std::string& name, Launch&& launch) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const long rows = argc > 2 ? std::atol(argv[1]) : 100000, n = argc > 2 ? std::atol(argv[2]) : 1008;
+  const long rows = argc > 1 ? std::atol(argv[1]) : 100000, n = argc > 2 ? std::atol(argv[2]) : 1008;
+  if (rows < 1 || n < 2) {
+    std::fprintf(stderr, "cuda_gram_probe: rows and n must be positive integers (n at least 2)\n");
+    return 2;
+  }
   double *l = nullptr, *g = nullptr;
   check(cudaMalloc(&l, sizeof(double) * rows * n), "cudaMalloc");
   check(cudaMalloc(&g, sizeof(double) * n * n), "cudaMalloc");
@@ -70,7 +74,7 @@ int main(int argc, char** argv) {
     if (n % blocks != 0) continue;
     const long w = n / blocks;
     const std::string shape = std::to_string(blocks) + " blocks of " + std::to_string(w);
-    time("pairs, " + shape, [&] {
+    time_launches("pairs, " + shape, [&] {
       for (long bi = 0; bi < blocks; ++bi)
         for (long bj = 0; bj <= bi; ++bj)
           check(cublasDgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, w, w, rows, &one, l + bi * w * rows, rows,
@@ -78,7 +82,7 @@ int main(int argc, char** argv) {
                 "cublasDgemm");
     });
     // Diagonal d holds the blocks (i + d, i): A, B and C step by one block per batch entry.
-    time("batched per block diagonal, " + shape, [&] {
+    time_launches("batched per block diagonal, " + shape, [&] {
       for (long d = 0; d < blocks; ++d)
         check(cublasDgemmStridedBatched(handle, CUBLAS_OP_T, CUBLAS_OP_N, w, w, rows, &one, l + d * w * rows, rows,
                                         w * rows, l, rows, w * rows, &zero, g + d * w, n, w * (n + 1), blocks - d),
@@ -102,12 +106,12 @@ int main(int argc, char** argv) {
     self(self, first + half, width - half, depth - 1);
   };
   for (int depth = 1; depth <= 4; ++depth)
-    time("halving, depth " + std::to_string(depth), [&] { halving(halving, 0, n, depth); });
-  time("full product, one dgemm", [&] {
+    time_launches("halving, depth " + std::to_string(depth), [&] { halving(halving, 0, n, depth); });
+  time_launches("full product, one dgemm", [&] {
     check(cublasDgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, n, n, rows, &one, l, rows, l, rows, &zero, g, n),
           "cublasDgemm");
   });
-  time("lower triangle, one dsyrk", [&] {
+  time_launches("lower triangle, one dsyrk", [&] {
     check(cublasDsyrk(handle, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, n, rows, &one, l, rows, &zero, g, n),
           "cublasDsyrk");
   });

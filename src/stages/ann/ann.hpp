@@ -422,8 +422,8 @@ struct AnnRowToColumn {
 // factorisation of LᵀL + λI = L_c·L_cᵀ takes row n of the gram, yᵀL, as a row below its square and
 // leaves zᵀ = yᵀL·L_c⁻ᵀ there, the forward substitution done in passing, so one triangular solve,
 // L_cᵀ·v = z, is left. The gram's zero rows below yᵀL (the padding of [L | y | 0]) go through the
-// factorisation too and stay zero: they keep the row count of its trailing gemms a multiple of 8,
-// for which cuBLAS picks aligned kernels.
+// factorisation too and stay zero: with Cholesky blocks that are multiples of 8 they keep the row
+// count of its trailing gemms a multiple of 8, for which cuBLAS picks aligned kernels.
 // On several ranks each holds some rows of L and y: the lower triangles of their grams of [L | y]
 // are summed over the ranks (one sum of a matrix of order layer_and_target_columns), then every
 // rank factors and solves the same system.

@@ -294,8 +294,8 @@ struct TiledMultiply : TiledProduct<ExecSpace> {
   }
 
   // The B tile is stored so that one step p of the inner product finds a thread's B values in one
-  // place, as it finds its A values; the compiler of a CPU then vectorises across the register
-  // block rather than across p. On a CPU: panels of block_cols columns, each p-major
+  // place, as it finds its A values, so that a step is vector loads and broadcasts across the
+  // register block rather than a reduction across p. On a CPU: panels of block_cols columns, each p-major
   // (col % C + C p + C k (col / C)), which the staging copy writes almost in order.
   // On a GPU: transposed, with one spare row, so that the threads staging a column of B, which
   // write a row of the tile, hit distinct shared-memory banks.
@@ -320,7 +320,8 @@ struct TiledMultiply : TiledProduct<ExecSpace> {
   }
 
   // Calls put(r, s, source(row0 + r, col0 + s)) over a rows×cols block, with zeros past the
-  // source's edges, each thread its BlockShare; a one-thread CPU team sweeps each column in order.
+  // source's edges, each thread its BlockShare. Host builds stage the CPU arrangement with
+  // host_stage_tiles instead; this serves it where the tests run it on a GPU.
   // No division per element: it would cost more than the copy on a CPU.
   template <class Put>
   KOKKOS_INLINE_FUNCTION static void copy_block(const Member& team, int rows, int cols,
@@ -412,10 +413,16 @@ struct TiledMultiply : TiledProduct<ExecSpace> {
   // shuffles that took the FMA ports.
   static void host_multiply_panels(Accumulator& acc, const double* a_panel, const double* b_panel, int depth) {
     using Vector = double __attribute__((vector_size(sizeof(double) * host_vector_doubles)));
-    using UnalignedVector = double __attribute__((vector_size(sizeof(double) * host_vector_doubles), aligned(8)));
     constexpr int accumulators = 8, vectors = block_rows / host_vector_doubles, pass_cols = accumulators / vectors;
     static_assert(block_rows % host_vector_doubles == 0 && block_cols % pass_cols == 0);
-    const auto at = [](const double* p) { return *reinterpret_cast<const UnalignedVector*>(p); };
+    // Copies, not casts: the panels and the accumulator are only aligned for doubles, and are
+    // doubles (the compilers turn these into unaligned vector loads and stores).
+    const auto at = [](const double* p) {
+      Vector v;
+      __builtin_memcpy(&v, p, sizeof v);
+      return v;
+    };
+    const auto put = [](double* p, Vector v) { __builtin_memcpy(p, &v, sizeof v); };
     // An empty asm that claims to change the A column keeps it in registers: without it GCC reads
     // the column again from the panel for every FMA (memory operands), and the loads, not the
     // FMAs, bound the loop.
@@ -442,8 +449,7 @@ struct TiledMultiply : TiledProduct<ExecSpace> {
         }
       }
       for (int s = 0; s < pass_cols; ++s)
-        for (int v = 0; v < vectors; ++v)
-          *reinterpret_cast<UnalignedVector*>(&acc.value[s0 + s][v * host_vector_doubles]) = part[s][v];
+        for (int v = 0; v < vectors; ++v) put(&acc.value[s0 + s][v * host_vector_doubles], part[s][v]);
     }
   }
 #endif
