@@ -228,6 +228,12 @@ struct TiledProduct {
   std::int64_t league_size() const {
     return tiles_down * ((static_cast<std::int64_t>(c.extent(1)) + tile.n - 1) / tile.n);
   }
+  // How many of the `size` rows, columns or steps from `first` on lie within `extent`: a tile's
+  // share of a matrix at its edges.
+  KOKKOS_INLINE_FUNCTION static int within(std::int64_t extent, std::int64_t first, int size) {
+    const std::int64_t left = extent - first;
+    return left < size ? static_cast<int>(left) : size;
+  }
   // The first row and column of C in a team's tile.
   KOKKOS_INLINE_FUNCTION std::int64_t tile_row0(std::int64_t team) const { return team % tiles_down * tile.m; }
   KOKKOS_INLINE_FUNCTION std::int64_t tile_col0(std::int64_t team) const { return team / tiles_down * tile.n; }
@@ -329,11 +335,10 @@ struct TiledMultiply : TiledProduct<ExecSpace> {
                                                 std::int64_t col0, const Put& put) {
     const typename Product::BlockShare share(team.team_size(), team.team_rank(), rows);
     if (share.idle()) return;
-    const std::int64_t rows_left = static_cast<std::int64_t>(source.extent(0)) - row0;
-    const std::int64_t cols_left = static_cast<std::int64_t>(source.extent(1)) - col0;
-    const int valid_rows = rows_left < rows ? static_cast<int>(rows_left) : rows;
+    const int valid_rows = Product::within(source.extent(0), row0, rows);
+    const int valid_cols = Product::within(source.extent(1), col0, cols);
     for (int s = share.rank_across; s < cols; s += share.threads_across) {
-      const int valid = s < cols_left ? valid_rows : 0;
+      const int valid = s < valid_cols ? valid_rows : 0;
       int r = share.rank_down;
       for (; r < valid; r += share.threads_down) put(r, s, source(row0 + r, col0 + s));
       for (; r < rows; r += share.threads_down) put(r, s, 0.0);
@@ -386,10 +391,7 @@ struct TiledMultiply : TiledProduct<ExecSpace> {
   void host_stage_tiles(const Member& team, const Scratch& a_tile, const Scratch& b_tile, std::int64_t row0,
                         std::int64_t col0, std::int64_t k0) const {
     const int depth = tile_depth(k0);
-    const std::int64_t rows_left = static_cast<std::int64_t>(a.extent(0)) - row0;
-    const std::int64_t cols_left = static_cast<std::int64_t>(b.extent(1)) - col0;
-    const int rows = rows_left < tile.m ? static_cast<int>(rows_left) : tile.m;
-    const int cols = cols_left < tile.n ? static_cast<int>(cols_left) : tile.n;
+    const int rows = Product::within(a.extent(0), row0, tile.m), cols = Product::within(b.extent(1), col0, tile.n);
     for (int p = team.team_rank(); p < depth; p += team.team_size()) {
       double* run = a_tile.data() + a_index(0, p);
       for (int r0 = 0; r0 < tile.m; r0 += block_rows, run += block_rows * tile.k) {
@@ -456,8 +458,7 @@ struct TiledMultiply : TiledProduct<ExecSpace> {
 
   // The K extent of the tile at k0: tile.k but at the end of K.
   KOKKOS_INLINE_FUNCTION int tile_depth(std::int64_t k0) const {
-    const std::int64_t left = static_cast<std::int64_t>(a.extent(1)) - k0;
-    return left < tile.k ? static_cast<int>(left) : tile.k;
+    return Product::within(a.extent(1), k0, tile.k);
   }
 
   // Calls f(s, r, i, j) for each element (r, s) of the register block that lies in C, at (i, j).
